@@ -1,0 +1,31 @@
+//! Onboard's pure domain: validated user and business types, typed ids, lifecycle states.
+//!
+//! Parse, don't validate: every value with a rule is a newtype that can only exist valid.
+//! [`NewUser::parse`] turns raw strings into a [`NewUser`] or ONE [`ValidationErrors`] that
+//! lists every failing field with its JSON path and a stable code. No IO, no async runtime,
+//! no clock and no randomness: the caller passes today's date and generates ids.
+
+mod business;
+mod contact;
+mod error;
+mod geo;
+mod identity;
+mod ids;
+mod meta;
+mod status;
+mod text;
+mod user;
+
+pub use business::{Business, BusinessProfile, NewBusiness, RawNewBusiness};
+pub use contact::{Email, PhoneNumber};
+pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
+pub use geo::{Address, Country, PostalCode, State};
+pub use identity::{DateOfBirth, Ein, Last4, Ssn, Username, anniversary};
+pub use ids::{BusinessId, ContactId, ProgramId, UserId};
+pub use meta::{MetaData, MetaEntry, MetaName, MetaValue, RawMetaEntry};
+pub use status::{BusinessType, ContactType, KycEvent, KycStatus, TransitionError, UserStatus};
+pub use text::{AddressLine, BusinessName, City, PersonName, Reason};
+pub use user::{
+    BusinessLink, NewUser, ParseContext, Profile, RawNewUser, User, UserInvariantError, UserParts,
+    UserRecord,
+};

@@ -1,0 +1,511 @@
+//! The user entity: the raw create input, the validated `NewUser`, and the stored `User`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::error::{Collector, ErrorCode, ValidationErrors, Violation};
+use crate::geo::{Address, Country, PostalCode, State};
+use crate::identity::{DateOfBirth, Last4, Ssn, Username};
+use crate::ids::{BusinessId, ProgramId, UserId};
+use crate::meta::{MetaData, RawMetaEntry};
+use crate::status::{ContactType, KycStatus, TransitionError, UserStatus};
+use crate::text::{AddressLine, City, PersonName, empty_means_none};
+use crate::{Email, PhoneNumber};
+
+/// The create-user input as plain strings and options, before any rule is checked.
+/// `None` means the field was absent or `null`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawNewUser {
+    /// `first_name`.
+    pub first_name: Option<String>,
+    /// `middle_name`; `""` means none.
+    pub middle_name: Option<String>,
+    /// `last_name`.
+    pub last_name: Option<String>,
+    /// `email`.
+    pub email: Option<String>,
+    /// `phone_number`.
+    pub phone_number: Option<String>,
+    /// `address_one`.
+    pub address_one: Option<String>,
+    /// `address_two`; `""` means none.
+    pub address_two: Option<String>,
+    /// `city`.
+    pub city: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `country`.
+    pub country: Option<String>,
+    /// `postal_code`.
+    pub postal_code: Option<String>,
+    /// `username`.
+    pub username: Option<String>,
+    /// `date_of_birth`, `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// `ssn`.
+    pub ssn: Option<String>,
+    /// `terms_accepted`.
+    pub terms_accepted: Option<bool>,
+    /// `meta_data`.
+    pub meta_data: Option<Vec<RawMetaEntry>>,
+    /// `business_id`.
+    pub business_id: Option<String>,
+    /// `is_vendor`.
+    pub is_vendor: Option<bool>,
+}
+
+/// What a parse needs from its caller: today's date (the clock) and the minimum age.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseContext {
+    /// Today, in the caller's clock.
+    pub today: NaiveDate,
+    /// Minimum age in whole years.
+    pub min_age: u32,
+}
+
+impl ParseContext {
+    /// The minimum age when none is configured.
+    pub const DEFAULT_MIN_AGE: u32 = 18;
+
+    /// A context for `today` with the default minimum age.
+    pub fn new(today: NaiveDate) -> Self {
+        Self {
+            today,
+            min_age: Self::DEFAULT_MIN_AGE,
+        }
+    }
+}
+
+/// How a date of birth is judged: freshly received, or read back from storage.
+#[derive(Clone, Copy)]
+enum DobRule {
+    Fresh(ParseContext),
+    Stored,
+}
+
+/// The person's details shared by [`NewUser`] and [`User`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    first_name: PersonName,
+    middle_name: Option<PersonName>,
+    last_name: PersonName,
+    email: Email,
+    phone_number: PhoneNumber,
+    address: Address,
+    username: Option<Username>,
+    date_of_birth: Option<DateOfBirth>,
+    meta_data: MetaData,
+}
+
+impl Profile {
+    /// First name.
+    pub fn first_name(&self) -> &PersonName {
+        &self.first_name
+    }
+    /// Middle name, if any.
+    pub fn middle_name(&self) -> Option<&PersonName> {
+        self.middle_name.as_ref()
+    }
+    /// Last name.
+    pub fn last_name(&self) -> &PersonName {
+        &self.last_name
+    }
+    /// Email address.
+    pub fn email(&self) -> &Email {
+        &self.email
+    }
+    /// Phone number.
+    pub fn phone_number(&self) -> &PhoneNumber {
+        &self.phone_number
+    }
+    /// Postal address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+    /// Username, if any.
+    pub fn username(&self) -> Option<&Username> {
+        self.username.as_ref()
+    }
+    /// Date of birth, if any.
+    pub fn date_of_birth(&self) -> Option<DateOfBirth> {
+        self.date_of_birth
+    }
+    /// meta_data pairs.
+    pub fn meta_data(&self) -> &MetaData {
+        &self.meta_data
+    }
+
+    /// Parses every profile field of `raw`, recording each failure in `errors`.
+    fn parse_into(raw: &RawNewUser, rule: DobRule, errors: &mut Collector) -> Option<Self> {
+        let first_name =
+            errors.required("first_name", raw.first_name.as_deref(), PersonName::parse);
+        let middle_name = errors.optional("middle_name", raw.middle_name.as_deref(), |s| {
+            empty_means_none(s, PersonName::parse)
+        });
+        let last_name = errors.required("last_name", raw.last_name.as_deref(), PersonName::parse);
+        let email = errors.required("email", raw.email.as_deref(), Email::parse);
+        let phone_number = errors.required(
+            "phone_number",
+            raw.phone_number.as_deref(),
+            PhoneNumber::parse,
+        );
+        let address = parse_address(raw, errors);
+        let username = errors.optional("username", raw.username.as_deref(), Username::parse);
+        let date_of_birth =
+            errors.optional(
+                "date_of_birth",
+                raw.date_of_birth.as_deref(),
+                |s| match rule {
+                    DobRule::Fresh(ctx) => DateOfBirth::parse(s, ctx.today, ctx.min_age),
+                    DobRule::Stored => {
+                        crate::identity::parse_iso_date(s).and_then(DateOfBirth::from_record)
+                    }
+                },
+            );
+        let meta_data = match &raw.meta_data {
+            None => Some(MetaData::default()),
+            Some(list) => MetaData::parse_into("meta_data", list, errors),
+        };
+        Some(Self {
+            first_name: first_name?,
+            middle_name: middle_name?.flatten(),
+            last_name: last_name?,
+            email: email?,
+            phone_number: phone_number?,
+            address: address?,
+            username: username?,
+            date_of_birth: date_of_birth?,
+            meta_data: meta_data?,
+        })
+    }
+}
+
+/// Parses the address fields; `state` is judged only once `country` is known to be valid.
+fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
+    let line_one = errors.required(
+        "address_one",
+        raw.address_one.as_deref(),
+        AddressLine::parse,
+    );
+    let line_two = errors.optional("address_two", raw.address_two.as_deref(), |s| {
+        empty_means_none(s, AddressLine::parse)
+    });
+    let city = errors.required("city", raw.city.as_deref(), City::parse);
+    let country = errors.required("country", raw.country.as_deref(), Country::parse);
+    let state = match (country, raw.state.as_deref()) {
+        (_, None) => {
+            errors.push("state", Violation::required());
+            None
+        }
+        (Some(country), Some(s)) => errors.take("state", State::parse(s, country)),
+        // An invalid country makes the state impossible to judge; only the country is reported.
+        (None, Some(_)) => None,
+    };
+    let postal_code = errors.required("postal_code", raw.postal_code.as_deref(), PostalCode::parse);
+    Some(Address {
+        line_one: line_one?,
+        line_two: line_two?.flatten(),
+        city: city?,
+        state: state?,
+        country: country?,
+        postal_code: postal_code?,
+    })
+}
+
+/// The business a new user is linked to, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BusinessLink {
+    /// The business (its existence in the program is checked by storage).
+    pub business_id: BusinessId,
+    /// Customer or vendor.
+    pub contact_type: ContactType,
+}
+
+/// A create-user request that passed every rule. Only [`NewUser::parse`] makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    profile: Profile,
+    ssn: Option<Ssn>,
+    terms_accepted: bool,
+    business: Option<BusinessLink>,
+}
+
+impl NewUser {
+    /// Checks every rule of SPEC §3.1 and normalises the values; on failure, ONE error
+    /// that lists every failing field with its JSON path and code.
+    pub fn parse(raw: &RawNewUser, ctx: ParseContext) -> Result<Self, ValidationErrors> {
+        let mut errors = Collector::default();
+        let profile = Profile::parse_into(raw, DobRule::Fresh(ctx), &mut errors);
+        let ssn = errors.optional("ssn", raw.ssn.as_deref(), Ssn::parse);
+        let business_id =
+            errors.optional("business_id", raw.business_id.as_deref(), BusinessId::parse);
+        if raw.is_vendor.is_some() && raw.business_id.is_none() {
+            errors.push(
+                "is_vendor",
+                Violation::new(
+                    ErrorCode::RequiresBusinessId,
+                    "may only be sent together with business_id",
+                ),
+            );
+        }
+        errors.finish()?;
+        let (Some(profile), Some(ssn), Some(business_id)) = (profile, ssn, business_id) else {
+            return Err(crate::error::inconsistent());
+        };
+        let contact_type = if raw.is_vendor == Some(true) {
+            ContactType::Vendor
+        } else {
+            ContactType::Customer
+        };
+        Ok(Self {
+            profile,
+            ssn,
+            terms_accepted: raw.terms_accepted == Some(true),
+            business: business_id.map(|business_id| BusinessLink {
+                business_id,
+                contact_type,
+            }),
+        })
+    }
+
+    /// The person's details.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+    /// The SSN, if given.
+    pub fn ssn(&self) -> Option<&Ssn> {
+        self.ssn.as_ref()
+    }
+    /// Whether the user accepted the program's terms.
+    pub fn terms_accepted(&self) -> bool {
+        self.terms_accepted
+    }
+    /// The business to link the user to, if any.
+    pub fn business(&self) -> Option<BusinessLink> {
+        self.business
+    }
+}
+
+/// Everything a [`User`] is made of, for [`User::new`].
+#[derive(Clone, Debug)]
+pub struct UserParts {
+    /// Id.
+    pub id: UserId,
+    /// Owning program.
+    pub program_id: ProgramId,
+    /// Details.
+    pub profile: Profile,
+    /// Last four SSN digits, when an SSN is on file.
+    pub ssn_last_4: Option<Last4>,
+    /// When the terms were accepted, if they were.
+    pub terms_accepted_at: Option<DateTime<Utc>>,
+    /// Account status.
+    pub status: UserStatus,
+    /// KYC status.
+    pub kyc_status: KycStatus,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored user as plain values, for rebuilding a [`User`] from a row.
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    /// Id.
+    pub id: UserId,
+    /// Owning program.
+    pub program_id: ProgramId,
+    /// The stored profile fields (ssn, business_id and is_vendor are ignored).
+    pub details: RawNewUser,
+    /// Stored last four SSN digits.
+    pub ssn_last_4: Option<String>,
+    /// When the terms were accepted.
+    pub terms_accepted_at: Option<DateTime<Utc>>,
+    /// Stored status spelling.
+    pub status: String,
+    /// Stored KYC status spelling.
+    pub kyc_status: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user that broke an invariant of [`User`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UserInvariantError {
+    /// `updated_at` before `created_at`.
+    #[error("updated_at is before created_at")]
+    TimeTravel,
+    /// KYC started without the data it requires.
+    #[error("kyc_status {0} requires date_of_birth, ssn and accepted terms on file")]
+    KycWithoutData(KycStatus),
+    /// A stored value failed its rule.
+    #[error("stored user is invalid: {0}")]
+    Corrupt(#[from] ValidationErrors),
+}
+
+/// A user as stored. Built only through [`User::new`] (or [`User::restore`]), which
+/// enforces its invariants. The full SSN is never part of a `User`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    id: UserId,
+    program_id: ProgramId,
+    profile: Profile,
+    ssn_last_4: Option<Last4>,
+    terms_accepted_at: Option<DateTime<Utc>>,
+    status: UserStatus,
+    kyc_status: KycStatus,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Builds a user, checking that time moves forward and that a KYC case only exists
+    /// with date of birth, SSN and accepted terms on file.
+    pub fn new(parts: UserParts) -> Result<Self, UserInvariantError> {
+        if parts.updated_at < parts.created_at {
+            return Err(UserInvariantError::TimeTravel);
+        }
+        let kyc_data = parts.profile.date_of_birth.is_some()
+            && parts.ssn_last_4.is_some()
+            && parts.terms_accepted_at.is_some();
+        if parts.kyc_status != KycStatus::NotStarted && !kyc_data {
+            return Err(UserInvariantError::KycWithoutData(parts.kyc_status));
+        }
+        Ok(Self {
+            id: parts.id,
+            program_id: parts.program_id,
+            profile: parts.profile,
+            ssn_last_4: parts.ssn_last_4,
+            terms_accepted_at: parts.terms_accepted_at,
+            status: parts.status,
+            kyc_status: parts.kyc_status,
+            created_at: parts.created_at,
+            updated_at: parts.updated_at,
+        })
+    }
+
+    /// The user a freshly created [`NewUser`] becomes: `active`, `not_started`.
+    pub fn create(
+        id: UserId,
+        program_id: ProgramId,
+        new_user: &NewUser,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            program_id,
+            profile: new_user.profile.clone(),
+            ssn_last_4: new_user.ssn.as_ref().map(Ssn::last4),
+            terms_accepted_at: new_user.terms_accepted.then_some(now),
+            status: UserStatus::Active,
+            kyc_status: KycStatus::NotStarted,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Rebuilds a user from stored values through the same rules as the API input
+    /// (except the age and "not in the future" checks, which belong to the moment of entry).
+    pub fn restore(record: &UserRecord) -> Result<Self, UserInvariantError> {
+        let mut errors = Collector::default();
+        let profile = Profile::parse_into(&record.details, DobRule::Stored, &mut errors);
+        let ssn_last_4 = errors.optional("ssn_last_4", record.ssn_last_4.as_deref(), Last4::parse);
+        let status = errors.take("status", UserStatus::parse(&record.status));
+        let kyc_status = errors.take("kyc_status", KycStatus::parse(&record.kyc_status));
+        errors.finish()?;
+        let (Some(profile), Some(ssn_last_4), Some(status), Some(kyc_status)) =
+            (profile, ssn_last_4, status, kyc_status)
+        else {
+            return Err(crate::error::inconsistent().into());
+        };
+        Self::new(UserParts {
+            id: record.id,
+            program_id: record.program_id,
+            profile,
+            ssn_last_4,
+            terms_accepted_at: record.terms_accepted_at,
+            status,
+            kyc_status,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        })
+    }
+
+    /// What a KYC submission lacks: `date_of_birth`, `ssn`, `terms_accepted` (code `required`).
+    pub fn kyc_requirements(&self) -> Result<(), ValidationErrors> {
+        let mut errors = Collector::default();
+        if self.profile.date_of_birth.is_none() {
+            errors.push(
+                "date_of_birth",
+                Violation::new(ErrorCode::Required, "is required for verification"),
+            );
+        }
+        if self.ssn_last_4.is_none() {
+            errors.push(
+                "ssn",
+                Violation::new(ErrorCode::Required, "is required for verification"),
+            );
+        }
+        if self.terms_accepted_at.is_none() {
+            errors.push(
+                "terms_accepted",
+                Violation::new(ErrorCode::Required, "must be accepted before verification"),
+            );
+        }
+        errors.finish()
+    }
+
+    /// Moves the account status (block/unblock) and `updated_at`.
+    pub fn set_status(
+        &mut self,
+        change: impl FnOnce(UserStatus) -> Result<UserStatus, TransitionError>,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        self.status = change(self.status)?;
+        self.touch(now);
+        Ok(())
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = now.max(self.created_at);
+    }
+
+    /// Id.
+    pub fn id(&self) -> UserId {
+        self.id
+    }
+    /// Owning program.
+    pub fn program_id(&self) -> ProgramId {
+        self.program_id
+    }
+    /// The person's details.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+    /// Last four SSN digits, if an SSN is on file.
+    pub fn ssn_last_4(&self) -> Option<Last4> {
+        self.ssn_last_4
+    }
+    /// When the terms were accepted.
+    pub fn terms_accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.terms_accepted_at
+    }
+    /// Account status.
+    pub fn status(&self) -> UserStatus {
+        self.status
+    }
+    /// KYC status.
+    pub fn kyc_status(&self) -> KycStatus {
+        self.kyc_status
+    }
+    /// Creation time.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    /// Last change.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+}
