@@ -1,1 +1,37 @@
-//! placeholder
+//! Onboard's schema migrations: the `Migrator` listing every migration in order.
+//!
+//! The same migrations run unchanged on SQLite, PostgreSQL and MariaDB/MySQL, so they use only
+//! portable column types: ids are `VARCHAR(36)` lowercase UUID text, timestamps are `BIGINT`
+//! milliseconds since the Unix epoch (UTC), dates are `VARCHAR(10)` `YYYY-MM-DD`, ciphertexts
+//! are blobs (`bytea` on PostgreSQL) and blind indexes are `VARCHAR(64)` hex. There are no
+//! functional indexes (MariaDB lacks them): case-insensitive uniqueness uses stored lowercase
+//! `*_key` columns. Every constraint and index is named; foreign keys are `fk_<table>_<column>`
+//! and are declared inside `CREATE TABLE` because SQLite cannot add them afterwards.
+//!
+//! Each `down` drops the tables its `up` created, in reverse order; their indexes and
+//! constraints go with them. Indexes are not dropped one by one first: MariaDB silently
+//! replaces the implicit index of a foreign key with a later index on the same leading column
+//! and then refuses to drop that index (error 1553, "needed in a foreign key constraint").
+
+use sea_orm_migration::MigrationTrait;
+pub use sea_orm_migration::MigratorTrait;
+
+mod m20261128_000001_programs_and_credentials;
+mod m20261128_000002_users;
+mod m20261128_000003_businesses;
+mod m20261128_000004_idempotency_and_replay;
+
+/// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_programs_and_credentials::Migration),
+            Box::new(m20261128_000002_users::Migration),
+            Box::new(m20261128_000003_businesses::Migration),
+            Box::new(m20261128_000004_idempotency_and_replay::Migration),
+        ]
+    }
+}

@@ -1,1 +1,66 @@
-fn main() {}
+//! Project automation: `cargo xtask ci | check-layers | bench`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+mod layers;
+
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | bench [parse]>";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root).context("entering the workspace root")?;
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("check-layers") => layers::check(),
+        Some("bench") => bench(&args[1..]),
+        _ => bail!(USAGE),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Runs `cargo <args>` and fails if it fails.
+pub(crate) fn cargo(args: &[&str]) -> Result<()> {
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Everything CI checks, in order from cheapest to dearest.
+fn ci() -> Result<()> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    layers::check()?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace"])?;
+    eprintln!("xtask ci: all green");
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        None | Some("parse") => cargo(&[
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "domain",
+            "--example",
+            "parse_bench",
+        ]),
+        Some(other) => bail!("unknown benchmark {other}; {USAGE}"),
+    }
+}

@@ -1,1 +1,66 @@
-//! placeholder
+//! Onboard's storage: repository traits over SeaORM, field encryption and blind indexes.
+//!
+//! Entities are private; every method takes and returns `domain` types, and rows come back
+//! through the domain constructors, so a corrupt row is an error rather than an invalid value.
+
+mod businesses;
+mod crypto;
+mod db;
+mod entity;
+mod error;
+mod guards;
+mod programs;
+mod repo;
+mod rotate;
+mod secret;
+mod time;
+mod users;
+
+use sea_orm::DatabaseConnection;
+
+pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
+pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
+pub use error::{ConflictField, StorageError};
+pub use repo::{
+    BusinessRepository, Claim, HmacCredential, IdempotencyRepository, IssuedCredentials,
+    NewUserIds, ProgramRepository, ProgramSummary, ReplayGuard, UserRepository, VerifiedApiKey,
+};
+pub use rotate::RotationReport;
+pub use secret::SecretString;
+pub use sea_orm::DbBackend;
+
+/// The SQL implementation of every repository trait.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+    keys: Keyring,
+}
+
+impl SqlStore {
+    /// A store over an open (and migrated) connection.
+    pub fn new(db: DatabaseConnection, keys: Keyring) -> Self {
+        Self { db, keys }
+    }
+
+    /// Connects, migrates, and returns the store.
+    pub async fn open(config: &DatabaseConfig, keys: Keyring) -> Result<Self, StorageError> {
+        let db = connect(config).await?;
+        migrate(&db).await?;
+        Ok(Self::new(db, keys))
+    }
+
+    /// The underlying connection (for readiness checks and tests).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The keyring.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        ping(&self.db).await
+    }
+}

@@ -1,0 +1,182 @@
+//! `BusinessRepository` on SQL: the EIN encrypted and blind-indexed like the SSN.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{
+    Business, BusinessId, BusinessName, BusinessProfile, BusinessType, City, Country, Email,
+    KycStatus, Last4, MetaData, NewBusiness, PhoneNumber, PostalCode, ProgramId, RawMetaEntry,
+    State, UserStatus,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    TransactionTrait as _,
+};
+
+use crate::SqlStore;
+use crate::crypto::Aad;
+use crate::entity::{business_meta_data, businesses};
+use crate::error::StorageError;
+use crate::repo::BusinessRepository;
+use crate::time::{from_ms, to_ms, truncate};
+
+/// The associated data of a business's EIN ciphertext.
+pub(crate) fn ein_aad(business_id: &str) -> Aad<'_> {
+    Aad {
+        table: "businesses",
+        column: "ein_ciphertext",
+        row_id: business_id,
+    }
+}
+
+#[async_trait]
+impl BusinessRepository for SqlStore {
+    #[tracing::instrument(skip(self, business), fields(program = %program, business = %id))]
+    async fn create_business(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+        business: &NewBusiness,
+        now: DateTime<Utc>,
+    ) -> Result<Business, StorageError> {
+        let now = truncate(now);
+        let row_id = id.uuid().to_string();
+        let p = business.profile();
+        let digits = business.ein().expose_digits().as_bytes();
+        let sealed = self.keys.seal(digits, ein_aad(&row_id))?;
+        let index = self
+            .keys
+            .blind_index(&format!("ein:{}", program.uuid()), digits);
+        let row = businesses::ActiveModel {
+            id: Set(row_id.clone()),
+            program_id: Set(program.uuid().to_string()),
+            business_name: Set(p.name.as_str().to_owned()),
+            email: Set(p.email.as_str().to_owned()),
+            phone_number: Set(p.phone_number.as_str().to_owned()),
+            address_one: Set(p.address_one.as_str().to_owned()),
+            address_two: Set(p.address_two.as_ref().map(|a| a.as_str().to_owned())),
+            city: Set(p.city.as_str().to_owned()),
+            state: Set(p.state.as_str().to_owned()),
+            zipcode: Set(p.zipcode.as_str().to_owned()),
+            country: Set(p.country.as_str().to_owned()),
+            ein_ciphertext: Set(sealed.bytes),
+            ein_key_id: Set(sealed.key_id),
+            ein_blind_index: Set(index),
+            ein_last_4: Set(business.ein().last4().as_str().to_owned()),
+            business_type: Set(p.business_type.map(|t| t.as_str().to_owned())),
+            incorporated_date: Set(p.incorporated_date.map(|d| d.format("%Y-%m-%d").to_string())),
+            incorporated_state: Set(p.incorporated_state.as_ref().map(|s| s.as_str().to_owned())),
+            status: Set(UserStatus::Active.as_str().to_owned()),
+            kyb_status: Set(KycStatus::NotStarted.as_str().to_owned()),
+            created_at: Set(to_ms(now)),
+            updated_at: Set(to_ms(now)),
+        };
+        let meta: Vec<business_meta_data::ActiveModel> = p
+            .meta_data
+            .entries()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| business_meta_data::ActiveModel {
+                business_id: Set(row_id.clone()),
+                position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+                name: Set(e.name().as_str().to_owned()),
+                value: Set(e.value().as_str().to_owned()),
+            })
+            .collect();
+        let txn = self.db.begin().await?;
+        businesses::Entity::insert(row).exec_without_returning(&txn).await?;
+        if !meta.is_empty() {
+            business_meta_data::Entity::insert_many(meta)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(Business::create(id, program, business, now))
+    }
+
+    #[tracing::instrument(skip(self), fields(program = %program, business = %id))]
+    async fn get_business(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+    ) -> Result<Option<Business>, StorageError> {
+        let Some(row) = businesses::Entity::find_by_id(id.uuid().to_string())
+            .filter(businesses::Column::ProgramId.eq(program.uuid().to_string()))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let meta = business_meta_data::Entity::find()
+            .filter(business_meta_data::Column::BusinessId.eq(row.id.clone()))
+            .order_by_asc(business_meta_data::Column::Position)
+            .all(&self.db)
+            .await?;
+        business_from_rows(id, program, row, meta).map(Some)
+    }
+}
+
+fn corrupt(what: &str) -> impl FnOnce(domain::Violation) -> StorageError + '_ {
+    move |v| StorageError::Corrupt(format!("businesses.{what}: {v}"))
+}
+
+fn business_from_rows(
+    id: BusinessId,
+    program: ProgramId,
+    row: businesses::Model,
+    meta: Vec<business_meta_data::Model>,
+) -> Result<Business, StorageError> {
+    let country = Country::parse(&row.country).map_err(corrupt("country"))?;
+    let raw_meta: Vec<RawMetaEntry> = meta
+        .into_iter()
+        .map(|m| RawMetaEntry {
+            name: Some(m.name),
+            value: Some(m.value),
+        })
+        .collect();
+    let profile = BusinessProfile {
+        name: BusinessName::parse(&row.business_name).map_err(corrupt("business_name"))?,
+        email: Email::parse(&row.email).map_err(corrupt("email"))?,
+        phone_number: PhoneNumber::parse(&row.phone_number).map_err(corrupt("phone_number"))?,
+        address_one: domain::AddressLine::parse(&row.address_one).map_err(corrupt("address_one"))?,
+        address_two: row
+            .address_two
+            .as_deref()
+            .map(domain::AddressLine::parse)
+            .transpose()
+            .map_err(corrupt("address_two"))?,
+        city: City::parse(&row.city).map_err(corrupt("city"))?,
+        state: State::parse(&row.state, country).map_err(corrupt("state"))?,
+        zipcode: PostalCode::parse(&row.zipcode).map_err(corrupt("zipcode"))?,
+        country,
+        business_type: row
+            .business_type
+            .as_deref()
+            .map(BusinessType::parse)
+            .transpose()
+            .map_err(corrupt("business_type"))?,
+        incorporated_date: row
+            .incorporated_date
+            .as_deref()
+            .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+            .transpose()
+            .map_err(|_| StorageError::Corrupt("businesses.incorporated_date".into()))?,
+        incorporated_state: row
+            .incorporated_state
+            .as_deref()
+            .map(|s| State::parse(s, country))
+            .transpose()
+            .map_err(corrupt("incorporated_state"))?,
+        meta_data: MetaData::parse("meta_data", &raw_meta)
+            .map_err(|e| StorageError::Corrupt(format!("business_meta_data: {e}")))?,
+    };
+    Ok(Business::new(
+        id,
+        program,
+        profile,
+        Last4::parse(&row.ein_last_4).map_err(corrupt("ein_last_4"))?,
+        UserStatus::parse(&row.status).map_err(corrupt("status"))?,
+        KycStatus::parse(&row.kyb_status).map_err(corrupt("kyb_status"))?,
+        from_ms(row.created_at)?,
+        from_ms(row.updated_at)?,
+    ))
+}

@@ -1,0 +1,89 @@
+//! Connecting to SQLite, PostgreSQL or MariaDB/MySQL with durable settings, and migrating.
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait as _};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+
+use crate::error::{StorageError, classify};
+
+/// SQLite's `synchronous` setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// `synchronous=FULL`: every commit is fsynced before it is acknowledged; nothing
+    /// acknowledged is lost on power failure. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: in WAL mode commits are fsynced at checkpoints only; a power
+    /// failure may lose the last acknowledged transactions (never corrupts the file).
+    Normal,
+}
+
+/// How to reach the database.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// `sqlite://path?mode=rwc`, `postgres://…` or `mysql://…`.
+    pub url: String,
+    /// Pool size (PostgreSQL/MySQL; SQLite uses it too, but writes are serialised by SQLite).
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before the database counts as unavailable.
+    pub acquire_timeout: Duration,
+    /// SQLite: how long a writer waits for the write lock before failing.
+    pub sqlite_busy_timeout: Duration,
+    /// SQLite: commit durability.
+    pub sqlite_durability: SqliteDurability,
+}
+
+impl DatabaseConfig {
+    /// Defaults for `url`: 10 connections, 5 s acquire timeout, 5 s busy timeout, FULL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_durability: SqliteDurability::Full,
+        }
+    }
+}
+
+/// Opens a pool. SQLite gets WAL, a busy timeout, foreign keys on and the chosen durability.
+pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, StorageError> {
+    let mut options = ConnectOptions::new(config.url.clone());
+    options
+        .max_connections(config.max_connections)
+        .min_connections(0)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_timeout(config.acquire_timeout)
+        .sqlx_logging(false)
+        .test_before_acquire(true);
+    let busy = config.sqlite_busy_timeout;
+    let sync = match config.sqlite_durability {
+        SqliteDurability::Full => SqliteSynchronous::Full,
+        SqliteDurability::Normal => SqliteSynchronous::Normal,
+    };
+    options.map_sqlx_sqlite_opts(move |o| {
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(sync)
+            .busy_timeout(busy)
+            .foreign_keys(true)
+            .create_if_missing(true)
+    });
+    Database::connect(options).await.map_err(classify)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StorageError> {
+    Migrator::up(db, None).await.map_err(classify)
+}
+
+/// Whether the database answers a trivial query (for `/readyz`).
+pub async fn ping(db: &DatabaseConnection) -> Result<(), StorageError> {
+    db.ping().await.map_err(classify)
+}
+
+/// Which SQL dialect a connection speaks.
+pub fn backend(db: &DatabaseConnection) -> DbBackend {
+    db.get_database_backend()
+}

@@ -1,0 +1,190 @@
+//! Idempotency records and the replay guard, both decided by primary-key uniqueness.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ProgramId;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _,
+    QuerySelect as _,
+};
+
+use crate::SqlStore;
+use crate::entity::{idempotency_records as idem, seen_signatures as seen};
+use crate::error::StorageError;
+use crate::repo::{Claim, IdempotencyRepository, ReplayGuard};
+use crate::time::to_ms;
+
+const IN_PROGRESS: &str = "in_progress";
+const COMPLETED: &str = "completed";
+
+impl SqlStore {
+    async fn insert_claim(
+        &self,
+        program: &str,
+        key: &str,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let row = idem::ActiveModel {
+            program_id: Set(program.to_owned()),
+            idempotency_key: Set(key.to_owned()),
+            request_digest: Set(digest.to_owned()),
+            state: Set(IN_PROGRESS.to_owned()),
+            response_status: Set(None),
+            response_body: Set(None),
+            created_at: Set(to_ms(now)),
+            expires_at: Set(to_ms(expires_at)),
+        };
+        idem::Entity::insert(row).exec_without_returning(&self.db).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl IdempotencyRepository for SqlStore {
+    async fn claim(
+        &self,
+        program: ProgramId,
+        key: &str,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Claim, StorageError> {
+        let program = program.uuid().to_string();
+        for _ in 0..2 {
+            match self.insert_claim(&program, key, digest, now, expires_at).await {
+                Ok(()) => return Ok(Claim::Claimed),
+                Err(StorageError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+            let Some(existing) = idem::Entity::find_by_id((program.clone(), key.to_owned()))
+                .one(&self.db)
+                .await?
+            else {
+                continue; // released or swept meanwhile: try to claim again
+            };
+            if existing.expires_at <= to_ms(now) {
+                // Past retention: the key is free again.
+                idem::Entity::delete_many()
+                    .filter(idem::Column::ProgramId.eq(program.clone()))
+                    .filter(idem::Column::IdempotencyKey.eq(key))
+                    .filter(idem::Column::ExpiresAt.eq(existing.expires_at))
+                    .exec(&self.db)
+                    .await?;
+                continue;
+            }
+            if existing.request_digest != digest {
+                return Ok(Claim::Mismatch);
+            }
+            return Ok(match (existing.state.as_str(), existing.response_status, existing.response_body) {
+                (COMPLETED, Some(status), Some(body)) => Claim::Completed {
+                    status: u16::try_from(status)
+                        .map_err(|_| StorageError::Corrupt("response_status".into()))?,
+                    body,
+                },
+                _ => Claim::InProgress,
+            });
+        }
+        Ok(Claim::InProgress)
+    }
+
+    async fn complete(
+        &self,
+        program: ProgramId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StorageError> {
+        idem::Entity::update_many()
+            .col_expr(idem::Column::State, COMPLETED.into())
+            .col_expr(idem::Column::ResponseStatus, i32::from(status).into())
+            .col_expr(idem::Column::ResponseBody, body.into())
+            .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
+            .filter(idem::Column::IdempotencyKey.eq(key))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn release(&self, program: ProgramId, key: &str) -> Result<(), StorageError> {
+        idem::Entity::delete_many()
+            .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
+            .filter(idem::Column::IdempotencyKey.eq(key))
+            .filter(idem::Column::State.eq(IN_PROGRESS))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {
+        let expired: Vec<(String, String)> = idem::Entity::find()
+            .select_only()
+            .column(idem::Column::ProgramId)
+            .column(idem::Column::IdempotencyKey)
+            .filter(idem::Column::ExpiresAt.lte(to_ms(now)))
+            .limit(batch)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let mut any = Condition::any();
+        for (p, k) in expired {
+            any = any.add(
+                Condition::all()
+                    .add(idem::Column::ProgramId.eq(p))
+                    .add(idem::Column::IdempotencyKey.eq(k)),
+            );
+        }
+        let res = idem::Entity::delete_many()
+            .filter(any)
+            .filter(idem::Column::ExpiresAt.lte(to_ms(now)))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected)
+    }
+}
+
+#[async_trait]
+impl ReplayGuard for SqlStore {
+    async fn first_use(
+        &self,
+        program: ProgramId,
+        signature_digest: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let row = seen::ActiveModel {
+            signature_digest: Set(signature_digest.to_owned()),
+            program_id: Set(program.uuid().to_string()),
+            expires_at: Set(to_ms(expires_at)),
+        };
+        match seen::Entity::insert(row).exec_without_returning(&self.db).await {
+            Ok(_) => Ok(true),
+            Err(e) => match StorageError::from(e) {
+                StorageError::Conflict(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {
+        let expired: Vec<String> = seen::Entity::find()
+            .select_only()
+            .column(seen::Column::SignatureDigest)
+            .filter(seen::Column::ExpiresAt.lte(to_ms(now)))
+            .limit(batch)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let res = seen::Entity::delete_many()
+            .filter(seen::Column::SignatureDigest.is_in(expired))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected)
+    }
+}

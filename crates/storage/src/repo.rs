@@ -1,0 +1,190 @@
+//! The repository traits: domain types in, domain types out; one transaction per method.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{Business, BusinessId, ContactId, NewBusiness, NewUser, ProgramId, User, UserId};
+
+use crate::error::StorageError;
+use crate::secret::SecretString;
+
+/// The credentials of a new program, shown once.
+#[derive(Debug)]
+pub struct IssuedCredentials {
+    /// The program.
+    pub program_id: ProgramId,
+    /// Its API key (only the argon2id hash is stored).
+    pub api_key: SecretString,
+    /// The public key id inside the API key.
+    pub api_key_id: String,
+    /// The HMAC username.
+    pub hmac_username: String,
+    /// The HMAC secret (stored encrypted).
+    pub hmac_secret: SecretString,
+}
+
+/// A program as listed by the CLI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSummary {
+    /// Id.
+    pub program_id: ProgramId,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Ids of API keys that are not revoked.
+    pub active_api_key_ids: Vec<String>,
+    /// HMAC usernames that are not revoked.
+    pub hmac_usernames: Vec<String>,
+}
+
+/// An API key that matched a stored, unrevoked hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedApiKey {
+    /// The key's public id.
+    pub key_id: String,
+    /// Its program.
+    pub program_id: ProgramId,
+}
+
+/// An HMAC credential with its decrypted secret.
+#[derive(Debug)]
+pub struct HmacCredential {
+    /// The program it belongs to.
+    pub program_id: ProgramId,
+    /// The shared secret.
+    pub secret: SecretString,
+}
+
+/// Programs, API keys and HMAC credentials.
+#[async_trait]
+pub trait ProgramRepository: Send + Sync {
+    /// Creates a program with one API key and one HMAC credential, in one transaction.
+    async fn create_program(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedCredentials, StorageError>;
+    /// Every program with its active key ids.
+    async fn list_programs(&self) -> Result<Vec<ProgramSummary>, StorageError>;
+    /// Issues a new API key for the program and revokes the others, in one transaction.
+    async fn rotate_api_key(
+        &self,
+        program: ProgramId,
+        now: DateTime<Utc>,
+    ) -> Result<(String, SecretString), StorageError>;
+    /// Revokes one API key by its id.
+    async fn revoke_api_key(&self, key_id: &str, now: DateTime<Utc>) -> Result<(), StorageError>;
+    /// Finds the unrevoked key by its keyed lookup digest and verifies its argon2id hash
+    /// (off the async executor). `None` when unknown, revoked or wrong.
+    async fn verify_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<VerifiedApiKey>, StorageError>;
+    /// Whether the key id is still unrevoked (for cache revalidation, no argon2).
+    async fn api_key_active(&self, key_id: &str) -> Result<bool, StorageError>;
+    /// The unrevoked HMAC credential of `username`, decrypted.
+    async fn hmac_credential(&self, username: &str)
+    -> Result<Option<HmacCredential>, StorageError>;
+}
+
+/// Ids the caller generates for a user create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewUserIds {
+    /// The user's id.
+    pub user: UserId,
+    /// The business contact's id (used only when the user is linked to a business).
+    pub contact: ContactId,
+}
+
+/// Users.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Writes the user, its meta_data and its business contact in ONE transaction; on a
+    /// unique violation nothing is written and the conflicting field is named.
+    async fn create_user(
+        &self,
+        program: ProgramId,
+        ids: NewUserIds,
+        user: &NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError>;
+    /// One user of the program; another program's user is `None`.
+    async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError>;
+}
+
+/// Businesses.
+#[async_trait]
+pub trait BusinessRepository: Send + Sync {
+    /// Writes the business and its meta_data in one transaction.
+    async fn create_business(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+        business: &NewBusiness,
+        now: DateTime<Utc>,
+    ) -> Result<Business, StorageError>;
+    /// One business of the program.
+    async fn get_business(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+    ) -> Result<Option<Business>, StorageError>;
+}
+
+/// What claiming an idempotency key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free and is now held by the caller.
+    Claimed,
+    /// Another request holds the key and has not finished.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The key's request finished; here is its response.
+    Completed {
+        /// HTTP status.
+        status: u16,
+        /// Body bytes as first sent.
+        body: String,
+    },
+}
+
+/// Idempotency keys, scoped to a program.
+#[async_trait]
+pub trait IdempotencyRepository: Send + Sync {
+    /// Claims `key` for a request whose parsed body digests to `digest`.
+    async fn claim(
+        &self,
+        program: ProgramId,
+        key: &str,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Claim, StorageError>;
+    /// Stores the first response of a claimed key.
+    async fn complete(
+        &self,
+        program: ProgramId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StorageError>;
+    /// Frees a claimed key whose request failed without an answer worth replaying.
+    async fn release(&self, program: ProgramId, key: &str) -> Result<(), StorageError>;
+    /// Deletes up to `batch` records expired at `now`; returns how many.
+    async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
+}
+
+/// The replay guard: signatures accepted within the skew window.
+#[async_trait]
+pub trait ReplayGuard: Send + Sync {
+    /// Records a signature; `false` if it was already recorded (a replay).
+    async fn first_use(
+        &self,
+        program: ProgramId,
+        signature_digest: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+    /// Deletes up to `batch` expired records; returns how many.
+    async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
+}

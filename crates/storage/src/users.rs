@@ -1,0 +1,227 @@
+//! `UserRepository` on SQL: one transaction writes the user, its meta_data and its contact.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{
+    NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, TransactionTrait as _,
+};
+
+use crate::SqlStore;
+use crate::crypto::Aad;
+use crate::entity::{business_contacts, businesses, user_meta_data, users};
+use crate::error::StorageError;
+use crate::repo::{NewUserIds, UserRepository};
+use crate::time::{from_ms, to_ms, truncate};
+
+/// The associated data of a user's SSN ciphertext.
+pub(crate) fn ssn_aad(user_id: &str) -> Aad<'_> {
+    Aad {
+        table: "users",
+        column: "ssn_ciphertext",
+        row_id: user_id,
+    }
+}
+
+/// The blind-index label of SSNs in one program (indexes do not link programs).
+pub(crate) fn ssn_label(program: ProgramId) -> String {
+    format!("ssn:{}", program.uuid())
+}
+
+#[async_trait]
+impl UserRepository for SqlStore {
+    #[tracing::instrument(skip(self, user), fields(program = %program, user = %ids.user))]
+    async fn create_user(
+        &self,
+        program: ProgramId,
+        ids: NewUserIds,
+        user: &NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError> {
+        let now = truncate(now);
+        let id = ids.user.uuid().to_string();
+        let program_id = program.uuid().to_string();
+        let profile = user.profile();
+        let address = profile.address();
+        let ssn = match user.ssn() {
+            Some(ssn) => {
+                let digits = ssn.expose_digits().as_bytes();
+                let sealed = self.keys.seal(digits, ssn_aad(&id))?;
+                let index = self.keys.blind_index(&ssn_label(program), digits);
+                Some((sealed, index, ssn.last4()))
+            }
+            None => None,
+        };
+        let row = users::ActiveModel {
+            id: Set(id.clone()),
+            program_id: Set(program_id.clone()),
+            first_name: Set(profile.first_name().as_str().to_owned()),
+            middle_name: Set(profile.middle_name().map(|n| n.as_str().to_owned())),
+            last_name: Set(profile.last_name().as_str().to_owned()),
+            email: Set(profile.email().as_str().to_owned()),
+            email_key: Set(profile.email().unique_key()),
+            phone_number: Set(profile.phone_number().as_str().to_owned()),
+            address_one: Set(address.line_one().as_str().to_owned()),
+            address_two: Set(address.line_two().map(|l| l.as_str().to_owned())),
+            city: Set(address.city().as_str().to_owned()),
+            state: Set(address.state().as_str().to_owned()),
+            country: Set(address.country().as_str().to_owned()),
+            postal_code: Set(address.postal_code().as_str().to_owned()),
+            username: Set(profile.username().map(|u| u.as_str().to_owned())),
+            username_key: Set(profile.username().map(domain::Username::unique_key)),
+            date_of_birth: Set(profile.date_of_birth().map(|d| d.to_iso())),
+            ssn_last_4: Set(ssn.as_ref().map(|(_, _, l4)| l4.as_str().to_owned())),
+            ssn_blind_index: Set(ssn.as_ref().map(|(_, index, _)| index.clone())),
+            ssn_key_id: Set(ssn.as_ref().map(|(s, _, _)| s.key_id.clone())),
+            ssn_ciphertext: Set(ssn.map(|(s, _, _)| s.bytes)),
+            terms_accepted_at: Set(user.terms_accepted().then(|| to_ms(now))),
+            status: Set(domain::UserStatus::Active.as_str().to_owned()),
+            kyc_status: Set(domain::KycStatus::NotStarted.as_str().to_owned()),
+            created_at: Set(to_ms(now)),
+            updated_at: Set(to_ms(now)),
+        };
+        let meta: Vec<user_meta_data::ActiveModel> = profile
+            .meta_data()
+            .entries()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| user_meta_data::ActiveModel {
+                user_id: Set(id.clone()),
+                position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+                name: Set(e.name().as_str().to_owned()),
+                value: Set(e.value().as_str().to_owned()),
+            })
+            .collect();
+
+        let txn = self.db.begin().await?;
+        if let Some(link) = user.business() {
+            let found = businesses::Entity::find_by_id(link.business_id.uuid().to_string())
+                .filter(businesses::Column::ProgramId.eq(program_id.clone()))
+                .one(&txn)
+                .await?;
+            if found.is_none() {
+                return Err(StorageError::NotFound("business_id"));
+            }
+        }
+        users::Entity::insert(row).exec_without_returning(&txn).await?;
+        if !meta.is_empty() {
+            user_meta_data::Entity::insert_many(meta)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        if let Some(link) = user.business() {
+            let contact = business_contacts::ActiveModel {
+                id: Set(ids.contact.uuid().to_string()),
+                program_id: Set(program_id),
+                business_id: Set(link.business_id.uuid().to_string()),
+                user_id: Set(id),
+                contact_type: Set(link.contact_type.as_str().to_owned()),
+                created_at: Set(to_ms(now)),
+            };
+            business_contacts::Entity::insert(contact)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(User::create(ids.user, program, user, now))
+    }
+
+    #[tracing::instrument(skip(self), fields(program = %program, user = %id))]
+    async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError> {
+        let row = users::Entity::find_by_id(id.uuid().to_string())
+            .filter(users::Column::ProgramId.eq(program.uuid().to_string()))
+            .one(&self.db)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => load_user(&self.db, program, row).await.map(Some),
+        }
+    }
+}
+
+/// Rebuilds a `User` from its row and its meta_data rows through the domain's rules.
+pub(crate) async fn load_user(
+    db: &impl ConnectionTrait,
+    program: ProgramId,
+    row: users::Model,
+) -> Result<User, StorageError> {
+    let meta = user_meta_data::Entity::find()
+        .filter(user_meta_data::Column::UserId.eq(row.id.clone()))
+        .order_by_asc(user_meta_data::Column::Position)
+        .all(db)
+        .await?;
+    user_from_rows(program, row, meta)
+}
+
+fn user_from_rows(
+    program: ProgramId,
+    row: users::Model,
+    meta: Vec<user_meta_data::Model>,
+) -> Result<User, StorageError> {
+    let id = uuid::Uuid::parse_str(&row.id)
+        .map_err(|_| StorageError::Corrupt("users.id is not a uuid".into()))?;
+    let record = UserRecord {
+        id: UserId::from_uuid(id),
+        program_id: program,
+        details: RawNewUser {
+            first_name: Some(row.first_name),
+            middle_name: row.middle_name,
+            last_name: Some(row.last_name),
+            email: Some(row.email),
+            phone_number: Some(row.phone_number),
+            address_one: Some(row.address_one),
+            address_two: row.address_two,
+            city: Some(row.city),
+            state: Some(row.state),
+            country: Some(row.country),
+            postal_code: Some(row.postal_code),
+            username: row.username,
+            date_of_birth: row.date_of_birth,
+            meta_data: Some(
+                meta.into_iter()
+                    .map(|m| RawMetaEntry {
+                        name: Some(m.name),
+                        value: Some(m.value),
+                    })
+                    .collect(),
+            ),
+            ..RawNewUser::default()
+        },
+        ssn_last_4: row.ssn_last_4,
+        terms_accepted_at: row.terms_accepted_at.map(from_ms).transpose()?,
+        status: row.status,
+        kyc_status: row.kyc_status,
+        created_at: from_ms(row.created_at)?,
+        updated_at: from_ms(row.updated_at)?,
+    };
+    User::restore(&record).map_err(|e| StorageError::Corrupt(format!("user {}: {e}", record.id)))
+}
+
+impl SqlStore {
+    /// Decrypts a user's SSN for the one consumer that needs it (a KYC verifier). Fails
+    /// with [`crate::CryptoError::Unauthentic`] if the ciphertext does not belong to this row.
+    #[tracing::instrument(skip(self), fields(program = %program, user = %id))]
+    pub async fn reveal_ssn(
+        &self,
+        program: ProgramId,
+        id: UserId,
+    ) -> Result<Option<domain::Ssn>, StorageError> {
+        let row = users::Entity::find_by_id(id.uuid().to_string())
+            .filter(users::Column::ProgramId.eq(program.uuid().to_string()))
+            .one(&self.db)
+            .await?
+            .ok_or(StorageError::NotFound("user"))?;
+        let (Some(bytes), Some(key_id)) = (row.ssn_ciphertext, row.ssn_key_id) else {
+            return Ok(None);
+        };
+        let plain = self.keys.open(&key_id, &bytes, ssn_aad(&row.id))?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| StorageError::Corrupt("ssn is not UTF-8".into()))?;
+        domain::Ssn::parse(text)
+            .map(Some)
+            .map_err(|_| StorageError::Corrupt("stored ssn is invalid".into()))
+    }
+}

@@ -1,0 +1,189 @@
+//! The layering invariants of ARCHITECTURE.md, checked against `cargo tree` and the sources.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Crates that do IO or belong to a transport/database layer; none may reach `domain`.
+const IO_CRATES: &[&str] = &[
+    "tokio",
+    "mio",
+    "socket2",
+    "async-std",
+    "smol",
+    "sea-orm",
+    "sea-query",
+    "sqlx",
+    "sqlx-core",
+    "libsqlite3-sys",
+    "rusqlite",
+    "postgres",
+    "tokio-postgres",
+    "mysql",
+    "mysql_async",
+    "diesel",
+    "actix",
+    "actix-web",
+    "actix-rt",
+    "actix-server",
+    "hyper",
+    "reqwest",
+    "ureq",
+    "h2",
+    "rustls",
+    "native-tls",
+    "openssl",
+    "getrandom",
+    "rand",
+];
+
+/// Crates that are HTTP; only `api` (and the black-box tests) may use them.
+const HTTP_CRATES: &[&str] = &["actix-web", "actix-http", "hyper", "reqwest", "utoipa"];
+
+/// The dependency names (all depths) of `package`'s normal and build dependencies.
+fn dependency_names(package: &str) -> Result<BTreeSet<String>> {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--package",
+            package,
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+            "--quiet",
+        ])
+        .output()
+        .context("running cargo tree")?;
+    if !out.status.success() {
+        bail!(
+            "cargo tree -p {package} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(parse_tree(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Package names from `cargo tree --prefix none --format {p}` lines (`name vX.Y.Z (path)`).
+fn parse_tree(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Names from `deps` that are in `forbidden`.
+fn offenders<'a>(deps: &'a BTreeSet<String>, forbidden: &[&str]) -> Vec<&'a str> {
+    deps.iter()
+        .map(String::as_str)
+        .filter(|d| forbidden.contains(d) || d.starts_with("actix") || d.starts_with("sqlx"))
+        .collect()
+}
+
+/// Checks every invariant; prints what it checked.
+pub(crate) fn check() -> Result<()> {
+    let mut failures = Vec::new();
+
+    let domain = dependency_names("domain")?;
+    let bad = offenders(&domain, IO_CRATES);
+    if bad.is_empty() {
+        eprintln!(
+            "check-layers: domain has {} dependencies, none of them IO",
+            domain.len() - 1
+        );
+    } else {
+        failures.push(format!("domain depends on IO crates: {}", bad.join(", ")));
+    }
+
+    for package in ["storage", "migrations"] {
+        let deps = dependency_names(package)?;
+        let bad: Vec<&str> = deps
+            .iter()
+            .map(String::as_str)
+            .filter(|d| HTTP_CRATES.contains(d) || d.starts_with("actix"))
+            .collect();
+        if bad.is_empty() {
+            eprintln!("check-layers: {package} has no HTTP dependency");
+        } else {
+            failures.push(format!("{package} depends on HTTP crates: {}", bad.join(", ")));
+        }
+    }
+
+    for package in ["api", "domain"] {
+        let manifest = std::fs::read_to_string(Path::new(manifest_dir(package)).join("Cargo.toml"))?;
+        if manifest.lines().any(|l| l.trim_start().starts_with("sea-orm")) {
+            failures.push(format!("{package} names sea-orm directly; SeaORM lives in storage"));
+        }
+    }
+    eprintln!("check-layers: sea-orm is named only by storage and migrations");
+
+    let undocumented = modules_without_doc_line(Path::new("."))?;
+    if undocumented.is_empty() {
+        eprintln!("check-layers: every module starts with a //! line");
+    } else {
+        failures.push(format!(
+            "modules without a leading //! line: {}",
+            undocumented.join(", ")
+        ));
+    }
+
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        bail!("layer check failed:\n  {}", failures.join("\n  "))
+    }
+}
+
+fn manifest_dir(package: &str) -> &'static str {
+    match package {
+        "api" => "crates/api",
+        "storage" => "crates/storage",
+        "domain" => "crates/domain",
+        _ => ".",
+    }
+}
+
+/// Rust sources of the workspace (outside `target/`) whose first line is not `//!`.
+fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "data" {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path)?;
+                if !text.trim_start().starts_with("//!") {
+                    out.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokio_anywhere_in_the_tree_is_an_offender() {
+        let deps = parse_tree("domain v0.1.0 (/x)\nchrono v0.4.42\ntokio v1.48.0\nsqlx-core v0.9.0\n");
+        assert_eq!(offenders(&deps, IO_CRATES), vec!["sqlx-core", "tokio"]);
+    }
+
+    #[test]
+    fn a_pure_tree_has_no_offenders() {
+        let deps = parse_tree("domain v0.1.0 (/x)\nchrono v0.4.42\nuuid v1.18.1\n");
+        assert!(offenders(&deps, IO_CRATES).is_empty());
+    }
+}
