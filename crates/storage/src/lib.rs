@@ -13,6 +13,8 @@ mod programs;
 mod repo;
 mod rotate;
 mod secret;
+#[doc(hidden)]
+pub mod testing;
 mod time;
 mod users;
 
