@@ -11,8 +11,31 @@ use sea_orm::{
 use crate::SqlStore;
 use crate::entity::{idempotency_records as idem, seen_signatures as seen};
 use crate::error::StorageError;
-use crate::repo::{Claim, IdempotencyRepository, ReplayGuard};
+use crate::repo::{Claim, Completion, IdempotencyRepository, ReplayGuard};
 use crate::time::to_ms;
+
+/// Marks a claimed record completed with its response, on `conn` (a transaction when the
+/// work it protects is written too). Fails with `ClaimLost` if the claim is not held.
+pub(crate) async fn complete_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    program: ProgramId,
+    completion: Completion<'_>,
+) -> Result<(), StorageError> {
+    let res = idem::Entity::update_many()
+        .col_expr(idem::Column::State, COMPLETED.into())
+        .col_expr(idem::Column::ResponseStatus, i32::from(completion.status).into())
+        .col_expr(idem::Column::ResponseBody, completion.body.into())
+        .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
+        .filter(idem::Column::IdempotencyKey.eq(completion.key))
+        .filter(idem::Column::State.eq(IN_PROGRESS))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::ClaimLost)
+    }
+}
 
 const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
@@ -50,6 +73,7 @@ impl IdempotencyRepository for SqlStore {
         digest: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        lease: chrono::Duration,
     ) -> Result<Claim, StorageError> {
         let program = program.uuid().to_string();
         for _ in 0..2 {
@@ -77,6 +101,22 @@ impl IdempotencyRepository for SqlStore {
             if existing.request_digest != digest {
                 return Ok(Claim::Mismatch);
             }
+            if existing.state == IN_PROGRESS && existing.created_at <= to_ms(now - lease) {
+                // The holder crashed or hung past its lease: take the claim over, unless
+                // someone else did first.
+                let res = idem::Entity::update_many()
+                    .col_expr(idem::Column::CreatedAt, to_ms(now).into())
+                    .filter(idem::Column::ProgramId.eq(program.clone()))
+                    .filter(idem::Column::IdempotencyKey.eq(key))
+                    .filter(idem::Column::State.eq(IN_PROGRESS))
+                    .filter(idem::Column::CreatedAt.eq(existing.created_at))
+                    .exec(&self.db)
+                    .await?;
+                if res.rows_affected == 1 {
+                    return Ok(Claim::Claimed);
+                }
+                continue;
+            }
             return Ok(match (existing.state.as_str(), existing.response_status, existing.response_body) {
                 (COMPLETED, Some(status), Some(body)) => Claim::Completed {
                     status: u16::try_from(status)
@@ -96,15 +136,7 @@ impl IdempotencyRepository for SqlStore {
         status: u16,
         body: &str,
     ) -> Result<(), StorageError> {
-        idem::Entity::update_many()
-            .col_expr(idem::Column::State, COMPLETED.into())
-            .col_expr(idem::Column::ResponseStatus, i32::from(status).into())
-            .col_expr(idem::Column::ResponseBody, body.into())
-            .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
-            .filter(idem::Column::IdempotencyKey.eq(key))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        complete_in(&self.db, program, Completion { key, status, body }).await
     }
 
     async fn release(&self, program: ProgramId, key: &str) -> Result<(), StorageError> {

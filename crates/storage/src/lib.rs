@@ -24,7 +24,7 @@ pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{ConflictField, StorageError};
 pub use repo::{
-    BusinessRepository, Claim, HmacCredential, IdempotencyRepository, IssuedCredentials,
+    BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository, IssuedCredentials,
     NewUserIds, ProgramRepository, ProgramSummary, ReplayGuard, UserRepository, VerifiedApiKey,
 };
 pub use rotate::RotationReport;

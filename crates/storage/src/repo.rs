@@ -96,17 +96,32 @@ pub struct NewUserIds {
     pub contact: ContactId,
 }
 
+/// The response that completes a claimed idempotency key, written in the same transaction
+/// as the work it protects.
+#[derive(Clone, Copy, Debug)]
+pub struct Completion<'a> {
+    /// The claimed key.
+    pub key: &'a str,
+    /// HTTP status of the response.
+    pub status: u16,
+    /// The exact response body.
+    pub body: &'a str,
+}
+
 /// Users.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     /// Writes the user, its meta_data and its business contact in ONE transaction; on a
-    /// unique violation nothing is written and the conflicting field is named.
+    /// unique violation nothing is written and the conflicting field is named. With a
+    /// `completion`, the claimed idempotency record is completed in the same transaction
+    /// (and if the claim was lost, nothing is written: [`StorageError::ClaimLost`]).
     async fn create_user(
         &self,
         program: ProgramId,
         ids: NewUserIds,
         user: &NewUser,
         now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
     ) -> Result<User, StorageError>;
     /// One user of the program; another program's user is `None`.
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError>;
@@ -152,7 +167,9 @@ pub enum Claim {
 /// Idempotency keys, scoped to a program.
 #[async_trait]
 pub trait IdempotencyRepository: Send + Sync {
-    /// Claims `key` for a request whose parsed body digests to `digest`.
+    /// Claims `key` for a request whose parsed body digests to `digest`. The claim is
+    /// committed at once so that concurrent repeats see it (`InProgress`); an in-progress
+    /// claim older than `lease` (its holder crashed) is taken over.
     async fn claim(
         &self,
         program: ProgramId,
@@ -160,6 +177,7 @@ pub trait IdempotencyRepository: Send + Sync {
         digest: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        lease: chrono::Duration,
     ) -> Result<Claim, StorageError>;
     /// Stores the first response of a claimed key.
     async fn complete(

@@ -14,7 +14,7 @@ use crate::SqlStore;
 use crate::crypto::Aad;
 use crate::entity::{business_contacts, businesses, user_meta_data, users};
 use crate::error::StorageError;
-use crate::repo::{NewUserIds, UserRepository};
+use crate::repo::{Completion, NewUserIds, UserRepository};
 use crate::time::{from_ms, to_ms, truncate};
 
 /// The associated data of a user's SSN ciphertext.
@@ -40,6 +40,7 @@ impl UserRepository for SqlStore {
         ids: NewUserIds,
         user: &NewUser,
         now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
     ) -> Result<User, StorageError> {
         let now = truncate(now);
         let id = ids.user.uuid().to_string();
@@ -124,6 +125,9 @@ impl UserRepository for SqlStore {
             business_contacts::Entity::insert(contact)
                 .exec_without_returning(&txn)
                 .await?;
+        }
+        if let Some(completion) = completion {
+            crate::guards::complete_in(&txn, program, completion).await?;
         }
         txn.commit().await?;
         Ok(User::create(ids.user, program, user, now))

@@ -17,6 +17,8 @@ use storage::{
     UserRepository as _,
 };
 
+const LEASE: Duration = Duration::seconds(60);
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap() + Duration::milliseconds(123)
 }
@@ -106,7 +108,7 @@ async fn create_then_get_round_trips(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let nu = new_user(&raw_user(1));
     let id = ids();
-    let created = store.create_user(p, id, &nu, now()).await.unwrap();
+    let created = store.create_user(p, id, &nu, now(), None).await.unwrap();
     assert_eq!(created.profile().email().as_str(), "Jane.Doe1@example.com");
     assert_eq!(created.ssn_last_4().unwrap().as_str(), &ssn(1)[7..]);
     assert_eq!(created.created_at(), now());
@@ -122,21 +124,21 @@ contract!(create_then_get_round_trips, create_then_get_round_trips);
 async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
-    store.create_user(p, ids(), &new_user(&raw_user(1)), now()).await.unwrap();
+    store.create_user(p, ids(), &new_user(&raw_user(1)), now(), None).await.unwrap();
 
     let mut same_email = raw_user(2);
     same_email.email = Some("JANE.DOE1@EXAMPLE.COM".into());
-    let err = store.create_user(p, ids(), &new_user(&same_email), now()).await.unwrap_err();
+    let err = store.create_user(p, ids(), &new_user(&same_email), now(), None).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict(ConflictField::Email)), "{err:?}");
 
     let mut same_username = raw_user(3);
     same_username.username = Some("JaneDoe1".into());
-    let err = store.create_user(p, ids(), &new_user(&same_username), now()).await.unwrap_err();
+    let err = store.create_user(p, ids(), &new_user(&same_username), now(), None).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict(ConflictField::Username)), "{err:?}");
 
     let mut same_ssn = raw_user(4);
     same_ssn.ssn = Some(ssn(1).replace('-', ""));
-    let err = store.create_user(p, ids(), &new_user(&same_ssn), now()).await.unwrap_err();
+    let err = store.create_user(p, ids(), &new_user(&same_ssn), now(), None).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict(ConflictField::Ssn)), "{err:?}");
 
     // Users without username or SSN do not collide on NULLs.
@@ -144,11 +146,11 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
         let mut bare = raw_user(n);
         bare.username = None;
         bare.ssn = None;
-        store.create_user(p, ids(), &new_user(&bare), now()).await.unwrap();
+        store.create_user(p, ids(), &new_user(&bare), now(), None).await.unwrap();
     }
     // Another program may hold the same person.
     let other = program(store).await;
-    store.create_user(other, ids(), &new_user(&raw_user(1)), now()).await.unwrap();
+    store.create_user(other, ids(), &new_user(&raw_user(1)), now(), None).await.unwrap();
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 4);
 }
 contract!(unique_fields_conflict_by_name, unique_fields_conflict_by_name);
@@ -157,7 +159,7 @@ async fn another_programs_user_is_invisible(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let (a, b) = (program(store).await, program(store).await);
     let id = ids();
-    store.create_user(a, id, &new_user(&raw_user(1)), now()).await.unwrap();
+    store.create_user(a, id, &new_user(&raw_user(1)), now(), None).await.unwrap();
     assert!(store.get_user(b, id.user).await.unwrap().is_none());
     assert!(store.get_user(a, id.user).await.unwrap().is_some());
 }
@@ -174,7 +176,7 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let mut raw = raw_user(1);
     raw.business_id = Some(bid.to_string());
     raw.is_vendor = Some(true);
-    store.create_user(p, ids(), &new_user(&raw), now()).await.unwrap();
+    store.create_user(p, ids(), &new_user(&raw), now(), None).await.unwrap();
     assert_eq!(
         count(db, "SELECT COUNT(*) FROM business_contacts WHERE contact_type = 'vendor'").await,
         1
@@ -184,7 +186,7 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let other = program(store).await;
     let mut raw = raw_user(2);
     raw.business_id = Some(bid.to_string());
-    let err = store.create_user(other, ids(), &new_user(&raw), now()).await.unwrap_err();
+    let err = store.create_user(other, ids(), &new_user(&raw), now(), None).await.unwrap_err();
     assert!(matches!(err, StorageError::NotFound("business_id")), "{err:?}");
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
 
@@ -206,14 +208,14 @@ async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
     let mut raw = raw_user(1);
     raw.business_id = Some(bid.to_string());
     let first = ids();
-    store.create_user(p, first, &new_user(&raw), now()).await.unwrap();
+    store.create_user(p, first, &new_user(&raw), now(), None).await.unwrap();
 
     // The contact insert (the last statement) reuses the first contact's id: its primary key
     // refuses it after the user and meta_data rows were already inserted in the transaction.
     let mut raw = raw_user(2);
     raw.business_id = Some(bid.to_string());
     let second = NewUserIds { user: UserId::from_uuid(uuid::Uuid::now_v7()), contact: first.contact };
-    let err = store.create_user(p, second, &new_user(&raw), now()).await.unwrap_err();
+    let err = store.create_user(p, second, &new_user(&raw), now(), None).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict(ConflictField::Id)), "{err:?}");
     let uid = second.user.uuid();
     assert_eq!(count(db, &format!("SELECT COUNT(*) FROM users WHERE id = '{uid}'")).await, 0);
@@ -230,8 +232,8 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt(db: &TestDb, _keys: 
     let store = &db.store;
     let p = program(store).await;
     let (a, b) = (ids(), ids());
-    store.create_user(p, a, &new_user(&raw_user(1)), now()).await.unwrap();
-    store.create_user(p, b, &new_user(&raw_user(2)), now()).await.unwrap();
+    store.create_user(p, a, &new_user(&raw_user(1)), now(), None).await.unwrap();
+    store.create_user(p, b, &new_user(&raw_user(2)), now(), None).await.unwrap();
     let sql = format!(
         "UPDATE users SET ssn_ciphertext = (SELECT c FROM (SELECT ssn_ciphertext AS c FROM users WHERE id = '{}') AS x) WHERE id = '{}'",
         a.user.uuid(),
@@ -294,7 +296,7 @@ async fn no_plaintext_ssn_is_stored(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let users: Vec<u32> = (1..=5).collect();
     for n in &users {
-        store.create_user(p, ids(), &new_user(&raw_user(*n)), now()).await.unwrap();
+        store.create_user(p, ids(), &new_user(&raw_user(*n)), now(), None).await.unwrap();
     }
     let bytes = dump(db).await;
     assert!(contains(&bytes, "customer-3"), "the dump really holds the user rows");
@@ -312,7 +314,7 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
     let mut users = Vec::new();
     for n in 1..=7 {
         let id = ids();
-        db.store.create_user(p, id, &new_user(&raw_user(n)), now()).await.unwrap();
+        db.store.create_user(p, id, &new_user(&raw_user(n)), now(), None).await.unwrap();
         users.push((id.user, n));
     }
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
@@ -387,22 +389,22 @@ async fn idempotency_claims_and_replay_guard(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
     let exp = now() + Duration::hours(24);
-    assert_eq!(store.claim(p, "k-1", "d1", now(), exp).await.unwrap(), Claim::Claimed);
-    assert_eq!(store.claim(p, "k-1", "d1", now(), exp).await.unwrap(), Claim::InProgress);
-    assert_eq!(store.claim(p, "k-1", "d2", now(), exp).await.unwrap(), Claim::Mismatch);
+    assert_eq!(store.claim(p, "k-1", "d1", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(p, "k-1", "d1", now(), exp, LEASE).await.unwrap(), Claim::InProgress);
+    assert_eq!(store.claim(p, "k-1", "d2", now(), exp, LEASE).await.unwrap(), Claim::Mismatch);
     store.complete(p, "k-1", 200, "{\"ok\":true}").await.unwrap();
     assert_eq!(
-        store.claim(p, "k-1", "d1", now(), exp).await.unwrap(),
+        store.claim(p, "k-1", "d1", now(), exp, LEASE).await.unwrap(),
         Claim::Completed { status: 200, body: "{\"ok\":true}".into() }
     );
     // Another program has its own key space.
     let other = program(store).await;
-    assert_eq!(store.claim(other, "k-1", "d9", now(), exp).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(other, "k-1", "d9", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
     store.release(other, "k-1").await.unwrap();
-    assert_eq!(store.claim(other, "k-1", "d9", now(), exp).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(other, "k-1", "d9", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
     // After retention the key is free again, and the sweeper removes expired records.
     let later = exp + Duration::seconds(1);
-    assert_eq!(store.claim(p, "k-1", "d2", later, later + Duration::hours(24)).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(p, "k-1", "d2", later, later + Duration::hours(24), LEASE).await.unwrap(), Claim::Claimed);
     assert_eq!(store.sweep_idempotency(later + Duration::hours(25), 1).await.unwrap(), 1);
     assert_eq!(store.sweep_idempotency(later + Duration::hours(25), 10).await.unwrap(), 1);
     assert_eq!(store.sweep_idempotency(later + Duration::hours(25), 10).await.unwrap(), 0);
@@ -422,3 +424,38 @@ async fn an_unreachable_database_is_unavailable() {
     let err = storage::connect(&config).await.unwrap_err();
     assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
 }
+
+async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let exp = now() + Duration::hours(24);
+    assert_eq!(store.claim(p, "key-a", "d", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
+    let done = storage::Completion { key: "key-a", status: 200, body: "{\"user\":1}" };
+    store.create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(done)).await.unwrap();
+    assert_eq!(
+        store.claim(p, "key-a", "d", now(), exp, LEASE).await.unwrap(),
+        Claim::Completed { status: 200, body: "{\"user\":1}".into() }
+    );
+
+    // A write whose claim is not held writes nothing.
+    let lost = storage::Completion { key: "never-claimed", status: 200, body: "{}" };
+    let err = store.create_user(p, ids(), &new_user(&raw_user(2)), now(), Some(lost)).await.unwrap_err();
+    assert!(matches!(err, StorageError::ClaimLost), "{err:?}");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
+
+    // A failing write leaves the claim in progress (the caller records or releases it).
+    assert_eq!(store.claim(p, "key-b", "d", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
+    let dup = storage::Completion { key: "key-b", status: 200, body: "{}" };
+    let err = store.create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(dup)).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
+    assert_eq!(store.claim(p, "key-b", "d", now(), exp, LEASE).await.unwrap(), Claim::InProgress);
+
+    // An in-progress claim past its lease (the holder died) is taken over, once.
+    let later = now() + LEASE + Duration::seconds(1);
+    assert_eq!(store.claim(p, "key-b", "d", later, exp, LEASE).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(p, "key-b", "d", later, exp, LEASE).await.unwrap(), Claim::InProgress);
+}
+contract!(
+    idempotency_completes_with_the_work_or_not_at_all,
+    idempotency_completes_with_the_work_or_not_at_all
+);
