@@ -1,0 +1,7 @@
+//! Onboard's client: the HMAC-SHA512 request signer (the same one the server's verifier
+//! uses) and signed calls with automatic idempotency keys.
+
+mod http;
+pub mod signing;
+
+pub use http::{Client, ClientError, Response};
