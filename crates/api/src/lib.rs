@@ -1,1 +1,16 @@
-//! placeholder
+//! Onboard's HTTP transport: actix-web routes, request authentication, the error envelope,
+//! configuration and the pieces of the `onboard` binary.
+
+pub mod app;
+pub mod auth;
+pub mod body;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod idempotency;
+pub mod keys;
+pub mod routes;
+pub mod server;
+pub mod telemetry;
+pub mod views;

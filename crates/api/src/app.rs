@@ -1,0 +1,136 @@
+//! The actix-web application: routes under `/api/v3` and `/api/v4`, health checks, fallbacks.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+use storage::{SecretString, SqlStore};
+
+use crate::auth::Authenticator;
+use crate::body::Fields;
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::routes;
+
+/// Everything a handler needs, shared by all workers.
+#[derive(Debug)]
+pub struct AppState {
+    /// Repositories.
+    pub store: SqlStore,
+    /// Request authentication.
+    pub auth: Authenticator,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Minimum age of a user, in years.
+    pub min_age: u32,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+/// The API versions served, with identical behaviour.
+pub const VERSIONS: [&str; 2] = ["/api/v3", "/api/v4"];
+
+/// Registers every route on an `App`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for version in VERSIONS {
+        cfg.service(
+            web::scope(version)
+                .service(post_only("/user/create", routes::users::create))
+                .default_service(web::to(not_found)),
+        );
+    }
+    cfg.service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
+        .default_service(web::to(not_found));
+}
+
+fn post_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::post().to(handler))
+        .default_service(web::to(method_not_allowed))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// Reads the body, refusing more than `limit` bytes (413) before reading them all.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge(limit),
+            other => ApiError::BadRequest(vec![crate::error::ErrorItem::general(
+                "malformed_body",
+                format!("the body could not be read: {other}"),
+            )]),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A signed, authenticated JSON request, with the `api_key` body field already removed.
+#[derive(Debug)]
+pub struct Authenticated {
+    /// The caller's program.
+    pub program: domain::ProgramId,
+    /// The body's fields, ready to be read.
+    pub fields: Fields,
+}
+
+/// The common front half of every `/api` handler: size limit, authentication, media type,
+/// JSON shape. Order: 413, 401, 415, 400.
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Authenticated, ApiError> {
+    let body = read_body(req, payload, state.body_limit).await?;
+    let mut parsed = Fields::parse(&body);
+    let body_key = parsed
+        .as_mut()
+        .ok()
+        .and_then(|f| f.take_raw("api_key"))
+        .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
+    let program = state.auth.authenticate(req, &body, body_key).await?;
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == ContentType::json().0.essence_str());
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(Authenticated {
+        program,
+        fields: parsed?,
+    })
+}

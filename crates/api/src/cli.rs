@@ -1,0 +1,262 @@
+//! The command line of `onboard`.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use domain::ProgramId;
+use storage::{ProgramRepository as _, SqlStore};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::keys::{self, KeySource};
+
+/// Onboard: a user-onboarding API for banking and payments programs.
+#[derive(Debug, Parser)]
+#[command(name = "onboard", version)]
+pub struct Cli {
+    /// TOML configuration file (also `ONBOARD_CONFIG`).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (migrates the database first).
+    Serve {
+        /// Listen address (default 127.0.0.1:8080, or `bind` in the configuration).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage programs and their credentials (takes effect in running servers).
+    #[command(subcommand)]
+    Program(ProgramCommand),
+    /// Manage encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
+    /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response.
+    Call {
+        /// Path such as /api/v3/user/create.
+        path: String,
+        /// JSON body file, or `-` for standard input (default: `{}`).
+        file: Option<String>,
+    },
+}
+
+/// `onboard program …`.
+#[derive(Debug, Subcommand)]
+pub enum ProgramCommand {
+    /// Create a program; prints its API key, HMAC username and secret once.
+    Create {
+        /// Program name.
+        #[arg(long)]
+        name: String,
+        /// Print one JSON object (program_id, api_key, hmac_username, hmac_secret).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List programs and their active key ids.
+    List,
+    /// Issue a new API key for a program and revoke its others.
+    RotateKey {
+        /// The program, `prog-…`.
+        #[arg(long)]
+        program: String,
+    },
+    /// Revoke one API key by its id.
+    RevokeKey {
+        /// The key id (the 16 hex characters after `onb_`).
+        #[arg(long)]
+        key_id: String,
+    },
+}
+
+/// `onboard keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt every stored secret under the active data key, in batches.
+    Rotate {
+        /// Rows per batch and column.
+        #[arg(long, default_value_t = 500)]
+        batch: u64,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("onboard: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&config.log_format);
+    let result = match cli.command {
+        Command::Serve { bind } => actix_web::rt::System::new().block_on(serve(config, bind)),
+        other => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(run(config, other)),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "onboard failed");
+            eprintln!("onboard: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn open_store(config: &Config) -> Result<SqlStore, Box<dyn std::error::Error>> {
+    ensure_sqlite_dir(&config.database_url)?;
+    let (keyring, source) = keys::load(&config.key_file)?;
+    match source {
+        KeySource::Created => tracing::warn!(
+            key_file = %config.key_file.display(),
+            "no encryption keys were configured: created a new key file with mode 0600; back it up, without it stored SSNs cannot be read"
+        ),
+        KeySource::File => tracing::info!(key_file = %config.key_file.display(), "keys loaded from file"),
+        KeySource::Environment => tracing::info!("keys loaded from the environment"),
+    }
+    Ok(SqlStore::open(&config.database(), keyring).await?)
+}
+
+/// Creates the directory of a `sqlite://` database file.
+fn ensure_sqlite_dir(url: &str) -> std::io::Result<()> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, bind: Option<String>) -> CliResult {
+    let store = open_store(&config).await?;
+    let addr = bind.unwrap_or_else(|| config.bind.clone());
+    let listener = TcpListener::bind(&addr)?;
+    tracing::info!(addr = %listener.local_addr()?, "onboard listening");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    crate::server::run(listener, store, clock, &(&config).into())?.await?;
+    tracing::info!("onboard stopped");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn run(config: Config, command: Command) -> CliResult {
+    let now = SystemClock.now();
+    match command {
+        Command::Serve { .. } => Ok(()),
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Program(ProgramCommand::Create { name, json }) => {
+            let store = open_store(&config).await?;
+            let issued = store.create_program(&name, now).await?;
+            if json {
+                let out = serde_json::json!({
+                    "program_id": issued.program_id.to_string(),
+                    "api_key": issued.api_key.expose(),
+                    "hmac_username": issued.hmac_username,
+                    "hmac_secret": issued.hmac_secret.expose(),
+                });
+                println!("{out}");
+            } else {
+                println!("program created: {}", issued.program_id);
+                println!("Store these now; they are shown only once.");
+                println!("export ONBOARD_API_KEY={}", issued.api_key.expose());
+                println!("export ONBOARD_HMAC_USERNAME={}", issued.hmac_username);
+                println!("export ONBOARD_HMAC_SECRET={}", issued.hmac_secret.expose());
+            }
+            Ok(())
+        }
+        Command::Program(ProgramCommand::List) => {
+            let store = open_store(&config).await?;
+            for p in store.list_programs().await? {
+                println!(
+                    "{}\t{}\tcreated {}\tapi keys: {}\thmac: {}",
+                    p.program_id,
+                    p.name,
+                    crate::views::timestamp(p.created_at),
+                    p.active_api_key_ids.join(","),
+                    p.hmac_usernames.join(","),
+                );
+            }
+            Ok(())
+        }
+        Command::Program(ProgramCommand::RotateKey { program }) => {
+            let program = ProgramId::parse(&program).map_err(|v| format!("--program {v}"))?;
+            let store = open_store(&config).await?;
+            let (key_id, key) = store.rotate_api_key(program, now).await?;
+            println!("new API key {key_id} issued; the program's other keys are revoked.");
+            println!("export ONBOARD_API_KEY={}", key.expose());
+            Ok(())
+        }
+        Command::Program(ProgramCommand::RevokeKey { key_id }) => {
+            let store = open_store(&config).await?;
+            store.revoke_api_key(&key_id, now).await?;
+            println!("API key {key_id} revoked (running servers stop accepting it within {} s)", config.api_key_cache_ttl_secs);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { batch }) => {
+            let store = open_store(&config).await?;
+            let mut total = 0;
+            loop {
+                let report = store.reencrypt_batch(batch.max(1)).await?;
+                total += report.rewritten;
+                if !report.more {
+                    break;
+                }
+            }
+            println!(
+                "{total} ciphertexts re-encrypted under key {}; keys other than it may now be removed",
+                store.keyring().active_key_id()
+            );
+            Ok(())
+        }
+        Command::Call { path, file } => call(&path, file.as_deref()).await,
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn call(path: &str, file: Option<&str>) -> CliResult {
+    let body = match file {
+        None => b"{}".to_vec(),
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf)?;
+            buf
+        }
+        Some(f) => std::fs::read(f)?,
+    };
+    let client = client::Client::from_env()?;
+    let response = client.post(path, &body, None).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "HTTP {}", response.status)?;
+    match serde_json::from_slice::<serde_json::Value>(&response.body) {
+        Ok(v) => writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?,
+        Err(_) => writeln!(out, "{}", String::from_utf8_lossy(&response.body))?,
+    }
+    if response.status >= 400 {
+        return Err(format!("the service answered HTTP {}", response.status).into());
+    }
+    Ok(())
+}

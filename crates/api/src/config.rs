@@ -1,0 +1,80 @@
+//! Configuration: defaults, then an optional TOML file, then `ONBOARD_*` variables and `DATABASE_URL`.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything the binary can be told.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Database URL; default SQLite under `./data/`.
+    pub database_url: String,
+    /// Listen address.
+    pub bind: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// SQLite durability: `full` (default) or `normal`.
+    pub sqlite_synchronous: String,
+    /// Minimum age of a user, in years.
+    pub min_age: u32,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long a verified API key is trusted before its revocation status is re-read.
+    pub api_key_cache_ttl_secs: u64,
+    /// Where keys are read from (and created, in development, when none are configured).
+    pub key_file: PathBuf,
+    /// `json` (default) or `pretty` logs.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./data/onboard.sqlite?mode=rwc".to_owned(),
+            bind: "127.0.0.1:8080".to_owned(),
+            max_connections: 10,
+            sqlite_synchronous: "full".to_owned(),
+            min_age: domain::ParseContext::DEFAULT_MIN_AGE,
+            body_limit_bytes: 64 * 1024,
+            api_key_cache_ttl_secs: 30,
+            key_file: PathBuf::from("./data/keys.toml"),
+            log_format: "json".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration: defaults < `file` (if given or `ONBOARD_CONFIG` is set) <
+    /// `ONBOARD_*` variables (`ONBOARD_BIND`, `ONBOARD_MIN_AGE`, …) < `DATABASE_URL`.
+    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("ONBOARD_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(
+                Env::prefixed("ONBOARD_")
+                    .ignore(&["CONFIG", "DATA_KEYS", "ACTIVE_KEY", "BLIND_INDEX_KEY", "API_KEY", "HMAC_USERNAME", "HMAC_SECRET", "URL"]),
+            )
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        figment.extract()
+    }
+
+    /// The storage settings this configuration asks for.
+    pub fn database(&self) -> storage::DatabaseConfig {
+        let mut db = storage::DatabaseConfig::new(self.database_url.clone());
+        db.max_connections = self.max_connections;
+        db.sqlite_durability = if self.sqlite_synchronous.eq_ignore_ascii_case("normal") {
+            storage::SqliteDurability::Normal
+        } else {
+            storage::SqliteDurability::Full
+        };
+        db
+    }
+}

@@ -1,0 +1,123 @@
+//! `Idempotency-Key` (SPEC §3.1): the first response of a key is stored and replayed
+//! byte-identical; a reused key with another body is 422; a repeat in flight is 409.
+//!
+//! The claim is committed before the work so that a concurrent repeat sees it; the success
+//! response is written in the SAME transaction as the work (see `storage::Completion`), so
+//! a crash leaves either both or neither. Client errors (4xx) are recorded too; a 5xx frees
+//! the key so that the retry can do the work.
+
+use std::future::Future;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
+use chrono::Duration;
+use domain::ProgramId;
+use sha2::{Digest as _, Sha256};
+use storage::{Claim, IdempotencyRepository as _};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorItem};
+
+/// The header.
+pub const HEADER: &str = "idempotency-key";
+/// How long a key is remembered.
+pub const RETENTION: Duration = Duration::hours(24);
+/// How long an in-progress claim is honoured before another request may take it over.
+pub const LEASE: Duration = Duration::seconds(60);
+
+/// The key of a request, validated (1–255 printable ASCII characters).
+pub fn key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    if (1..=255).contains(&text.len()) && text.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        Ok(Some(text.to_owned()))
+    } else {
+        Err(ApiError::Unprocessable(vec![ErrorItem::field(
+            "Idempotency-Key",
+            "invalid_format",
+            "must be 1 to 255 printable ASCII characters",
+        )]))
+    }
+}
+
+/// The digest of a parsed request: SHA-256 of its canonical JSON (keys sorted, no
+/// whitespace), so that formatting differences do not count as a different body.
+pub fn digest(path: &str, canonical_json: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(canonical_json.as_bytes());
+    h.finalize().iter().fold(String::with_capacity(64), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn json_response(status: StatusCode, body: String, replayed: bool) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    builder.content_type("application/json");
+    if replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    builder.body(body)
+}
+
+/// Runs `work` at most once per (program, key). `work` gets the claimed key (to complete it
+/// in its own transaction) and returns the 200 body it wrote.
+pub async fn run<F, Fut>(
+    state: &AppState,
+    program: ProgramId,
+    key: Option<String>,
+    digest: &str,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(Option<String>) -> Fut,
+    Fut: Future<Output = Result<String, ApiError>>,
+{
+    let Some(key) = key else {
+        return work(None).await.map(|body| json_response(StatusCode::OK, body, false));
+    };
+    let now = state.clock.now();
+    match state
+        .store
+        .claim(program, &key, digest, now, now + RETENTION, LEASE)
+        .await?
+    {
+        Claim::Completed { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return Ok(json_response(status, body, true));
+        }
+        Claim::Mismatch => {
+            return Err(ApiError::Unprocessable(vec![ErrorItem::field(
+                "Idempotency-Key",
+                "idempotency_key_reused",
+                "was already used with a different request body",
+            )]));
+        }
+        Claim::InProgress => {
+            return Err(ApiError::Conflict(
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed".into(),
+            ));
+        }
+        Claim::Claimed => {}
+    }
+    match work(Some(key.clone())).await {
+        Ok(body) => Ok(json_response(StatusCode::OK, body, false)),
+        Err(err) if err.status_code().is_client_error() => {
+            let (status, body) = err.body();
+            state.store.complete(program, &key, status.as_u16(), &body).await?;
+            Ok(json_response(status, body, false))
+        }
+        Err(err) => {
+            if let Err(e) = state.store.release(program, &key).await {
+                tracing::warn!(error = %e, "could not release an idempotency key");
+            }
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Building and running the HTTP server (`onboard serve`), with background sweepers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use storage::{IdempotencyRepository as _, ReplayGuard as _, SqlStore};
+use tracing_actix_web::TracingLogger;
+
+use crate::app::{AppState, configure};
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::config::Config;
+
+/// A server bound to a listener, not yet running.
+#[derive(Debug)]
+pub struct Settings {
+    /// Minimum age of a user.
+    pub min_age: u32,
+    /// Largest request body.
+    pub body_limit: usize,
+    /// API key cache lifetime (revocation bound).
+    pub api_key_ttl: Duration,
+}
+
+impl From<&Config> for Settings {
+    fn from(c: &Config) -> Self {
+        Self {
+            min_age: c.min_age,
+            body_limit: c.body_limit_bytes,
+            api_key_ttl: Duration::from_secs(c.api_key_cache_ttl_secs),
+        }
+    }
+}
+
+/// Starts serving on `listener`; returns the running server (await it to wait for shutdown).
+/// SIGINT/SIGTERM stop accepting, let in-flight requests finish (up to 30 s), then exit.
+pub fn run(
+    listener: TcpListener,
+    store: SqlStore,
+    clock: Arc<dyn Clock>,
+    settings: &Settings,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(AppState {
+        auth: Authenticator::new(store.clone(), clock.clone(), settings.api_key_ttl),
+        store: store.clone(),
+        clock: clock.clone(),
+        min_age: settings.min_age,
+        body_limit: settings.body_limit,
+    });
+    spawn_sweepers(store, clock);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .configure(configure)
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Deletes expired replay-guard and idempotency records every minute, in bounded batches.
+fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = clock.now();
+            for _ in 0..10 {
+                match store.sweep_signatures(now, 1000).await {
+                    Ok(n) if n == 1000 => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sweeping seen signatures failed");
+                        break;
+                    }
+                }
+            }
+            for _ in 0..10 {
+                match store.sweep_idempotency(now, 1000).await {
+                    Ok(n) if n == 1000 => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sweeping idempotency records failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
