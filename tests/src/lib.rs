@@ -12,7 +12,9 @@ use std::time::Duration;
 use api::clock::SystemClock;
 use api::server::Settings;
 use storage::testing::{Backend, TestDatabase};
-use storage::{DatabaseConfig, IssuedCredentials, Keyring, ProgramRepository as _, SecretKey, SqlStore};
+use storage::{
+    DatabaseConfig, IssuedCredentials, Keyring, ProgramRepository as _, SecretKey, SqlStore,
+};
 
 /// Every log line the service wrote during this test binary's run.
 static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
@@ -73,23 +75,33 @@ pub struct TestApp {
 
 /// A fresh keyring.
 pub fn keyring() -> Keyring {
-    Keyring::new([("k1".to_owned(), SecretKey::generate().unwrap())], "k1", SecretKey::generate().unwrap())
-        .unwrap()
+    Keyring::new(
+        [("k1".to_owned(), SecretKey::generate().unwrap())],
+        "k1",
+        SecretKey::generate().unwrap(),
+    )
+    .unwrap()
 }
 
 /// Starts the service on `backend`, or `None` when that database is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_via(backend, |url| url.to_owned()).await
+    spawn_app_via(backend, ToOwned::to_owned).await
 }
 
 /// Starts the service, letting the caller rewrite the database URL it uses (for the proxy).
-pub async fn spawn_app_via(backend: Backend, rewrite: impl FnOnce(&str) -> String) -> Option<TestApp> {
+pub async fn spawn_app_via(
+    backend: Backend,
+    rewrite: impl FnOnce(&str) -> String,
+) -> Option<TestApp> {
     capture_logs();
     let db = TestDatabase::create(backend).await.unwrap()?;
     let keys = keyring();
     // Migrate directly, then serve through the (possibly rewritten) URL.
     let direct = db.store(keys.clone()).await.unwrap();
-    let program = direct.create_program("test-program", chrono::Utc::now()).await.unwrap();
+    let program = direct
+        .create_program("test-program", chrono::Utc::now())
+        .await
+        .unwrap();
     let _ = direct.connection().clone().close().await;
     let mut config = DatabaseConfig::new(rewrite(&db.url));
     config.max_connections = 8;
@@ -103,7 +115,8 @@ pub async fn spawn_app_via(backend: Backend, rewrite: impl FnOnce(&str) -> Strin
         body_limit: 64 * 1024,
         api_key_ttl: Duration::from_secs(30),
     };
-    let server = api::server::run(listener, store.clone(), Arc::new(SystemClock), &settings).unwrap();
+    let server =
+        api::server::run(listener, store.clone(), Arc::new(SystemClock), &settings).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     Some(TestApp {
@@ -129,7 +142,12 @@ impl TestApp {
 
     /// A signing client for another program's credentials.
     pub fn client_for(&self, creds: &IssuedCredentials) -> client::Client {
-        client::Client::new(&self.base_url, creds.api_key.expose(), &creds.hmac_username, creds.hmac_secret.expose())
+        client::Client::new(
+            &self.base_url,
+            creds.api_key.expose(),
+            &creds.hmac_username,
+            creds.hmac_secret.expose(),
+        )
     }
 
     /// Stops the server and drops the database.
@@ -164,12 +182,18 @@ pub fn seed_body(n: u32) -> serde_json::Value {
 
 /// A valid SSN unique to `n`, dashed.
 pub fn ssn(n: u32) -> String {
-    format!("{:03}-{:02}-{:04}", 100 + n % 500, 10 + (n / 500) % 89, 1000 + n % 9000)
+    format!(
+        "{:03}-{:02}-{:04}",
+        100 + n % 500,
+        10 + (n / 500) % 89,
+        1000 + n % 9000
+    )
 }
 
 /// A response's parsed JSON body.
 pub fn json(body: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(body)))
 }
 
 /// Writes to stderr (the test log) without tripping the print lints.
@@ -262,13 +286,22 @@ impl RawRequest {
         let mut headers = vec![
             ("x-date".to_owned(), client::signing::x_date(s.date)),
             ("content-type".to_owned(), s.content_type.to_owned()),
-            ("content-sha512".to_owned(), client::signing::content_sha512(body)),
+            (
+                "content-sha512".to_owned(),
+                client::signing::content_sha512(body),
+            ),
             ("content-length".to_owned(), body.len().to_string()),
         ];
         if let Some(key) = s.api_key {
             headers.push(("api_key".to_owned(), key.to_owned()));
         }
-        let mut names = vec!["request-line", "x-date", "content-type", "content-sha512", "content-length"];
+        let mut names = vec![
+            "request-line",
+            "x-date",
+            "content-type",
+            "content-sha512",
+            "content-length",
+        ];
         if s.sign_api_key && s.api_key.is_some() {
             names.push("api_key");
         }
@@ -304,7 +337,9 @@ impl RawRequest {
     pub async fn send(&self, app: &TestApp) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
         let http = reqwest::Client::new();
         let method = reqwest::Method::from_bytes(self.method.as_bytes()).unwrap();
-        let mut req = http.request(method, format!("{}{}", app.base_url, self.path)).body(self.body.clone());
+        let mut req = http
+            .request(method, format!("{}{}", app.base_url, self.path))
+            .body(self.body.clone());
         for (k, v) in &self.headers {
             if k != "content-length" {
                 req = req.header(k.as_str(), v.as_str());

@@ -36,7 +36,9 @@ impl Proxy {
                 // Only cuts after this connection was accepted end it.
                 cuts.borrow_and_update();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cuts.changed() => {}

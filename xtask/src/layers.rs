@@ -109,14 +109,23 @@ pub(crate) fn check() -> Result<()> {
         if bad.is_empty() {
             eprintln!("check-layers: {package} has no HTTP dependency");
         } else {
-            failures.push(format!("{package} depends on HTTP crates: {}", bad.join(", ")));
+            failures.push(format!(
+                "{package} depends on HTTP crates: {}",
+                bad.join(", ")
+            ));
         }
     }
 
     for package in ["api", "domain"] {
-        let manifest = std::fs::read_to_string(Path::new(manifest_dir(package)).join("Cargo.toml"))?;
-        if manifest.lines().any(|l| l.trim_start().starts_with("sea-orm")) {
-            failures.push(format!("{package} names sea-orm directly; SeaORM lives in storage"));
+        let manifest =
+            std::fs::read_to_string(Path::new(manifest_dir(package)).join("Cargo.toml"))?;
+        if manifest
+            .lines()
+            .any(|l| l.trim_start().starts_with("sea-orm"))
+        {
+            failures.push(format!(
+                "{package} names sea-orm directly; SeaORM lives in storage"
+            ));
         }
     }
     eprintln!("check-layers: sea-orm is named only by storage and migrations");
@@ -154,7 +163,10 @@ fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if path.is_dir() {
                 if !name.starts_with('.') && name != "target" && name != "data" {
                     stack.push(path);
@@ -177,7 +189,8 @@ mod tests {
 
     #[test]
     fn tokio_anywhere_in_the_tree_is_an_offender() {
-        let deps = parse_tree("domain v0.1.0 (/x)\nchrono v0.4.42\ntokio v1.48.0\nsqlx-core v0.9.0\n");
+        let deps =
+            parse_tree("domain v0.1.0 (/x)\nchrono v0.4.42\ntokio v1.48.0\nsqlx-core v0.9.0\n");
         assert_eq!(offenders(&deps, IO_CRATES), vec!["sqlx-core", "tokio"]);
     }
 

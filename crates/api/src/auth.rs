@@ -44,7 +44,9 @@ pub struct Authenticator {
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("Authenticator")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,14 +86,24 @@ impl Authenticator {
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
             .ok_or(fail(AuthFailure::MissingSignature))?;
-        let header = header.to_str().map_err(|_| fail(AuthFailure::MalformedSignature))?;
-        let auth = Authorization::parse(header).map_err(|_| fail(AuthFailure::MalformedSignature))?;
+        let header = header
+            .to_str()
+            .map_err(|_| fail(AuthFailure::MalformedSignature))?;
+        let auth =
+            Authorization::parse(header).map_err(|_| fail(AuthFailure::MalformedSignature))?;
         if !auth.algorithm.eq_ignore_ascii_case("hmac-sha512") {
             return Err(fail(AuthFailure::UnsupportedAlgorithm));
         }
-        let names: Vec<String> = auth.headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let names: Vec<String> = auth
+            .headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
         let signed = |n: &str| names.iter().any(|h| h == n);
-        if !signed("request-line") || !signed("x-date") || (!body.is_empty() && !signed("content-sha512")) {
+        if !signed("request-line")
+            || !signed("x-date")
+            || (!body.is_empty() && !signed("content-sha512"))
+        {
             return Err(fail(AuthFailure::MissingSignedHeader));
         }
 
@@ -105,19 +117,24 @@ impl Authenticator {
         }
 
         if signed("content-sha512") {
-            let claimed = header_value(req, "content-sha512").ok_or(fail(AuthFailure::MissingSignedHeader))?;
+            let claimed = header_value(req, "content-sha512")
+                .ok_or(fail(AuthFailure::MissingSignedHeader))?;
             let actual = signing::content_sha512(body);
             if !bool::from(claimed.as_bytes().ct_eq(actual.as_bytes())) {
                 return Err(fail(AuthFailure::DigestMismatch));
             }
         }
 
-        let path = req.uri().path_and_query().map_or_else(|| req.uri().path(), |p| p.as_str());
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path(), |p| p.as_str());
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let signing_string = signing::signing_string(req.method().as_str(), path, &name_refs, |n| {
-            header_value(req, n)
-        })
-        .map_err(|_| fail(AuthFailure::MissingSignedHeader))?;
+        let signing_string =
+            signing::signing_string(req.method().as_str(), path, &name_refs, |n| {
+                header_value(req, n)
+            })
+            .map_err(|_| fail(AuthFailure::MissingSignedHeader))?;
 
         let (program, secret) = self.credential(&auth.username).await?;
         if !signing::verify(secret.expose().as_bytes(), &signing_string, &auth.signature) {
@@ -142,10 +159,12 @@ impl Authenticator {
     }
 
     async fn credential(&self, username: &str) -> Result<(ProgramId, SecretString), ApiError> {
-        if let Ok(cache) = self.credentials.read() {
-            if let Some(c) = cache.get(username).filter(|c| c.fetched.elapsed() < self.ttl) {
-                return Ok((c.program, c.secret.clone()));
-            }
+        if let Ok(cache) = self.credentials.read()
+            && let Some(c) = cache
+                .get(username)
+                .filter(|c| c.fetched.elapsed() < self.ttl)
+        {
+            return Ok((c.program, c.secret.clone()));
         }
         if username.len() > 64 {
             return Err(fail(AuthFailure::UnknownCredentials));
@@ -183,10 +202,10 @@ impl Authenticator {
             Some((program, key_id, false)) => {
                 // Stale: re-read revocation without argon2.
                 if self.store.api_key_active(&key_id).await? {
-                    if let Ok(mut cache) = self.keys.write() {
-                        if let Some(c) = cache.get_mut(&fingerprint) {
-                            c.checked = Instant::now();
-                        }
+                    if let Ok(mut cache) = self.keys.write()
+                        && let Some(c) = cache.get_mut(&fingerprint)
+                    {
+                        c.checked = Instant::now();
                     }
                     return Ok(program);
                 }
@@ -221,8 +240,10 @@ impl Authenticator {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -19,11 +19,18 @@ impl Fields {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             ApiError::BadRequest(vec![ErrorItem::general(
                 "malformed_json",
-                format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
+                format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
             )])
         })?;
         match value {
-            Value::Object(map) => Ok(Self { map, wrong_type: Vec::new() }),
+            Value::Object(map) => Ok(Self {
+                map,
+                wrong_type: Vec::new(),
+            }),
             _ => Err(ApiError::BadRequest(vec![ErrorItem::general(
                 "malformed_json",
                 "the body must be a JSON object",
@@ -103,7 +110,11 @@ impl Fields {
             };
             let mut entry = RawMetaEntry::default();
             for key in ["name", "value"] {
-                let slot = if key == "name" { &mut entry.name } else { &mut entry.value };
+                let slot = if key == "name" {
+                    &mut entry.name
+                } else {
+                    &mut entry.value
+                };
                 match obj.remove(key) {
                     None | Some(Value::Null) => {}
                     Some(Value::String(s)) => *slot = Some(s),

@@ -105,7 +105,10 @@ pub fn main() -> ExitCode {
     crate::telemetry::init(&config.log_format);
     let result = match cli.command {
         Command::Serve { bind } => actix_web::rt::System::new().block_on(serve(config, bind)),
-        other => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        other => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
             Ok(runtime) => runtime.block_on(run(config, other)),
             Err(e) => Err(e.into()),
         },
@@ -130,7 +133,9 @@ async fn open_store(config: &Config) -> Result<SqlStore, Box<dyn std::error::Err
             key_file = %config.key_file.display(),
             "no encryption keys were configured: created a new key file with mode 0600; back it up, without it stored SSNs cannot be read"
         ),
-        KeySource::File => tracing::info!(key_file = %config.key_file.display(), "keys loaded from file"),
+        KeySource::File => {
+            tracing::info!(key_file = %config.key_file.display(), "keys loaded from file");
+        }
         KeySource::Environment => tracing::info!("keys loaded from the environment"),
     }
     Ok(SqlStore::open(&config.database(), keyring).await?)
@@ -140,7 +145,10 @@ async fn open_store(config: &Config) -> Result<SqlStore, Box<dyn std::error::Err
 fn ensure_sqlite_dir(url: &str) -> std::io::Result<()> {
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let path = rest.split('?').next().unwrap_or_default();
-        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir)?;
         }
     }
@@ -213,7 +221,10 @@ async fn run(config: Config, command: Command) -> CliResult {
         Command::Program(ProgramCommand::RevokeKey { key_id }) => {
             let store = open_store(&config).await?;
             store.revoke_api_key(&key_id, now).await?;
-            println!("API key {key_id} revoked (running servers stop accepting it within {} s)", config.api_key_cache_ttl_secs);
+            println!(
+                "API key {key_id} revoked (running servers stop accepting it within {} s)",
+                config.api_key_cache_ttl_secs
+            );
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate { batch }) => {

@@ -49,7 +49,7 @@ impl Default for Config {
 impl Config {
     /// Loads the configuration: defaults < `file` (if given or `ONBOARD_CONFIG` is set) <
     /// `ONBOARD_*` variables (`ONBOARD_BIND`, `ONBOARD_MIN_AGE`, …) < `DATABASE_URL`.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Self::default()));
         let file = file
             .map(Path::to_path_buf)
@@ -58,12 +58,18 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment
-            .merge(
-                Env::prefixed("ONBOARD_")
-                    .ignore(&["CONFIG", "DATA_KEYS", "ACTIVE_KEY", "BLIND_INDEX_KEY", "API_KEY", "HMAC_USERNAME", "HMAC_SECRET", "URL"]),
-            )
+            .merge(Env::prefixed("ONBOARD_").ignore(&[
+                "CONFIG",
+                "DATA_KEYS",
+                "ACTIVE_KEY",
+                "BLIND_INDEX_KEY",
+                "API_KEY",
+                "HMAC_USERNAME",
+                "HMAC_SECRET",
+                "URL",
+            ]))
             .merge(Env::raw().only(&["DATABASE_URL"]));
-        figment.extract()
+        figment.extract().map_err(Box::new)
     }
 
     /// The storage settings this configuration asks for.

@@ -204,7 +204,10 @@ struct Envelope<'a> {
 impl ApiError {
     fn message_and_items(&self) -> (&'static str, Vec<ErrorItem>) {
         match self {
-            Self::BadRequest(items) => ("The request body is not valid JSON of the expected shape.", items.clone()),
+            Self::BadRequest(items) => (
+                "The request body is not valid JSON of the expected shape.",
+                items.clone(),
+            ),
             Self::Unauthorized(f) => (
                 "Authentication failed.",
                 vec![ErrorItem::general(f.code(), f.message())],
@@ -219,7 +222,11 @@ impl ApiError {
             ),
             Self::Duplicate(field) => (
                 "A record with the same value already exists.",
-                vec![ErrorItem::field(field.as_str(), "duplicate", "is already in use in this program")],
+                vec![ErrorItem::field(
+                    field.as_str(),
+                    "duplicate",
+                    "is already in use in this program",
+                )],
             ),
             Self::Conflict(code, message) => (
                 "The request conflicts with the current state.",
@@ -227,20 +234,32 @@ impl ApiError {
             ),
             Self::PayloadTooLarge(limit) => (
                 "The request body is too large.",
-                vec![ErrorItem::general("payload_too_large", format!("the body must be at most {limit} bytes"))],
+                vec![ErrorItem::general(
+                    "payload_too_large",
+                    format!("the body must be at most {limit} bytes"),
+                )],
             ),
             Self::UnsupportedMediaType => (
                 "The request body must be JSON.",
-                vec![ErrorItem::general("unsupported_media_type", "Content-Type must be application/json")],
+                vec![ErrorItem::general(
+                    "unsupported_media_type",
+                    "Content-Type must be application/json",
+                )],
             ),
             Self::Unprocessable(items) => ("The request failed validation.", items.clone()),
             Self::RateLimited { retry_after } => (
                 "Too many requests.",
-                vec![ErrorItem::general("rate_limited", format!("retry after {retry_after} seconds"))],
+                vec![ErrorItem::general(
+                    "rate_limited",
+                    format!("retry after {retry_after} seconds"),
+                )],
             ),
             Self::Unavailable => (
                 "The service is temporarily unavailable.",
-                vec![ErrorItem::general("storage_unavailable", "the database cannot be reached; retry later")],
+                vec![ErrorItem::general(
+                    "storage_unavailable",
+                    "the database cannot be reached; retry later",
+                )],
             ),
             Self::Internal(_) => (
                 "An internal error occurred.",

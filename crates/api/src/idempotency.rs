@@ -49,11 +49,13 @@ pub fn digest(path: &str, canonical_json: &str) -> String {
     h.update(path.as_bytes());
     h.update([0]);
     h.update(canonical_json.as_bytes());
-    h.finalize().iter().fold(String::with_capacity(64), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn json_response(status: StatusCode, body: String, replayed: bool) -> HttpResponse {
@@ -79,7 +81,9 @@ where
     Fut: Future<Output = Result<String, ApiError>>,
 {
     let Some(key) = key else {
-        return work(None).await.map(|body| json_response(StatusCode::OK, body, false));
+        return work(None)
+            .await
+            .map(|body| json_response(StatusCode::OK, body, false));
     };
     let now = state.clock.now();
     match state
@@ -110,7 +114,10 @@ where
         Ok(body) => Ok(json_response(StatusCode::OK, body, false)),
         Err(err) if err.status_code().is_client_error() => {
             let (status, body) = err.body();
-            state.store.complete(program, &key, status.as_u16(), &body).await?;
+            state
+                .store
+                .complete(program, &key, status.as_u16(), &body)
+                .await?;
             Ok(json_response(status, body, false))
         }
         Err(err) => {

@@ -72,7 +72,11 @@ pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
                 .iter()
                 .map(|(id, b64)| Ok((id.clone(), SecretKey::from_base64(b64)?)))
                 .collect::<Result<Vec<_>, storage::CryptoError>>()?;
-            let ring = Keyring::new(keys, &file.active_key, SecretKey::from_base64(&file.blind_index_key)?)?;
+            let ring = Keyring::new(
+                keys,
+                &file.active_key,
+                SecretKey::from_base64(&file.blind_index_key)?,
+            )?;
             Ok((ring, KeySource::File))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -84,11 +88,17 @@ pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
                 data_keys: BTreeMap::from([("k1".to_owned(), data.to_base64().to_string())]),
             };
             let text = toml::to_string(&file).map_err(|_| KeyError::Malformed(display.clone()))?;
-            write_private(key_file, &text).map_err(|source| KeyError::Io { path: display, source })?;
+            write_private(key_file, &text).map_err(|source| KeyError::Io {
+                path: display,
+                source,
+            })?;
             let ring = Keyring::new([("k1".to_owned(), data)], "k1", blind)?;
             Ok((ring, KeySource::Created))
         }
-        Err(source) => Err(KeyError::Io { path: display, source }),
+        Err(source) => Err(KeyError::Io {
+            path: display,
+            source,
+        }),
     }
 }
 

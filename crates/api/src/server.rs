@@ -70,26 +70,35 @@ fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>) {
         loop {
             tick.tick().await;
             let now = clock.now();
-            for _ in 0..10 {
-                match store.sweep_signatures(now, 1000).await {
-                    Ok(n) if n == 1000 => {}
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "sweeping seen signatures failed");
-                        break;
-                    }
-                }
-            }
-            for _ in 0..10 {
-                match store.sweep_idempotency(now, 1000).await {
-                    Ok(n) if n == 1000 => {}
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "sweeping idempotency records failed");
-                        break;
-                    }
-                }
-            }
+            sweep("seen signatures", || {
+                store.sweep_signatures(now, SWEEP_BATCH)
+            })
+            .await;
+            sweep("idempotency records", || {
+                store.sweep_idempotency(now, SWEEP_BATCH)
+            })
+            .await;
         }
     });
+}
+
+/// Rows deleted per statement by the sweepers.
+const SWEEP_BATCH: u64 = 1000;
+
+/// Runs one sweep in batches until a batch comes back short (at most ten per tick).
+async fn sweep<F, Fut>(what: &str, mut batch: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, storage::StorageError>>,
+{
+    for _ in 0..10 {
+        match batch().await {
+            Ok(SWEEP_BATCH) => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "sweeping {what} failed");
+                return;
+            }
+        }
+    }
 }

@@ -184,7 +184,9 @@ impl From<&Business> for BusinessView {
             country: p.country.as_str().to_owned(),
             ein_last_4: b.ein_last_4().as_str().to_owned(),
             business_type: p.business_type.map(domain::BusinessType::as_str),
-            incorporated_date: p.incorporated_date.map(|d| d.format("%Y-%m-%d").to_string()),
+            incorporated_date: p
+                .incorporated_date
+                .map(|d| d.format("%Y-%m-%d").to_string()),
             incorporated_state: p.incorporated_state.as_ref().map(|s| s.as_str().to_owned()),
             status: b.status().as_str(),
             kyb_status: b.kyb_status().as_str(),

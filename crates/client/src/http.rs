@@ -60,7 +60,7 @@ impl fmt::Debug for Client {
             .field("username", &self.username)
             .field("api_key", &"[redacted]")
             .field("secret", &"[redacted]")
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,8 +89,10 @@ impl Client {
     /// From `ONBOARD_URL` (default `http://127.0.0.1:8080`), `ONBOARD_API_KEY`,
     /// `ONBOARD_HMAC_USERNAME` and `ONBOARD_HMAC_SECRET`.
     pub fn from_env() -> Result<Self, ClientError> {
-        let var = |name: &'static str| std::env::var(name).map_err(|_| ClientError::MissingEnv(name));
-        let url = std::env::var("ONBOARD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+        let var =
+            |name: &'static str| std::env::var(name).map_err(|_| ClientError::MissingEnv(name));
+        let url =
+            std::env::var("ONBOARD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
         Ok(Self::new(
             &url,
             &var("ONBOARD_API_KEY")?,
@@ -112,17 +114,20 @@ impl Client {
         } else {
             &SIGNED
         };
-        let headers = signing::signed_headers(
-            "POST",
-            path,
-            body_for_signing,
-            &self.username,
-            self.secret.as_bytes(),
-            SystemTime::now(),
+        let headers = signing::signed_headers(&signing::RequestToSign {
+            method: "POST",
+            path_and_query: path,
+            body: body_for_signing,
+            username: &self.username,
+            secret: self.secret.as_bytes(),
+            date: SystemTime::now(),
             signed,
-            &[("api_key", &self.api_key)],
-        )?;
-        let mut req = self.http.post(format!("{}{path}", self.base_url)).body(body.to_vec());
+            extra: &[("api_key", &self.api_key)],
+        })?;
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .body(body.to_vec());
         for (k, v) in &headers {
             if k != "content-length" {
                 req = req.header(k.as_str(), v.as_str());
@@ -136,14 +141,27 @@ impl Client {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
             .collect();
         let body = resp.bytes().await?.to_vec();
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// A signed POST of a JSON value.
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<Response, ClientError> {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, ClientError> {
         self.post(path, &serde_json::to_vec(body)?, None).await
     }
 
@@ -165,7 +183,8 @@ impl Client {
                 Ok(r) => {
                     r.status == 429
                         || r.status >= 500
-                        || (r.status == 409 && String::from_utf8_lossy(&r.body).contains("idempotency_in_progress"))
+                        || (r.status == 409
+                            && String::from_utf8_lossy(&r.body).contains("idempotency_in_progress"))
                 }
                 Err(_) => false,
             };

@@ -39,7 +39,8 @@ pub fn signing_string(
         if name == "request-line" {
             lines.push(format!("{method} {path_and_query} HTTP/1.1"));
         } else {
-            let value = header_value(&name).ok_or_else(|| SigningError::MissingHeader(name.clone()))?;
+            let value =
+                header_value(&name).ok_or_else(|| SigningError::MissingHeader(name.clone()))?;
             lines.push(format!("{name}: {value}"));
         }
     }
@@ -161,32 +162,53 @@ pub fn parse_x_date(s: &str) -> Option<SystemTime> {
 }
 
 /// The default signed headers of a request with a body.
-pub const DEFAULT_SIGNED: [&str; 5] = ["request-line", "x-date", "content-type", "content-sha512", "content-length"];
+pub const DEFAULT_SIGNED: [&str; 5] = [
+    "request-line",
+    "x-date",
+    "content-type",
+    "content-sha512",
+    "content-length",
+];
+
+/// What to sign.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestToSign<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path and query as sent.
+    pub path_and_query: &'a str,
+    /// Body bytes.
+    pub body: &'a [u8],
+    /// HMAC username.
+    pub username: &'a str,
+    /// HMAC secret.
+    pub secret: &'a [u8],
+    /// X-Date.
+    pub date: SystemTime,
+    /// Names of the signed headers, in order.
+    pub signed: &'a [&'a str],
+    /// Further headers to send (and possibly sign), e.g. `api_key`.
+    pub extra: &'a [(&'a str, &'a str)],
+}
 
 /// Every header of a signed request, Authorization last.
-pub fn signed_headers(
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
-    username: &str,
-    secret: &[u8],
-    date: SystemTime,
-    signed: &[&str],
-    extra: &[(&str, &str)],
-) -> Result<Vec<(String, String)>, SigningError> {
-    let mut headers = vec![("x-date".to_owned(), x_date(date))];
-    if !body.is_empty() {
+pub fn signed_headers(req: &RequestToSign<'_>) -> Result<Vec<(String, String)>, SigningError> {
+    let mut headers = vec![("x-date".to_owned(), x_date(req.date))];
+    if !req.body.is_empty() {
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
-    headers.push(("content-sha512".to_owned(), content_sha512(body)));
-    headers.push(("content-length".to_owned(), body.len().to_string()));
-    for (k, v) in extra {
+    headers.push(("content-sha512".to_owned(), content_sha512(req.body)));
+    headers.push(("content-length".to_owned(), req.body.len().to_string()));
+    for (k, v) in req.extra {
         headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
     }
     let lookup = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let text = signing_string(method, path_and_query, signed, lookup)?;
-    let signature = sign(secret, &text);
-    headers.push(("authorization".to_owned(), authorization_header(username, signed, &signature)));
+    let text = signing_string(req.method, req.path_and_query, req.signed, lookup)?;
+    let signature = sign(req.secret, &text);
+    headers.push((
+        "authorization".to_owned(),
+        authorization_header(req.username, req.signed, &signature),
+    ));
     Ok(headers)
 }
 
@@ -206,15 +228,26 @@ mod tests {
             "hmac username=\"a\" algorithm=\"x\", headers=\"x\", signature=\"s\"",
             "hmac username=\"a\", algorithm=\"x\", headers=\"x\", signature=\"s\", extra=\"1\"",
         ] {
-            assert_eq!(Authorization::parse(bad), Err(SigningError::Malformed), "{bad}");
+            assert_eq!(
+                Authorization::parse(bad),
+                Err(SigningError::Malformed),
+                "{bad}"
+            );
         }
-        let ok = Authorization::parse("HMAC signature=\"s\",headers=\"a b\", algorithm=\"hmac-sha512\",username=\"u\"");
-        assert_eq!(ok.map(|a| a.headers), Ok(vec!["a".to_owned(), "b".to_owned()]));
+        let ok = Authorization::parse(
+            "HMAC signature=\"s\",headers=\"a b\", algorithm=\"hmac-sha512\",username=\"u\"",
+        );
+        assert_eq!(
+            ok.map(|a| a.headers),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
     }
 
     #[test]
     fn debug_hides_the_signature() {
-        let a = Authorization::parse("hmac username=\"u\", algorithm=\"a\", headers=\"h\", signature=\"SECRETSIG\"");
+        let a = Authorization::parse(
+            "hmac username=\"u\", algorithm=\"a\", headers=\"h\", signature=\"SECRETSIG\"",
+        );
         assert!(a.is_ok_and(|a| !format!("{a:?}").contains("SECRETSIG")));
     }
 

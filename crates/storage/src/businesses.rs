@@ -63,7 +63,9 @@ impl BusinessRepository for SqlStore {
             ein_blind_index: Set(index),
             ein_last_4: Set(business.ein().last4().as_str().to_owned()),
             business_type: Set(p.business_type.map(|t| t.as_str().to_owned())),
-            incorporated_date: Set(p.incorporated_date.map(|d| d.format("%Y-%m-%d").to_string())),
+            incorporated_date: Set(p
+                .incorporated_date
+                .map(|d| d.format("%Y-%m-%d").to_string())),
             incorporated_state: Set(p.incorporated_state.as_ref().map(|s| s.as_str().to_owned())),
             status: Set(UserStatus::Active.as_str().to_owned()),
             kyb_status: Set(KycStatus::NotStarted.as_str().to_owned()),
@@ -83,7 +85,9 @@ impl BusinessRepository for SqlStore {
             })
             .collect();
         let txn = self.db.begin().await?;
-        businesses::Entity::insert(row).exec_without_returning(&txn).await?;
+        businesses::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await?;
         if !meta.is_empty() {
             business_meta_data::Entity::insert_many(meta)
                 .exec_without_returning(&txn)
@@ -111,7 +115,7 @@ impl BusinessRepository for SqlStore {
             .order_by_asc(business_meta_data::Column::Position)
             .all(&self.db)
             .await?;
-        business_from_rows(id, program, row, meta).map(Some)
+        business_from_rows(id, program, &row, meta).map(Some)
     }
 }
 
@@ -122,7 +126,7 @@ fn corrupt(what: &str) -> impl FnOnce(domain::Violation) -> StorageError + '_ {
 fn business_from_rows(
     id: BusinessId,
     program: ProgramId,
-    row: businesses::Model,
+    row: &businesses::Model,
     meta: Vec<business_meta_data::Model>,
 ) -> Result<Business, StorageError> {
     let country = Country::parse(&row.country).map_err(corrupt("country"))?;
@@ -137,7 +141,8 @@ fn business_from_rows(
         name: BusinessName::parse(&row.business_name).map_err(corrupt("business_name"))?,
         email: Email::parse(&row.email).map_err(corrupt("email"))?,
         phone_number: PhoneNumber::parse(&row.phone_number).map_err(corrupt("phone_number"))?,
-        address_one: domain::AddressLine::parse(&row.address_one).map_err(corrupt("address_one"))?,
+        address_one: domain::AddressLine::parse(&row.address_one)
+            .map_err(corrupt("address_one"))?,
         address_two: row
             .address_two
             .as_deref()

@@ -88,7 +88,8 @@ pub struct Aad<'a> {
 impl Aad<'_> {
     fn bytes(&self) -> Vec<u8> {
         // Length-prefixed so that no two distinct triples encode the same.
-        let mut out = Vec::with_capacity(self.table.len() + self.column.len() + self.row_id.len() + 12);
+        let mut out =
+            Vec::with_capacity(self.table.len() + self.column.len() + self.row_id.len() + 12);
         for part in [self.table, self.column, self.row_id] {
             out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
             out.extend_from_slice(part.as_bytes());
@@ -134,7 +135,9 @@ impl Keyring {
         let mut map = BTreeMap::new();
         for (id, key) in keys {
             let id_ok = (1..=32).contains(&id.len())
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !id_ok {
                 return Err(CryptoError::BadConfig(
                     "key ids are 1-32 of A-Z a-z 0-9 _ -".into(),
@@ -233,10 +236,12 @@ impl Keyring {
 /// Lowercase hexadecimal.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -256,7 +261,11 @@ mod tests {
         .unwrap()
     }
 
-    const ROW_A: Aad<'static> = Aad { table: "users", column: "ssn_ciphertext", row_id: "a" };
+    const ROW_A: Aad<'static> = Aad {
+        table: "users",
+        column: "ssn_ciphertext",
+        row_id: "a",
+    };
 
     #[test]
     fn seal_then_open_round_trips_and_nonces_differ() {
@@ -264,28 +273,60 @@ mod tests {
         let one = ring.seal(b"123456789", ROW_A).unwrap();
         let two = ring.seal(b"123456789", ROW_A).unwrap();
         assert_ne!(one.bytes, two.bytes, "random nonces");
-        assert_eq!(ring.open(&one.key_id, &one.bytes, ROW_A).unwrap().as_slice(), b"123456789");
+        assert_eq!(
+            ring.open(&one.key_id, &one.bytes, ROW_A)
+                .unwrap()
+                .as_slice(),
+            b"123456789"
+        );
     }
 
     #[test]
     fn another_row_column_or_key_fails() {
         let ring = ring("k1");
         let sealed = ring.seal(b"123456789", ROW_A).unwrap();
-        let row_b = Aad { row_id: "b", ..ROW_A };
-        let col = Aad { column: "ein_ciphertext", ..ROW_A };
-        assert_eq!(ring.open("k1", &sealed.bytes, row_b), Err(CryptoError::Unauthentic));
-        assert_eq!(ring.open("k1", &sealed.bytes, col), Err(CryptoError::Unauthentic));
-        assert_eq!(ring.open("k2", &sealed.bytes, ROW_A), Err(CryptoError::Unauthentic));
-        assert!(matches!(ring.open("k9", &sealed.bytes, ROW_A), Err(CryptoError::UnknownKey(_))));
+        let row_b = Aad {
+            row_id: "b",
+            ..ROW_A
+        };
+        let col = Aad {
+            column: "ein_ciphertext",
+            ..ROW_A
+        };
+        assert_eq!(
+            ring.open("k1", &sealed.bytes, row_b),
+            Err(CryptoError::Unauthentic)
+        );
+        assert_eq!(
+            ring.open("k1", &sealed.bytes, col),
+            Err(CryptoError::Unauthentic)
+        );
+        assert_eq!(
+            ring.open("k2", &sealed.bytes, ROW_A),
+            Err(CryptoError::Unauthentic)
+        );
+        assert!(matches!(
+            ring.open("k9", &sealed.bytes, ROW_A),
+            Err(CryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn blind_index_is_keyed_and_label_separated() {
         let a = ring("k1");
         let b = ring("k1");
-        assert_eq!(a.blind_index("ssn", b"123456789"), a.blind_index("ssn", b"123456789"));
-        assert_ne!(a.blind_index("ssn", b"123456789"), a.blind_index("ein", b"123456789"));
-        assert_ne!(a.blind_index("ssn", b"123456789"), b.blind_index("ssn", b"123456789"));
+        assert_eq!(
+            a.blind_index("ssn", b"123456789"),
+            a.blind_index("ssn", b"123456789")
+        );
+        assert_ne!(
+            a.blind_index("ssn", b"123456789"),
+            a.blind_index("ein", b"123456789")
+        );
+        assert_ne!(
+            a.blind_index("ssn", b"123456789"),
+            b.blind_index("ssn", b"123456789")
+        );
         assert_eq!(a.blind_index("ssn", b"1").len(), 64);
     }
 

@@ -63,10 +63,26 @@ pub enum StorageError {
 /// The named unique constraints, the columns they cover (SQLite reports columns, not names),
 /// and the field each one protects.
 const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
-    ("uq_users_program_email", "users.program_id, users.email_key", ConflictField::Email),
-    ("uq_users_program_username", "users.program_id, users.username_key", ConflictField::Username),
-    ("uq_users_program_ssn", "users.program_id, users.ssn_blind_index", ConflictField::Ssn),
-    ("uq_businesses_program_ein", "businesses.program_id, businesses.ein_blind_index", ConflictField::Ein),
+    (
+        "uq_users_program_email",
+        "users.program_id, users.email_key",
+        ConflictField::Email,
+    ),
+    (
+        "uq_users_program_username",
+        "users.program_id, users.username_key",
+        ConflictField::Username,
+    ),
+    (
+        "uq_users_program_ssn",
+        "users.program_id, users.ssn_blind_index",
+        ConflictField::Ssn,
+    ),
+    (
+        "uq_businesses_program_ein",
+        "businesses.program_id, businesses.ein_blind_index",
+        ConflictField::Ein,
+    ),
 ];
 
 impl From<DbErr> for StorageError {
@@ -148,20 +164,35 @@ mod tests {
 
     #[test]
     fn unique_violations_are_attributed_by_name_or_columns() {
-        assert_eq!(unique_field(Some("uq_users_program_ssn"), "whatever"), ConflictField::Ssn);
         assert_eq!(
-            unique_field(None, "Duplicate entry 'p-a@b.co' for key 'uq_users_program_email'"),
+            unique_field(Some("uq_users_program_ssn"), "whatever"),
+            ConflictField::Ssn
+        );
+        assert_eq!(
+            unique_field(
+                None,
+                "Duplicate entry 'p-a@b.co' for key 'uq_users_program_email'"
+            ),
             ConflictField::Email
         );
         assert_eq!(
-            unique_field(None, "Duplicate entry 'x' for key 'users.uq_users_program_username'"),
+            unique_field(
+                None,
+                "Duplicate entry 'x' for key 'users.uq_users_program_username'"
+            ),
             ConflictField::Username
         );
         assert_eq!(
-            unique_field(None, "UNIQUE constraint failed: businesses.program_id, businesses.ein_blind_index"),
+            unique_field(
+                None,
+                "UNIQUE constraint failed: businesses.program_id, businesses.ein_blind_index"
+            ),
             ConflictField::Ein
         );
-        assert_eq!(unique_field(None, "UNIQUE constraint failed: users.id"), ConflictField::Id);
+        assert_eq!(
+            unique_field(None, "UNIQUE constraint failed: users.id"),
+            ConflictField::Id
+        );
         assert_eq!(unique_field(Some("users_pkey"), ""), ConflictField::Id);
     }
 }

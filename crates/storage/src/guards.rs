@@ -23,7 +23,10 @@ pub(crate) async fn complete_in(
 ) -> Result<(), StorageError> {
     let res = idem::Entity::update_many()
         .col_expr(idem::Column::State, COMPLETED.into())
-        .col_expr(idem::Column::ResponseStatus, i32::from(completion.status).into())
+        .col_expr(
+            idem::Column::ResponseStatus,
+            i32::from(completion.status).into(),
+        )
         .col_expr(idem::Column::ResponseBody, completion.body.into())
         .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
         .filter(idem::Column::IdempotencyKey.eq(completion.key))
@@ -59,7 +62,9 @@ impl SqlStore {
             created_at: Set(to_ms(now)),
             expires_at: Set(to_ms(expires_at)),
         };
-        idem::Entity::insert(row).exec_without_returning(&self.db).await?;
+        idem::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await?;
         Ok(())
     }
 }
@@ -77,7 +82,10 @@ impl IdempotencyRepository for SqlStore {
     ) -> Result<Claim, StorageError> {
         let program = program.uuid().to_string();
         for _ in 0..2 {
-            match self.insert_claim(&program, key, digest, now, expires_at).await {
+            match self
+                .insert_claim(&program, key, digest, now, expires_at)
+                .await
+            {
                 Ok(()) => return Ok(Claim::Claimed),
                 Err(StorageError::Conflict(_)) => {}
                 Err(e) => return Err(e),
@@ -117,14 +125,20 @@ impl IdempotencyRepository for SqlStore {
                 }
                 continue;
             }
-            return Ok(match (existing.state.as_str(), existing.response_status, existing.response_body) {
-                (COMPLETED, Some(status), Some(body)) => Claim::Completed {
-                    status: u16::try_from(status)
-                        .map_err(|_| StorageError::Corrupt("response_status".into()))?,
-                    body,
+            return Ok(
+                match (
+                    existing.state.as_str(),
+                    existing.response_status,
+                    existing.response_body,
+                ) {
+                    (COMPLETED, Some(status), Some(body)) => Claim::Completed {
+                        status: u16::try_from(status)
+                            .map_err(|_| StorageError::Corrupt("response_status".into()))?,
+                        body,
+                    },
+                    _ => Claim::InProgress,
                 },
-                _ => Claim::InProgress,
-            });
+            );
         }
         Ok(Claim::InProgress)
     }
@@ -192,7 +206,10 @@ impl ReplayGuard for SqlStore {
             program_id: Set(program.uuid().to_string()),
             expires_at: Set(to_ms(expires_at)),
         };
-        match seen::Entity::insert(row).exec_without_returning(&self.db).await {
+        match seen::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) => match StorageError::from(e) {
                 StorageError::Conflict(_) => Ok(false),

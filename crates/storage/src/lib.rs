@@ -24,12 +24,13 @@ pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{ConflictField, StorageError};
 pub use repo::{
-    BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository, IssuedCredentials,
-    NewUserIds, ProgramRepository, ProgramSummary, ReplayGuard, UserRepository, VerifiedApiKey,
+    BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository,
+    IssuedCredentials, NewUserIds, ProgramRepository, ProgramSummary, ReplayGuard, UserRepository,
+    VerifiedApiKey,
 };
 pub use rotate::RotationReport;
-pub use secret::SecretString;
 pub use sea_orm::DbBackend;
+pub use secret::SecretString;
 
 /// The SQL implementation of every repository trait.
 #[derive(Clone, Debug)]

@@ -16,7 +16,9 @@ use crate::SqlStore;
 use crate::crypto::{Aad, CryptoError, hex};
 use crate::entity::{api_keys, hmac_credentials, programs};
 use crate::error::StorageError;
-use crate::repo::{HmacCredential, IssuedCredentials, ProgramRepository, ProgramSummary, VerifiedApiKey};
+use crate::repo::{
+    HmacCredential, IssuedCredentials, ProgramRepository, ProgramSummary, VerifiedApiKey,
+};
 use crate::secret::SecretString;
 use crate::time::{from_ms, to_ms, truncate};
 
@@ -40,7 +42,9 @@ pub(crate) fn hmac_aad(username: &str) -> Aad<'_> {
 
 /// A fresh API key: its public id, the whole key, and the argon2id hash (computed off the
 /// async executor).
-async fn new_api_key(store: &SqlStore) -> Result<(String, SecretString, String, String), StorageError> {
+async fn new_api_key(
+    store: &SqlStore,
+) -> Result<(String, SecretString, String, String), StorageError> {
     let key_id = hex(&random_bytes::<8>()?);
     let secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
     let key = SecretString::new(format!("{API_KEY_PREFIX}{key_id}_{secret}"));
@@ -163,7 +167,11 @@ impl ProgramRepository for SqlStore {
         let pid = program.uuid().to_string();
         let (key_id, api_key, hash, digest) = new_api_key(self).await?;
         let txn = self.db.begin().await?;
-        if programs::Entity::find_by_id(pid.clone()).one(&txn).await?.is_none() {
+        if programs::Entity::find_by_id(pid.clone())
+            .one(&txn)
+            .await?
+            .is_none()
+        {
             return Err(StorageError::NotFound("program"));
         }
         api_keys::Entity::update_many()
@@ -199,7 +207,10 @@ impl ProgramRepository for SqlStore {
         Ok(())
     }
 
-    async fn verify_api_key(&self, presented: &str) -> Result<Option<VerifiedApiKey>, StorageError> {
+    async fn verify_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<VerifiedApiKey>, StorageError> {
         if !presented.starts_with(API_KEY_PREFIX) || presented.len() > 128 {
             return Ok(None);
         }
@@ -240,7 +251,10 @@ impl ProgramRepository for SqlStore {
             .is_some())
     }
 
-    async fn hmac_credential(&self, username: &str) -> Result<Option<HmacCredential>, StorageError> {
+    async fn hmac_credential(
+        &self,
+        username: &str,
+    ) -> Result<Option<HmacCredential>, StorageError> {
         let Some(row) = hmac_credentials::Entity::find_by_id(username.to_owned())
             .filter(hmac_credentials::Column::RevokedAt.is_null())
             .one(&self.db)
@@ -248,9 +262,11 @@ impl ProgramRepository for SqlStore {
         else {
             return Ok(None);
         };
-        let plain = self
-            .keys
-            .open(&row.secret_key_id, &row.secret_ciphertext, hmac_aad(&row.username))?;
+        let plain = self.keys.open(
+            &row.secret_key_id,
+            &row.secret_ciphertext,
+            hmac_aad(&row.username),
+        )?;
         let secret = String::from_utf8(plain.to_vec())
             .map_err(|_| StorageError::Corrupt("hmac secret is not UTF-8".into()))?;
         Ok(Some(HmacCredential {

@@ -76,10 +76,8 @@ pub trait ProgramRepository: Send + Sync {
     async fn revoke_api_key(&self, key_id: &str, now: DateTime<Utc>) -> Result<(), StorageError>;
     /// Finds the unrevoked key by its keyed lookup digest and verifies its argon2id hash
     /// (off the async executor). `None` when unknown, revoked or wrong.
-    async fn verify_api_key(
-        &self,
-        presented: &str,
-    ) -> Result<Option<VerifiedApiKey>, StorageError>;
+    async fn verify_api_key(&self, presented: &str)
+    -> Result<Option<VerifiedApiKey>, StorageError>;
     /// Whether the key id is still unrevoked (for cache revalidation, no argon2).
     async fn api_key_active(&self, key_id: &str) -> Result<bool, StorageError>;
     /// The unrevoked HMAC credential of `username`, decrypted.

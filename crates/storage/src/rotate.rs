@@ -1,6 +1,8 @@
 //! Re-encryption under the active data key, in resumable batches (`onboard keys rotate`).
 
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _};
+use sea_orm::{
+    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
 
 use crate::SqlStore;
 use crate::businesses::ein_aad;
@@ -28,7 +30,11 @@ impl SqlStore {
 
         let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = users::Entity::find()
             .select_only()
-            .columns([users::Column::Id, users::Column::SsnCiphertext, users::Column::SsnKeyId])
+            .columns([
+                users::Column::Id,
+                users::Column::SsnCiphertext,
+                users::Column::SsnKeyId,
+            ])
             .filter(users::Column::SsnKeyId.is_not_null())
             .filter(users::Column::SsnKeyId.ne(active.clone()))
             .order_by_asc(users::Column::Id)
@@ -38,7 +44,9 @@ impl SqlStore {
             .await?;
         report.more |= rows.len() as u64 == batch;
         for (id, bytes, key_id) in rows {
-            let (Some(bytes), Some(key_id)) = (bytes, key_id) else { continue };
+            let (Some(bytes), Some(key_id)) = (bytes, key_id) else {
+                continue;
+            };
             let plain = self.keys.open(&key_id, &bytes, ssn_aad(&id))?;
             let sealed = self.keys.seal(&plain, ssn_aad(&id))?;
             let res = users::Entity::update_many()
@@ -53,7 +61,11 @@ impl SqlStore {
 
         let rows: Vec<(String, Vec<u8>, String)> = businesses::Entity::find()
             .select_only()
-            .columns([businesses::Column::Id, businesses::Column::EinCiphertext, businesses::Column::EinKeyId])
+            .columns([
+                businesses::Column::Id,
+                businesses::Column::EinCiphertext,
+                businesses::Column::EinKeyId,
+            ])
             .filter(businesses::Column::EinKeyId.ne(active.clone()))
             .order_by_asc(businesses::Column::Id)
             .limit(batch)
@@ -92,7 +104,10 @@ impl SqlStore {
             let plain = self.keys.open(&key_id, &bytes, hmac_aad(&username))?;
             let sealed = self.keys.seal(&plain, hmac_aad(&username))?;
             let res = hmac_credentials::Entity::update_many()
-                .col_expr(hmac_credentials::Column::SecretCiphertext, sealed.bytes.into())
+                .col_expr(
+                    hmac_credentials::Column::SecretCiphertext,
+                    sealed.bytes.into(),
+                )
                 .col_expr(hmac_credentials::Column::SecretKeyId, sealed.key_id.into())
                 .filter(hmac_credentials::Column::Username.eq(username))
                 .filter(hmac_credentials::Column::SecretKeyId.eq(key_id))

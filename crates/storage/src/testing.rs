@@ -44,9 +44,13 @@ pub struct TestDatabase {
 
 /// Replaces the database name (the URL's path) of a server URL.
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| i + scheme_end);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| i + scheme_end);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -98,15 +102,21 @@ impl TestDatabase {
     pub async fn store(&self, keys: Keyring) -> Result<SqlStore, String> {
         let mut config = DatabaseConfig::new(self.url.clone());
         config.max_connections = 8;
-        SqlStore::open(&config, keys).await.map_err(|e| e.to_string())
+        SqlStore::open(&config, keys)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Drops the database (close every pool on it first).
     pub async fn drop_database(self) {
-        if let Some(admin) = &self.admin_url {
-            if let Ok(admin_db) = Database::connect(admin).await {
+        if let Some(admin) = &self.admin_url
+            && let Ok(admin_db) = Database::connect(admin).await
+        {
+            {
                 let sql = match self.backend {
-                    Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+                    Backend::Postgres => {
+                        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)
+                    }
                     _ => format!("DROP DATABASE IF EXISTS {}", self.name),
                 };
                 let _ = admin_db.execute_unprepared(&sql).await;

@@ -2,9 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{
-    NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord,
-};
+use domain::{NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
     QueryOrder as _, TransactionTrait as _,
@@ -107,7 +105,9 @@ impl UserRepository for SqlStore {
                 return Err(StorageError::NotFound("business_id"));
             }
         }
-        users::Entity::insert(row).exec_without_returning(&txn).await?;
+        users::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await?;
         if !meta.is_empty() {
             user_meta_data::Entity::insert_many(meta)
                 .exec_without_returning(&txn)

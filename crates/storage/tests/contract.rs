@@ -29,7 +29,12 @@ fn ctx() -> ParseContext {
 
 /// A valid SSN unique to `n` (area 100–599, group 10–98, serial 1000–9999).
 fn ssn(n: u32) -> String {
-    format!("{:03}-{:02}-{:04}", 100 + n % 500, 10 + (n / 500) % 89, 1000 + n % 9000)
+    format!(
+        "{:03}-{:02}-{:04}",
+        100 + n % 500,
+        10 + (n / 500) % 89,
+        1000 + n % 9000
+    )
 }
 
 fn raw_user(n: u32) -> RawNewUser {
@@ -50,8 +55,14 @@ fn raw_user(n: u32) -> RawNewUser {
         ssn: Some(ssn(n)),
         terms_accepted: Some(true),
         meta_data: Some(vec![
-            RawMetaEntry { name: Some("external_ref".into()), value: Some(format!("customer-{n}")) },
-            RawMetaEntry { name: Some("tier".into()), value: Some("gold".into()) },
+            RawMetaEntry {
+                name: Some("external_ref".into()),
+                value: Some(format!("customer-{n}")),
+            },
+            RawMetaEntry {
+                name: Some("tier".into()),
+                value: Some("gold".into()),
+            },
         ]),
         business_id: None,
         is_vendor: None,
@@ -70,7 +81,11 @@ fn ids() -> NewUserIds {
 }
 
 async fn program(store: &SqlStore) -> ProgramId {
-    store.create_program("acme", now()).await.unwrap().program_id
+    store
+        .create_program("acme", now())
+        .await
+        .unwrap()
+        .program_id
 }
 
 fn raw_business(n: u32) -> RawNewBusiness {
@@ -96,7 +111,10 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
     let row = db
         .store
         .connection()
-        .query_one_raw(Statement::from_string(db.store.connection().get_database_backend(), sql.to_owned()))
+        .query_one_raw(Statement::from_string(
+            db.store.connection().get_database_backend(),
+            sql.to_owned(),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -114,7 +132,10 @@ async fn create_then_get_round_trips(db: &TestDb, _keys: &Keys) {
     assert_eq!(created.created_at(), now());
     let read = store.get_user(p, id.user).await.unwrap().unwrap();
     assert_eq!(read, created, "what was written is what is read back");
-    assert_eq!(read.profile().meta_data().entries()[1].name().as_str(), "tier");
+    assert_eq!(
+        read.profile().meta_data().entries()[1].name().as_str(),
+        "tier"
+    );
     assert_eq!(read.profile().address().state().as_str(), "TX");
     let revealed = store.reveal_ssn(p, id.user).await.unwrap().unwrap();
     assert_eq!(revealed.expose_digits(), ssn(1).replace('-', ""));
@@ -124,46 +145,82 @@ contract!(create_then_get_round_trips, create_then_get_round_trips);
 async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
-    store.create_user(p, ids(), &new_user(&raw_user(1)), now(), None).await.unwrap();
+    store
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), None)
+        .await
+        .unwrap();
 
     let mut same_email = raw_user(2);
     same_email.email = Some("JANE.DOE1@EXAMPLE.COM".into());
-    let err = store.create_user(p, ids(), &new_user(&same_email), now(), None).await.unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictField::Email)), "{err:?}");
+    let err = store
+        .create_user(p, ids(), &new_user(&same_email), now(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictField::Email)),
+        "{err:?}"
+    );
 
     let mut same_username = raw_user(3);
     same_username.username = Some("JaneDoe1".into());
-    let err = store.create_user(p, ids(), &new_user(&same_username), now(), None).await.unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictField::Username)), "{err:?}");
+    let err = store
+        .create_user(p, ids(), &new_user(&same_username), now(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictField::Username)),
+        "{err:?}"
+    );
 
     let mut same_ssn = raw_user(4);
     same_ssn.ssn = Some(ssn(1).replace('-', ""));
-    let err = store.create_user(p, ids(), &new_user(&same_ssn), now(), None).await.unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictField::Ssn)), "{err:?}");
+    let err = store
+        .create_user(p, ids(), &new_user(&same_ssn), now(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictField::Ssn)),
+        "{err:?}"
+    );
 
     // Users without username or SSN do not collide on NULLs.
     for n in [5, 6] {
         let mut bare = raw_user(n);
         bare.username = None;
         bare.ssn = None;
-        store.create_user(p, ids(), &new_user(&bare), now(), None).await.unwrap();
+        store
+            .create_user(p, ids(), &new_user(&bare), now(), None)
+            .await
+            .unwrap();
     }
     // Another program may hold the same person.
     let other = program(store).await;
-    store.create_user(other, ids(), &new_user(&raw_user(1)), now(), None).await.unwrap();
+    store
+        .create_user(other, ids(), &new_user(&raw_user(1)), now(), None)
+        .await
+        .unwrap();
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 4);
 }
-contract!(unique_fields_conflict_by_name, unique_fields_conflict_by_name);
+contract!(
+    unique_fields_conflict_by_name,
+    unique_fields_conflict_by_name
+);
 
 async fn another_programs_user_is_invisible(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let (a, b) = (program(store).await, program(store).await);
     let id = ids();
-    store.create_user(a, id, &new_user(&raw_user(1)), now(), None).await.unwrap();
+    store
+        .create_user(a, id, &new_user(&raw_user(1)), now(), None)
+        .await
+        .unwrap();
     assert!(store.get_user(b, id.user).await.unwrap().is_none());
     assert!(store.get_user(a, id.user).await.unwrap().is_some());
 }
-contract!(another_programs_user_is_invisible, another_programs_user_is_invisible);
+contract!(
+    another_programs_user_is_invisible,
+    another_programs_user_is_invisible
+);
 
 async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
@@ -176,9 +233,16 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let mut raw = raw_user(1);
     raw.business_id = Some(bid.to_string());
     raw.is_vendor = Some(true);
-    store.create_user(p, ids(), &new_user(&raw), now(), None).await.unwrap();
+    store
+        .create_user(p, ids(), &new_user(&raw), now(), None)
+        .await
+        .unwrap();
     assert_eq!(
-        count(db, "SELECT COUNT(*) FROM business_contacts WHERE contact_type = 'vendor'").await,
+        count(
+            db,
+            "SELECT COUNT(*) FROM business_contacts WHERE contact_type = 'vendor'"
+        )
+        .await,
         1
     );
 
@@ -186,8 +250,14 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let other = program(store).await;
     let mut raw = raw_user(2);
     raw.business_id = Some(bid.to_string());
-    let err = store.create_user(other, ids(), &new_user(&raw), now(), None).await.unwrap_err();
-    assert!(matches!(err, StorageError::NotFound("business_id")), "{err:?}");
+    let err = store
+        .create_user(other, ids(), &new_user(&raw), now(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::NotFound("business_id")),
+        "{err:?}"
+    );
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
 
     // Same EIN twice in a program conflicts on `ein`.
@@ -195,9 +265,15 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
         .create_business(p, BusinessId::from_uuid(uuid::Uuid::now_v7()), &nb, now())
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictField::Ein)), "{err:?}");
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictField::Ein)),
+        "{err:?}"
+    );
 }
-contract!(business_link_is_written_with_the_user, business_link_is_written_with_the_user);
+contract!(
+    business_link_is_written_with_the_user,
+    business_link_is_written_with_the_user
+);
 
 async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
@@ -208,32 +284,64 @@ async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
     let mut raw = raw_user(1);
     raw.business_id = Some(bid.to_string());
     let first = ids();
-    store.create_user(p, first, &new_user(&raw), now(), None).await.unwrap();
+    store
+        .create_user(p, first, &new_user(&raw), now(), None)
+        .await
+        .unwrap();
 
     // The contact insert (the last statement) reuses the first contact's id: its primary key
     // refuses it after the user and meta_data rows were already inserted in the transaction.
     let mut raw = raw_user(2);
     raw.business_id = Some(bid.to_string());
-    let second = NewUserIds { user: UserId::from_uuid(uuid::Uuid::now_v7()), contact: first.contact };
-    let err = store.create_user(p, second, &new_user(&raw), now(), None).await.unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictField::Id)), "{err:?}");
+    let second = NewUserIds {
+        user: UserId::from_uuid(uuid::Uuid::now_v7()),
+        contact: first.contact,
+    };
+    let err = store
+        .create_user(p, second, &new_user(&raw), now(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictField::Id)),
+        "{err:?}"
+    );
     let uid = second.user.uuid();
-    assert_eq!(count(db, &format!("SELECT COUNT(*) FROM users WHERE id = '{uid}'")).await, 0);
     assert_eq!(
-        count(db, &format!("SELECT COUNT(*) FROM user_meta_data WHERE user_id = '{uid}'")).await,
+        count(
+            db,
+            &format!("SELECT COUNT(*) FROM users WHERE id = '{uid}'")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            db,
+            &format!("SELECT COUNT(*) FROM user_meta_data WHERE user_id = '{uid}'")
+        )
+        .await,
         0
     );
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
     assert_eq!(count(db, "SELECT COUNT(*) FROM user_meta_data").await, 2);
 }
-contract!(a_failing_last_statement_leaves_nothing, a_failing_last_statement_leaves_nothing);
+contract!(
+    a_failing_last_statement_leaves_nothing,
+    a_failing_last_statement_leaves_nothing
+);
 
 async fn a_ciphertext_moved_to_another_row_does_not_decrypt(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
     let (a, b) = (ids(), ids());
-    store.create_user(p, a, &new_user(&raw_user(1)), now(), None).await.unwrap();
-    store.create_user(p, b, &new_user(&raw_user(2)), now(), None).await.unwrap();
+    store
+        .create_user(p, a, &new_user(&raw_user(1)), now(), None)
+        .await
+        .unwrap();
+    store
+        .create_user(p, b, &new_user(&raw_user(2)), now(), None)
+        .await
+        .unwrap();
     let sql = format!(
         "UPDATE users SET ssn_ciphertext = (SELECT c FROM (SELECT ssn_ciphertext AS c FROM users WHERE id = '{}') AS x) WHERE id = '{}'",
         a.user.uuid(),
@@ -241,7 +349,10 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt(db: &TestDb, _keys: 
     );
     store.connection().execute_unprepared(&sql).await.unwrap();
     let err = store.reveal_ssn(p, b.user).await.unwrap_err();
-    assert!(matches!(err, StorageError::Crypto(CryptoError::Unauthentic)), "{err:?}");
+    assert!(
+        matches!(err, StorageError::Crypto(CryptoError::Unauthentic)),
+        "{err:?}"
+    );
     assert!(store.reveal_ssn(p, a.user).await.unwrap().is_some());
 }
 contract!(
@@ -263,10 +374,17 @@ async fn dump(db: &TestDb) -> Vec<u8> {
     let conn = db.store.connection();
     let backend = conn.get_database_backend();
     let tables_sql = match db.backend {
-        Backend::Postgres => "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
-        _ => "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(data_type AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position",
+        Backend::Postgres => {
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        }
+        _ => {
+            "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(data_type AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position"
+        }
     };
-    let cols = conn.query_all_raw(Statement::from_string(backend, tables_sql.to_owned())).await.unwrap();
+    let cols = conn
+        .query_all_raw(Statement::from_string(backend, tables_sql.to_owned()))
+        .await
+        .unwrap();
     let mut out = Vec::new();
     for row in cols {
         let table: String = row.try_get_by_index(0).unwrap();
@@ -274,10 +392,16 @@ async fn dump(db: &TestDb) -> Vec<u8> {
         let data_type: String = row.try_get_by_index(2).unwrap();
         let sql = match (db.backend, data_type.as_str()) {
             (Backend::Postgres, "bytea") => format!("SELECT \"{column}\" FROM \"{table}\""),
-            (Backend::Postgres, _) => format!("SELECT convert_to(\"{column}\"::text, 'UTF8') FROM \"{table}\""),
+            (Backend::Postgres, _) => {
+                format!("SELECT convert_to(\"{column}\"::text, 'UTF8') FROM \"{table}\"")
+            }
             _ => format!("SELECT CAST(`{column}` AS BINARY) FROM `{table}`"),
         };
-        for r in conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap() {
+        for r in conn
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+        {
             if let Ok(Some(bytes)) = r.try_get_by_index::<Option<Vec<u8>>>(0) {
                 out.extend(bytes);
                 out.push(b'|');
@@ -288,7 +412,9 @@ async fn dump(db: &TestDb) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 async fn no_plaintext_ssn_is_stored(db: &TestDb, _keys: &Keys) {
@@ -296,15 +422,29 @@ async fn no_plaintext_ssn_is_stored(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let users: Vec<u32> = (1..=5).collect();
     for n in &users {
-        store.create_user(p, ids(), &new_user(&raw_user(*n)), now(), None).await.unwrap();
+        store
+            .create_user(p, ids(), &new_user(&raw_user(*n)), now(), None)
+            .await
+            .unwrap();
     }
     let bytes = dump(db).await;
-    assert!(contains(&bytes, "customer-3"), "the dump really holds the user rows");
+    assert!(
+        contains(&bytes, "customer-3"),
+        "the dump really holds the user rows"
+    );
     for n in users {
         let dashed = ssn(n);
         let digits = dashed.replace('-', "");
-        assert!(!contains(&bytes, &digits), "plaintext SSN {n} found in the {:?} data", db.backend);
-        assert!(!contains(&bytes, &dashed), "dashed SSN {n} found in the {:?} data", db.backend);
+        assert!(
+            !contains(&bytes, &digits),
+            "plaintext SSN {n} found in the {:?} data",
+            db.backend
+        );
+        assert!(
+            !contains(&bytes, &dashed),
+            "dashed SSN {n} found in the {:?} data",
+            db.backend
+        );
     }
 }
 contract!(no_plaintext_ssn_is_stored, no_plaintext_ssn_is_stored);
@@ -314,7 +454,10 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
     let mut users = Vec::new();
     for n in 1..=7 {
         let id = ids();
-        db.store.create_user(p, id, &new_user(&raw_user(n)), now(), None).await.unwrap();
+        db.store
+            .create_user(p, id, &new_user(&raw_user(n)), now(), None)
+            .await
+            .unwrap();
         users.push((id.user, n));
     }
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
@@ -333,34 +476,52 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
         assert!(rounds < 10, "rotation must terminate");
     }
     assert!(rounds >= 3, "7 users in batches of 3 take several rounds");
-    assert_eq!(count(db, "SELECT COUNT(*) FROM users WHERE ssn_key_id <> 'k2'").await, 0);
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM users WHERE ssn_key_id <> 'k2'").await,
+        0
+    );
 
     let only_new = common::keyring("k2", &[("k2", &keys.k2)], &keys.blind);
     let after = SqlStore::new(db.store.connection().clone(), only_new);
-    for (id, n) in users {
-        let ssn_back = after.reveal_ssn(p, id).await.unwrap().unwrap();
-        assert_eq!(ssn_back.expose_digits(), ssn(n).replace('-', ""));
+    for (id, n) in &users {
+        let ssn_back = after.reveal_ssn(p, *id).await.unwrap().unwrap();
+        assert_eq!(ssn_back.expose_digits(), ssn(*n).replace('-', ""));
     }
-    assert!(after.list_programs().await.unwrap().iter().all(|s| !s.hmac_usernames.is_empty()));
+    assert!(
+        after
+            .list_programs()
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| !s.hmac_usernames.is_empty())
+    );
     let username = &after.list_programs().await.unwrap()[0].hmac_usernames[0];
     assert!(after.hmac_credential(username).await.unwrap().is_some());
-    // The old key alone no longer opens anything.
+    // Every row now needs k2: a keyring with only the old key opens none of them.
     let old_only = SqlStore::new(db.store.connection().clone(), keys.ring_k1());
-    let (first, _) = (after.list_programs().await.unwrap(), ());
-    assert!(!first.is_empty());
-    assert!(matches!(
-        old_only.reveal_ssn(p, ids().user).await,
-        Err(StorageError::NotFound(_))
-    ));
+    for (id, _) in &users {
+        let err = old_only.reveal_ssn(p, *id).await.unwrap_err();
+        assert!(
+            matches!(err, StorageError::Crypto(CryptoError::UnknownKey(_))),
+            "{err:?}"
+        );
+    }
 }
-contract!(rotation_moves_every_row_to_the_new_key, rotation_moves_every_row_to_the_new_key);
+contract!(
+    rotation_moves_every_row_to_the_new_key,
+    rotation_moves_every_row_to_the_new_key
+);
 
 async fn program_credentials_verify_rotate_and_revoke(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let issued = store.create_program("acme", now()).await.unwrap();
     assert!(issued.api_key.expose().starts_with("onb_"));
     assert!(!format!("{issued:?}").contains(issued.api_key.expose()));
-    let verified = store.verify_api_key(issued.api_key.expose()).await.unwrap().unwrap();
+    let verified = store
+        .verify_api_key(issued.api_key.expose())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(verified.program_id, issued.program_id);
     assert!(store.api_key_active(&verified.key_id).await.unwrap());
     let mut wrong = issued.api_key.expose().to_owned();
@@ -368,54 +529,170 @@ async fn program_credentials_verify_rotate_and_revoke(db: &TestDb, _keys: &Keys)
     wrong.push(if last == Some('A') { 'B' } else { 'A' });
     assert!(store.verify_api_key(&wrong).await.unwrap().is_none());
 
-    let cred = store.hmac_credential(&issued.hmac_username).await.unwrap().unwrap();
+    let cred = store
+        .hmac_credential(&issued.hmac_username)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cred.secret.expose(), issued.hmac_secret.expose());
     assert_eq!(cred.program_id, issued.program_id);
 
-    let (new_id, new_key) = store.rotate_api_key(issued.program_id, now()).await.unwrap();
-    assert!(store.verify_api_key(issued.api_key.expose()).await.unwrap().is_none());
+    let (new_id, new_key) = store
+        .rotate_api_key(issued.program_id, now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .verify_api_key(issued.api_key.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(!store.api_key_active(&verified.key_id).await.unwrap());
-    assert!(store.verify_api_key(new_key.expose()).await.unwrap().is_some());
+    assert!(
+        store
+            .verify_api_key(new_key.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
     store.revoke_api_key(&new_id, now()).await.unwrap();
-    assert!(store.verify_api_key(new_key.expose()).await.unwrap().is_none());
-    assert!(matches!(store.revoke_api_key(&new_id, now()).await, Err(StorageError::NotFound(_))));
+    assert!(
+        store
+            .verify_api_key(new_key.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.revoke_api_key(&new_id, now()).await,
+        Err(StorageError::NotFound(_))
+    ));
     let listed = store.list_programs().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].active_api_key_ids.is_empty());
 }
-contract!(program_credentials_verify_rotate_and_revoke, program_credentials_verify_rotate_and_revoke);
+contract!(
+    program_credentials_verify_rotate_and_revoke,
+    program_credentials_verify_rotate_and_revoke
+);
 
-async fn idempotency_claims_and_replay_guard(db: &TestDb, _keys: &Keys) {
+async fn idempotency_claims(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
     let exp = now() + Duration::hours(24);
-    assert_eq!(store.claim(p, "k-1", "d1", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
-    assert_eq!(store.claim(p, "k-1", "d1", now(), exp, LEASE).await.unwrap(), Claim::InProgress);
-    assert_eq!(store.claim(p, "k-1", "d2", now(), exp, LEASE).await.unwrap(), Claim::Mismatch);
-    store.complete(p, "k-1", 200, "{\"ok\":true}").await.unwrap();
     assert_eq!(
-        store.claim(p, "k-1", "d1", now(), exp, LEASE).await.unwrap(),
-        Claim::Completed { status: 200, body: "{\"ok\":true}".into() }
+        store
+            .claim(p, "k-1", "d1", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim(p, "k-1", "d1", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
+    assert_eq!(
+        store
+            .claim(p, "k-1", "d2", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Mismatch
+    );
+    store
+        .complete(p, "k-1", 200, "{\"ok\":true}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim(p, "k-1", "d1", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Completed {
+            status: 200,
+            body: "{\"ok\":true}".into()
+        }
     );
     // Another program has its own key space.
     let other = program(store).await;
-    assert_eq!(store.claim(other, "k-1", "d9", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store
+            .claim(other, "k-1", "d9", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
     store.release(other, "k-1").await.unwrap();
-    assert_eq!(store.claim(other, "k-1", "d9", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store
+            .claim(other, "k-1", "d9", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
     // After retention the key is free again, and the sweeper removes expired records.
     let later = exp + Duration::seconds(1);
-    assert_eq!(store.claim(p, "k-1", "d2", later, later + Duration::hours(24), LEASE).await.unwrap(), Claim::Claimed);
-    assert_eq!(store.sweep_idempotency(later + Duration::hours(25), 1).await.unwrap(), 1);
-    assert_eq!(store.sweep_idempotency(later + Duration::hours(25), 10).await.unwrap(), 1);
-    assert_eq!(store.sweep_idempotency(later + Duration::hours(25), 10).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .claim(p, "k-1", "d2", later, later + Duration::hours(24), LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store
+            .sweep_idempotency(later + Duration::hours(25), 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .sweep_idempotency(later + Duration::hours(25), 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .sweep_idempotency(later + Duration::hours(25), 10)
+            .await
+            .unwrap(),
+        0
+    );
+}
+contract!(idempotency_claims, idempotency_claims);
 
+async fn replay_guard_remembers_signatures(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
     assert!(store.first_use(p, "sig-a", now()).await.unwrap());
     assert!(!store.first_use(p, "sig-a", now()).await.unwrap());
-    assert!(store.first_use(p, "sig-b", now() + Duration::minutes(10)).await.unwrap());
-    assert_eq!(store.sweep_signatures(now() + Duration::seconds(1), 100).await.unwrap(), 1);
-    assert!(store.first_use(p, "sig-a", now()).await.unwrap(), "swept signatures are forgotten");
+    assert!(
+        store
+            .first_use(p, "sig-b", now() + Duration::minutes(10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .sweep_signatures(now() + Duration::seconds(1), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store.first_use(p, "sig-a", now()).await.unwrap(),
+        "swept signatures are forgotten"
+    );
 }
-contract!(idempotency_claims_and_replay_guard, idempotency_claims_and_replay_guard);
+contract!(
+    replay_guard_remembers_signatures,
+    replay_guard_remembers_signatures
+);
 
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable() {
@@ -429,31 +706,88 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
     let store = &db.store;
     let p = program(store).await;
     let exp = now() + Duration::hours(24);
-    assert_eq!(store.claim(p, "key-a", "d", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
-    let done = storage::Completion { key: "key-a", status: 200, body: "{\"user\":1}" };
-    store.create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(done)).await.unwrap();
     assert_eq!(
-        store.claim(p, "key-a", "d", now(), exp, LEASE).await.unwrap(),
-        Claim::Completed { status: 200, body: "{\"user\":1}".into() }
+        store
+            .claim(p, "key-a", "d", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let done = storage::Completion {
+        key: "key-a",
+        status: 200,
+        body: "{\"user\":1}",
+    };
+    store
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(done))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim(p, "key-a", "d", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Completed {
+            status: 200,
+            body: "{\"user\":1}".into()
+        }
     );
 
     // A write whose claim is not held writes nothing.
-    let lost = storage::Completion { key: "never-claimed", status: 200, body: "{}" };
-    let err = store.create_user(p, ids(), &new_user(&raw_user(2)), now(), Some(lost)).await.unwrap_err();
+    let lost = storage::Completion {
+        key: "never-claimed",
+        status: 200,
+        body: "{}",
+    };
+    let err = store
+        .create_user(p, ids(), &new_user(&raw_user(2)), now(), Some(lost))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StorageError::ClaimLost), "{err:?}");
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
 
     // A failing write leaves the claim in progress (the caller records or releases it).
-    assert_eq!(store.claim(p, "key-b", "d", now(), exp, LEASE).await.unwrap(), Claim::Claimed);
-    let dup = storage::Completion { key: "key-b", status: 200, body: "{}" };
-    let err = store.create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(dup)).await.unwrap_err();
+    assert_eq!(
+        store
+            .claim(p, "key-b", "d", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let dup = storage::Completion {
+        key: "key-b",
+        status: 200,
+        body: "{}",
+    };
+    let err = store
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(dup))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
-    assert_eq!(store.claim(p, "key-b", "d", now(), exp, LEASE).await.unwrap(), Claim::InProgress);
+    assert_eq!(
+        store
+            .claim(p, "key-b", "d", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
 
     // An in-progress claim past its lease (the holder died) is taken over, once.
     let later = now() + LEASE + Duration::seconds(1);
-    assert_eq!(store.claim(p, "key-b", "d", later, exp, LEASE).await.unwrap(), Claim::Claimed);
-    assert_eq!(store.claim(p, "key-b", "d", later, exp, LEASE).await.unwrap(), Claim::InProgress);
+    assert_eq!(
+        store
+            .claim(p, "key-b", "d", later, exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim(p, "key-b", "d", later, exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
 }
 contract!(
     idempotency_completes_with_the_work_or_not_at_all,

@@ -14,7 +14,10 @@ async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
 
 fn is_timestamp(v: &Value) -> bool {
     let s = v.as_str().unwrap_or_default();
-    s.len() == 24 && s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.as_bytes()[19] == b'.'
+    s.len() == 24
+        && s.ends_with('Z')
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+        && s.as_bytes()[19] == b'.'
 }
 
 async fn seed_example_returns_the_exact_shape(app: &TestApp) {
@@ -26,19 +29,47 @@ async fn seed_example_returns_the_exact_shape(app: &TestApp) {
         let items = body["data"]["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         let user = &items[0];
-        let keys: std::collections::BTreeSet<&str> = user.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: std::collections::BTreeSet<&str> = user
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         let expected: std::collections::BTreeSet<&str> = [
-            "id", "uuid", "first_name", "middle_name", "last_name", "email", "phone_number",
-            "date_of_birth", "address_one", "address_two", "city", "state", "country", "postal_code",
-            "ssn_last_4", "status", "kyc_status", "created_at", "updated_at", "username",
-            "terms_accepted", "meta_data",
+            "id",
+            "uuid",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "email",
+            "phone_number",
+            "date_of_birth",
+            "address_one",
+            "address_two",
+            "city",
+            "state",
+            "country",
+            "postal_code",
+            "ssn_last_4",
+            "status",
+            "kyc_status",
+            "created_at",
+            "updated_at",
+            "username",
+            "terms_accepted",
+            "meta_data",
         ]
         .into_iter()
         .collect();
         assert_eq!(keys, expected);
         let id = user["id"].as_str().unwrap();
         assert_eq!(id, format!("user-{}", user["uuid"].as_str().unwrap()));
-        assert!(uuid::Uuid::parse_str(user["uuid"].as_str().unwrap()).unwrap().get_version_num() == 7);
+        assert!(
+            uuid::Uuid::parse_str(user["uuid"].as_str().unwrap())
+                .unwrap()
+                .get_version_num()
+                == 7
+        );
         assert_eq!(user["first_name"], "Alex");
         assert_eq!(user["middle_name"], Value::Null, "\"\" means none");
         assert_eq!(user["last_name"], "Rivera");
@@ -56,15 +87,27 @@ async fn seed_example_returns_the_exact_shape(app: &TestApp) {
         assert_eq!(user["kyc_status"], "not_started");
         assert_eq!(user["username"], format!("janedoe{n}"));
         assert_eq!(user["terms_accepted"], true);
-        assert_eq!(user["meta_data"], json!([{"name": "external_ref", "value": "customer-001"}]));
-        assert!(is_timestamp(&user["created_at"]) && is_timestamp(&user["updated_at"]), "{user}");
+        assert_eq!(
+            user["meta_data"],
+            json!([{"name": "external_ref", "value": "customer-001"}])
+        );
+        assert!(
+            is_timestamp(&user["created_at"]) && is_timestamp(&user["updated_at"]),
+            "{user}"
+        );
         let pagination = &body["data"]["pagination"];
-        assert_eq!(pagination, &json!({"page": 1, "per_page": 1, "total": 1, "sort": "created_at:desc", "search": null}));
+        assert_eq!(
+            pagination,
+            &json!({"page": 1, "per_page": 1, "total": 1, "sort": "created_at:desc", "search": null})
+        );
         let text = body.to_string();
         assert!(!text.contains(&ssn(n)) && !text.contains(&ssn(n).replace('-', "")));
     }
 }
-service_test!(seed_example_returns_the_exact_shape, seed_example_returns_the_exact_shape);
+service_test!(
+    seed_example_returns_the_exact_shape,
+    seed_example_returns_the_exact_shape
+);
 
 async fn normalises_as_specified(app: &TestApp) {
     let mut body = seed_body(3);
@@ -105,7 +148,11 @@ fn invalid_values() -> Vec<(&'static str, Value, &'static str)> {
         ("date_of_birth", json!("1899-12-31"), "out_of_range"),
         ("ssn", json!("XXXXXXXXX"), "invalid_format"),
         ("ssn", json!("666-12-3456"), "invalid_value"),
-        ("meta_data[0].name", json!([{"name": "bad name!", "value": "v"}]), "invalid_format"),
+        (
+            "meta_data[0].name",
+            json!([{"name": "bad name!", "value": "v"}]),
+            "invalid_format",
+        ),
         ("business_id", json!("buss-nope"), "invalid_format"),
         ("is_vendor", json!(true), "requires_business_id"),
     ]
@@ -137,11 +184,28 @@ async fn five_broken_fields_are_all_listed(app: &TestApp) {
     body["date_of_birth"] = json!("2099-01-01");
     let (status, out) = post(app, CREATE, &body).await;
     assert_eq!(status, 422);
-    let mut fields: Vec<&str> = out["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let mut fields: Vec<&str> = out["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     fields.sort_unstable();
-    assert_eq!(fields, ["date_of_birth", "email", "phone_number", "postal_code", "ssn"]);
+    assert_eq!(
+        fields,
+        [
+            "date_of_birth",
+            "email",
+            "phone_number",
+            "postal_code",
+            "ssn"
+        ]
+    );
 }
-service_test!(five_broken_fields_are_all_listed, five_broken_fields_are_all_listed);
+service_test!(
+    five_broken_fields_are_all_listed,
+    five_broken_fields_are_all_listed
+);
 
 async fn unknown_and_server_owned_fields_are_rejected(app: &TestApp) {
     let mut body = seed_body(5);
@@ -156,9 +220,15 @@ async fn unknown_and_server_owned_fields_are_rejected(app: &TestApp) {
         .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
         .collect();
     fields.sort_unstable();
-    assert_eq!(fields, [("kyc_status", "unknown_field"), ("status", "unknown_field")]);
+    assert_eq!(
+        fields,
+        [("kyc_status", "unknown_field"), ("status", "unknown_field")]
+    );
 }
-service_test!(unknown_and_server_owned_fields_are_rejected, unknown_and_server_owned_fields_are_rejected);
+service_test!(
+    unknown_and_server_owned_fields_are_rejected,
+    unknown_and_server_owned_fields_are_rejected
+);
 
 async fn wrong_json_types_are_400_naming_each_field(app: &TestApp) {
     let mut body = seed_body(6);
@@ -166,11 +236,19 @@ async fn wrong_json_types_are_400_naming_each_field(app: &TestApp) {
     body["terms_accepted"] = json!("yes");
     let (status, out) = post(app, CREATE, &body).await;
     assert_eq!(status, 400, "{out}");
-    let mut fields: Vec<&str> = out["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let mut fields: Vec<&str> = out["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     fields.sort_unstable();
     assert_eq!(fields, ["postal_code", "terms_accepted"]);
 }
-service_test!(wrong_json_types_are_400_naming_each_field, wrong_json_types_are_400_naming_each_field);
+service_test!(
+    wrong_json_types_are_400_naming_each_field,
+    wrong_json_types_are_400_naming_each_field
+);
 
 async fn duplicates_are_409_naming_the_field(app: &TestApp) {
     assert_eq!(post(app, CREATE, &seed_body(7)).await.0, 200);
@@ -183,9 +261,16 @@ async fn duplicates_are_409_naming_the_field(app: &TestApp) {
     let mut same_ssn = seed_body(9);
     same_ssn["ssn"] = json!(ssn(7).replace('-', ""));
     let (status, out) = post(app, CREATE, &same_ssn).await;
-    assert_eq!((status, out["errors"][0]["field"].as_str()), (409, Some("ssn")), "{out}");
+    assert_eq!(
+        (status, out["errors"][0]["field"].as_str()),
+        (409, Some("ssn")),
+        "{out}"
+    );
 }
-service_test!(duplicates_are_409_naming_the_field, duplicates_are_409_naming_the_field);
+service_test!(
+    duplicates_are_409_naming_the_field,
+    duplicates_are_409_naming_the_field
+);
 
 fn business_input() -> RawNewBusiness {
     RawNewBusiness {
@@ -205,24 +290,44 @@ fn business_input() -> RawNewBusiness {
 async fn business_link_and_program_isolation(app: &TestApp) {
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&business_input(), chrono::Utc::now().date_naive()).unwrap();
-    app.store.create_business(app.program.program_id, bid, &nb, chrono::Utc::now()).await.unwrap();
+    app.store
+        .create_business(app.program.program_id, bid, &nb, chrono::Utc::now())
+        .await
+        .unwrap();
 
     let mut body = seed_body(10);
     body["business_id"] = json!(bid.to_string());
     body["is_vendor"] = json!(true);
     let (status, out) = post(app, CREATE, &body).await;
     assert_eq!(status, 200, "{out}");
-    let uid: domain::UserId = out["data"]["items"][0]["id"].as_str().unwrap().parse().unwrap();
+    let uid: domain::UserId = out["data"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let mut unknown = seed_body(11);
     unknown["business_id"] = json!(BusinessId::from_uuid(uuid::Uuid::now_v7()).to_string());
     let (status, out) = post(app, CREATE, &unknown).await;
     assert_eq!(status, 422);
-    assert_eq!(out["errors"][0], json!({"field": "business_id", "code": "not_found", "message": "does not exist in this program"}));
+    assert_eq!(
+        out["errors"][0],
+        json!({"field": "business_id", "code": "not_found", "message": "does not exist in this program"})
+    );
 
     // Program B: cannot see A's user or link to A's business; may hold the same person.
-    let other = app.store.create_program("other", chrono::Utc::now()).await.unwrap();
-    assert!(app.store.get_user(other.program_id, uid).await.unwrap().is_none());
+    let other = app
+        .store
+        .create_program("other", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        app.store
+            .get_user(other.program_id, uid)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let b = app.client_for(&other);
     let resp = b.post_json(CREATE, &body).await.unwrap();
     assert_eq!(resp.status, 422, "A's business is not B's");
@@ -231,7 +336,10 @@ async fn business_link_and_program_isolation(app: &TestApp) {
     let resp = b.post_json(CREATE, &same_person).await.unwrap();
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
 }
-service_test!(business_link_and_program_isolation, business_link_and_program_isolation);
+service_test!(
+    business_link_and_program_isolation,
+    business_link_and_program_isolation
+);
 
 async fn api_key_in_the_body_is_accepted_and_never_echoed(app: &TestApp) {
     let mut body = seed_body(12);
@@ -241,11 +349,22 @@ async fn api_key_in_the_body_is_accepted_and_never_echoed(app: &TestApp) {
     assert!(!String::from_utf8_lossy(&resp.2).contains(app.program.api_key.expose()));
     assert!(!tests::logs_contain(app.program.api_key.expose()));
 }
-service_test!(api_key_in_the_body_is_accepted_and_never_echoed, api_key_in_the_body_is_accepted_and_never_echoed);
+service_test!(
+    api_key_in_the_body_is_accepted_and_never_echoed,
+    api_key_in_the_body_is_accepted_and_never_echoed
+);
 
-async fn raw_without_api_key_header(app: &TestApp, body: &Value) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let signing = tests::Signing { api_key: None, ..tests::Signing::of(app) };
-    tests::RawRequest::build(CREATE, body.to_string().as_bytes(), &signing).send(app).await
+async fn raw_without_api_key_header(
+    app: &TestApp,
+    body: &Value,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let signing = tests::Signing {
+        api_key: None,
+        ..tests::Signing::of(app)
+    };
+    tests::RawRequest::build(CREATE, body.to_string().as_bytes(), &signing)
+        .send(app)
+        .await
 }
 
 async fn the_ssn_never_leaves_the_server(app: &TestApp) {
@@ -258,10 +377,16 @@ async fn the_ssn_never_leaves_the_server(app: &TestApp) {
     assert_eq!(status, 422);
     for (n, text) in [(13, out.to_string()), (14, out2.to_string())] {
         assert!(!text.contains(&ssn(n).replace('-', "")) && !text.contains(&ssn(n)));
-        assert!(!tests::logs_contain(&ssn(n).replace('-', "")), "SSN {n} in the logs");
+        assert!(
+            !tests::logs_contain(&ssn(n).replace('-', "")),
+            "SSN {n} in the logs"
+        );
         assert!(!tests::logs_contain(&ssn(n)), "SSN {n} in the logs");
     }
     assert!(tests::log_len() > before, "the logs are really captured");
     assert!(!tests::logs_contain(app.program.hmac_secret.expose()));
 }
-service_test!(the_ssn_never_leaves_the_server, the_ssn_never_leaves_the_server);
+service_test!(
+    the_ssn_never_leaves_the_server,
+    the_ssn_never_leaves_the_server
+);

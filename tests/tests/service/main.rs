@@ -2,7 +2,7 @@
 //! and MariaDB.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod auth;
 mod create_user;
 mod envelope;
-mod auth;
 mod outage;

@@ -11,10 +11,24 @@ fn through_proxy(url: &str, proxy_port: u16) -> (String, String) {
     let rest = &url[scheme_end..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    let (userinfo, host) = authority.rsplit_once('@').map_or(("", authority), |(u, h)| (u, h));
-    let target = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
-    let at = if userinfo.is_empty() { String::new() } else { format!("{userinfo}@") };
-    let rewritten = format!("{}{at}127.0.0.1:{proxy_port}{}", &url[..scheme_end], &rest[authority_end..]);
+    let (userinfo, host) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(u, h)| (u, h));
+    let target = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    };
+    let at = if userinfo.is_empty() {
+        String::new()
+    } else {
+        format!("{userinfo}@")
+    };
+    let rewritten = format!(
+        "{}{at}127.0.0.1:{proxy_port}{}",
+        &url[..scheme_end],
+        &rest[authority_end..]
+    );
     (target, rewritten)
 }
 
@@ -32,16 +46,28 @@ async fn outage_and_recovery(backend: Backend) {
         .unwrap();
     let client = app.client();
     let path = "/api/v3/user/create";
-    assert_eq!(client.post_json(path, &seed_body(1)).await.unwrap().status, 200);
+    assert_eq!(
+        client.post_json(path, &seed_body(1)).await.unwrap().status,
+        200
+    );
 
     proxy.cut();
     let resp = client.post_json(path, &seed_body(2)).await.unwrap();
     assert_eq!(resp.status, 503, "{}", String::from_utf8_lossy(&resp.body));
     assert_eq!(json(&resp.body)["errors"][0]["code"], "storage_unavailable");
-    assert!(resp.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("retry-after") && !v.is_empty()));
-    let ready = reqwest::get(format!("{}/readyz", app.base_url)).await.unwrap();
+    assert!(
+        resp.headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("retry-after") && !v.is_empty())
+    );
+    let ready = reqwest::get(format!("{}/readyz", app.base_url))
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 503);
-    assert_eq!(json(&ready.bytes().await.unwrap())["errors"][0]["code"], "storage_unavailable");
+    assert_eq!(
+        json(&ready.bytes().await.unwrap())["errors"][0]["code"],
+        "storage_unavailable"
+    );
 
     proxy.restore();
     let mut recovered = None;
@@ -56,8 +82,13 @@ async fn outage_and_recovery(backend: Backend) {
     assert_eq!(recovered, Some(200), "the service recovers by itself");
     // The request made during the outage left nothing behind: its user does not exist,
     // so creating it now succeeds rather than conflicting.
-    assert_eq!(client.post_json(path, &seed_body(2)).await.unwrap().status, 200);
-    let ready = reqwest::get(format!("{}/readyz", app.base_url)).await.unwrap();
+    assert_eq!(
+        client.post_json(path, &seed_body(2)).await.unwrap().status,
+        200
+    );
+    let ready = reqwest::get(format!("{}/readyz", app.base_url))
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
     app.cleanup().await;
 }
@@ -75,7 +106,13 @@ async fn mysql_outage_is_503_and_recovers() {
 #[test]
 fn urls_are_rewritten_through_the_proxy() {
     let (t, u) = through_proxy("postgres://postgres@127.0.0.1:5432/db1", 9999);
-    assert_eq!((t.as_str(), u.as_str()), ("127.0.0.1:5432", "postgres://postgres@127.0.0.1:9999/db1"));
+    assert_eq!(
+        (t.as_str(), u.as_str()),
+        ("127.0.0.1:5432", "postgres://postgres@127.0.0.1:9999/db1")
+    );
     let (t, u) = through_proxy("mysql://root@127.0.0.1:3306/test", 7);
-    assert_eq!((t.as_str(), u.as_str()), ("127.0.0.1:3306", "mysql://root@127.0.0.1:7/test"));
+    assert_eq!(
+        (t.as_str(), u.as_str()),
+        ("127.0.0.1:3306", "mysql://root@127.0.0.1:7/test")
+    );
 }

@@ -6,9 +6,9 @@ use storage::{Completion, NewUserIds, UserRepository as _};
 use uuid::Uuid;
 
 use crate::app::{AppState, authenticate};
-use crate::idempotency;
 use crate::body::Fields;
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::views::{Success, UserView};
 
 /// Reads the create-user fields (SPEC §3.1) out of a JSON object.
@@ -64,8 +64,14 @@ pub async fn create(
             contact: ContactId::from_uuid(Uuid::now_v7()),
         };
         // The response is known before the write, so that it can be stored with it.
-        let body = to_body(&Success::one(UserView::from(&User::create(ids.user, program, &new_user, now))))?;
-        let completion = key.as_deref().map(|key| Completion { key, status: 200, body: &body });
+        let body = to_body(&Success::one(UserView::from(&User::create(
+            ids.user, program, &new_user, now,
+        ))))?;
+        let completion = key.as_deref().map(|key| Completion {
+            key,
+            status: 200,
+            body: &body,
+        });
         let user = state
             .store
             .create_user(program, ids, &new_user, now, completion)
@@ -83,5 +89,6 @@ pub fn truncate_ms(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono:
 
 /// Serialises a response body.
 pub fn to_body(value: &impl serde::Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))
 }
