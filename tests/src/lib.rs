@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use api::clock::SystemClock;
+use api::limits::Rate;
 use api::server::Settings;
 use storage::testing::{Backend, TestDatabase};
 use storage::{
@@ -83,16 +84,93 @@ pub fn keyring() -> Keyring {
     .unwrap()
 }
 
+/// A clock running `offset` ahead of the system clock; tests move it forward.
+#[derive(Debug, Default)]
+pub struct OffsetClock(Mutex<chrono::Duration>);
+
+impl OffsetClock {
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+
+    /// The clock's "now" as a `SystemTime`, for signing X-Date.
+    pub fn system_now(&self) -> std::time::SystemTime {
+        api::clock::Clock::now(self).into()
+    }
+}
+
+impl api::clock::Clock for OffsetClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.0.lock().unwrap()
+    }
+}
+
+/// Settings for tests: the production defaults with limits high enough not to interfere.
+pub fn test_settings() -> Settings {
+    Settings {
+        min_age: 18,
+        body_limit: 64 * 1024,
+        api_key_ttl: Duration::from_secs(30),
+        program_rate: Rate {
+            per_second: 10_000.0,
+            burst: 10_000.0,
+        },
+        auth_failure_rate: Rate {
+            per_second: 10_000.0,
+            burst: 10_000.0,
+        },
+    }
+}
+
+/// How to start a test service.
+pub struct AppOptions {
+    /// Rewrites the database URL the service uses (for the proxy).
+    pub rewrite_url: Box<dyn FnOnce(&str) -> String>,
+    /// Settings.
+    pub settings: Settings,
+    /// Clock.
+    pub clock: Arc<dyn api::clock::Clock>,
+}
+
+impl std::fmt::Debug for AppOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppOptions")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            rewrite_url: Box::new(ToOwned::to_owned),
+            settings: test_settings(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
 /// Starts the service on `backend`, or `None` when that database is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_via(backend, ToOwned::to_owned).await
+    spawn_app_with(backend, AppOptions::default()).await
 }
 
 /// Starts the service, letting the caller rewrite the database URL it uses (for the proxy).
 pub async fn spawn_app_via(
     backend: Backend,
-    rewrite: impl FnOnce(&str) -> String,
+    rewrite: impl FnOnce(&str) -> String + 'static,
 ) -> Option<TestApp> {
+    let options = AppOptions {
+        rewrite_url: Box::new(rewrite),
+        ..AppOptions::default()
+    };
+    spawn_app_with(backend, options).await
+}
+
+/// Starts the service with `options`.
+pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<TestApp> {
+    let rewrite = options.rewrite_url;
     capture_logs();
     let db = TestDatabase::create(backend).await.unwrap()?;
     let keys = keyring();
@@ -110,13 +188,8 @@ pub async fn spawn_app_via(
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let settings = Settings {
-        min_age: 18,
-        body_limit: 64 * 1024,
-        api_key_ttl: Duration::from_secs(30),
-    };
     let server =
-        api::server::run(listener, store.clone(), Arc::new(SystemClock), &settings).unwrap();
+        api::server::run(listener, store.clone(), options.clock, &options.settings).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     Some(TestApp {
@@ -350,5 +423,12 @@ impl RawRequest {
         let headers = resp.headers().clone();
         let body = resp.bytes().await.unwrap().to_vec();
         (status, headers, body)
+    }
+}
+
+impl TestApp {
+    /// The first column of the first row of `sql`, as an integer.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.store.count_raw(sql).await.unwrap()
     }
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub min_age: u32,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Rate limits.
+    pub limits: crate::limits::Limits,
 }
 
 /// The API versions served, with identical behaviour.
@@ -112,6 +114,15 @@ pub async fn authenticate(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Authenticated, ApiError> {
+    let now = std::time::Instant::now();
+    let peer = req.peer_addr().map(|a| a.ip());
+    if let Some(ip) = peer {
+        state
+            .limits
+            .auth_failures
+            .check(&ip, now)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    }
     let body = read_body(req, payload, state.body_limit).await?;
     let mut parsed = Fields::parse(&body);
     let body_key = parsed
@@ -119,7 +130,20 @@ pub async fn authenticate(
         .ok()
         .and_then(|f| f.take_raw("api_key"))
         .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
-    let program = state.auth.authenticate(req, &body, body_key).await?;
+    let program = match state.auth.authenticate(req, &body, body_key).await {
+        Ok(program) => program,
+        Err(e) => {
+            if let (ApiError::Unauthorized(_), Some(ip)) = (&e, peer) {
+                let _ = state.limits.auth_failures.take(&ip, now);
+            }
+            return Err(e);
+        }
+    };
+    state
+        .limits
+        .programs
+        .take(&program, now)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -7,7 +7,7 @@ use figment::providers::{Env, Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Everything the binary can be told.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Database URL; default SQLite under `./data/`.
@@ -28,6 +28,14 @@ pub struct Config {
     pub key_file: PathBuf,
     /// `json` (default) or `pretty` logs.
     pub log_format: String,
+    /// Sustained authenticated requests per second per program (per instance).
+    pub rate_limit_per_second: f64,
+    /// Burst of requests a program may send at once (per instance).
+    pub rate_limit_burst: f64,
+    /// Authentication failures per minute per client address before 429.
+    pub auth_failures_per_minute: f64,
+    /// Burst of authentication failures per client address.
+    pub auth_failures_burst: f64,
 }
 
 impl Default for Config {
@@ -42,6 +50,10 @@ impl Default for Config {
             api_key_cache_ttl_secs: 30,
             key_file: PathBuf::from("./data/keys.toml"),
             log_format: "json".to_owned(),
+            rate_limit_per_second: 100.0,
+            rate_limit_burst: 200.0,
+            auth_failures_per_minute: 30.0,
+            auth_failures_burst: 30.0,
         }
     }
 }

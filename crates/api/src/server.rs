@@ -13,6 +13,7 @@ use crate::app::{AppState, configure};
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::limits::{Limits, Rate};
 
 /// A server bound to a listener, not yet running.
 #[derive(Debug)]
@@ -23,6 +24,10 @@ pub struct Settings {
     pub body_limit: usize,
     /// API key cache lifetime (revocation bound).
     pub api_key_ttl: Duration,
+    /// Authenticated requests per program.
+    pub program_rate: Rate,
+    /// Authentication failures per client address.
+    pub auth_failure_rate: Rate,
 }
 
 impl From<&Config> for Settings {
@@ -31,6 +36,14 @@ impl From<&Config> for Settings {
             min_age: c.min_age,
             body_limit: c.body_limit_bytes,
             api_key_ttl: Duration::from_secs(c.api_key_cache_ttl_secs),
+            program_rate: Rate {
+                per_second: c.rate_limit_per_second,
+                burst: c.rate_limit_burst,
+            },
+            auth_failure_rate: Rate {
+                per_second: c.auth_failures_per_minute / 60.0,
+                burst: c.auth_failures_burst,
+            },
         }
     }
 }
@@ -49,6 +62,7 @@ pub fn run(
         clock: clock.clone(),
         min_age: settings.min_age,
         body_limit: settings.body_limit,
+        limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
     });
     spawn_sweepers(store, clock);
     let server = HttpServer::new(move || {

@@ -17,8 +17,8 @@ use common::{US_STATES, ctx, now, today};
 use domain::{
     AddressLine, Business, BusinessId, City, ContactId, ContactType, Country, DateOfBirth, Ein,
     Email, ErrorCode, KycEvent, KycStatus, MetaName, MetaValue, NewBusiness, NewUser, PersonName,
-    PhoneNumber, PostalCode, ProgramId, RawMetaEntry, RawNewBusiness, RawNewUser, Ssn, State,
-    User, UserId, UserStatus, Username,
+    PhoneNumber, PostalCode, ProgramId, RawMetaEntry, RawNewBusiness, RawNewUser, Ssn, State, User,
+    UserId, UserStatus, Username,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -162,8 +162,8 @@ fn valid_email() -> BoxedStrategy<(String, String)> {
 
 /// Real country calling codes other than +1.
 const CALLING_CODES: &[u16] = &[
-    7, 20, 27, 30, 31, 33, 34, 39, 41, 44, 49, 52, 55, 61, 81, 82, 86, 91, 234, 353, 358, 380,
-    852, 971, 972, 992, 998,
+    7, 20, 27, 30, 31, 33, 34, 39, 41, 44, 49, 52, 55, 61, 81, 82, 86, 91, 234, 353, 358, 380, 852,
+    971, 972, 992, 998,
 ];
 
 /// `(raw, calling code)`.
@@ -177,7 +177,8 @@ fn valid_phone() -> BoxedStrategy<(String, u16)> {
     ];
     let any_code = select(CALLING_CODES).prop_flat_map(|code| {
         let len = code.to_string().len();
-        re(&format!("[0-9]{{{},{}}}", 8 - len, 15 - len)).prop_map(move |n| (format!("+{code}{n}"), code))
+        re(&format!("[0-9]{{{},{}}}", 8 - len, 15 - len))
+            .prop_map(move |n| (format!("+{code}{n}"), code))
     });
     prop_oneof![2 => nanp, 1 => fixed, 1 => any_code].boxed()
 }
@@ -211,7 +212,11 @@ fn valid_country_state() -> BoxedStrategy<(String, String, String)> {
             let subs = country.subdivisions().unwrap();
             let code = subs[idx.index(subs.len())].code;
             let suffix = code.split_once('-').unwrap().1;
-            (random_case(c, mask), random_case(suffix, mask >> 3), suffix.to_owned())
+            (
+                random_case(c, mask),
+                random_case(suffix, mask >> 3),
+                suffix.to_owned(),
+            )
         });
     let anywhere = (
         select(countries_with_subdivisions()),
@@ -237,7 +242,11 @@ fn valid_username() -> BoxedStrategy<String> {
 /// The latest birth date that is `min_age` years old on `today()` (2026-04-16, not a 29 Feb).
 fn latest_birth(min_age: u32) -> NaiveDate {
     let t = today();
-    ymd(t.year() - i32::try_from(min_age).unwrap(), t.month(), t.day())
+    ymd(
+        t.year() - i32::try_from(min_age).unwrap(),
+        t.month(),
+        t.day(),
+    )
 }
 
 /// `(date, min_age)` of a person at least `min_age` old on `today()`.
@@ -318,9 +327,14 @@ fn valid_meta_value() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// 0–50 entries with distinct names, in a shuffled order.
-fn valid_meta_list() -> BoxedStrategy<Vec<RawMetaEntry>> {
-    btree_map(re("[A-Za-z0-9_.-]{1,12}"), valid_meta_value(), 0..=50)
+/// Up to `max` entries (at most 50) with distinct names, in a shuffled order.
+fn valid_meta_list(max: usize) -> BoxedStrategy<Vec<RawMetaEntry>> {
+    let value = prop_oneof![
+        20 => re("[ -~]{0,24}"),
+        2 => re("([^\\p{Cc}]|[\\t\\n\\r]){0,24}"),
+        1 => re("[ -~]{512}"),
+    ];
+    btree_map(re("[A-Za-z0-9_.-]{1,12}"), value, 0..=max)
         .prop_map(|m| {
             m.into_iter()
                 .map(|(n, v)| RawMetaEntry {
@@ -358,7 +372,7 @@ fn valid_raw_user() -> BoxedStrategy<RawNewUser> {
         option::of(any::<bool>()),
     );
     let extra = (
-        option::of(valid_meta_list()),
+        option::of(valid_meta_list(50)),
         option::of((any::<u128>(), option::of(any::<bool>()))),
     );
     (names, contact, address, identity, extra)
@@ -403,7 +417,7 @@ fn valid_raw_business() -> BoxedStrategy<RawNewBusiness> {
             valid_country_state(),
             valid_zip(),
         ),
-        option::of(valid_meta_list()),
+        option::of(valid_meta_list(8)),
     )
         .prop_map(
             |((name, (email, _), (phone, _)), (one, city, (country, state, _), zip), meta)| {
@@ -489,22 +503,22 @@ fn invalid_free_text(max: usize, blank_is_bad: bool) -> BoxedStrategy<Bad> {
 fn invalid_email() -> BoxedStrategy<Bad> {
     let bad = |s: BoxedStrategy<String>| s.prop_map(|v| (v, ErrorCode::InvalidFormat)).boxed();
     prop_oneof![
-        bad(re("[a-z]{1,10}(\\.[a-z]{2,5})?")),                      // no @
-        bad(re("[a-z]{1,8} [a-z]{1,8}@example\\.com")),              // space in local part
-        bad(re("[a-z]{1,8}@exa mple\\.com")),                        // space in domain
-        bad(re("\"[a-z ]{1,8}\"@example\\.com")),                    // quoted local part
-        bad(re("[a-z]{1,8}@[a-z]{1,10}")),                           // no TLD
-        bad(re("[a-z]{1,8}@[a-z]{1,10}\\.[0-9]{1,3}")),              // numeric TLD
-        bad(re("[a-z]{1,8}\\.\\.[a-z]{1,8}@example\\.com")),         // double dot
-        bad(re("\\.[a-z]{1,8}@example\\.com")),                      // leading dot
-        bad(re("[a-z]{1,8}@-[a-z]{1,8}\\.com")),                     // label starts with '-'
-        bad(re("[a-z]{1,8}@[a-z]{1,8}-\\.com")),                     // label ends with '-'
-        bad(re("[a-z]{1,8}@[a-z]{1,8}@example\\.com")),              // two @
-        bad(re("[a-z]{1,8}@\\[127\\.0\\.0\\.[0-9]\\]")),             // domain literal
-        bad(re("Jane <[a-z]{1,8}@example\\.com>")),                  // display text
-        bad(re("jos[éü][a-z]{0,5}@example\\.com")),                  // non-ASCII local part
-        bad(re("[a-z]{1,8}@b[üé]cher\\.de")),                        // non-ASCII domain
-        bad(re("@example\\.com|[a-z]{1,8}@")),                       // empty side
+        bad(re("[a-z]{1,10}(\\.[a-z]{2,5})?")),              // no @
+        bad(re("[a-z]{1,8} [a-z]{1,8}@example\\.com")),      // space in local part
+        bad(re("[a-z]{1,8}@exa mple\\.com")),                // space in domain
+        bad(re("\"[a-z ]{1,8}\"@example\\.com")),            // quoted local part
+        bad(re("[a-z]{1,8}@[a-z]{1,10}")),                   // no TLD
+        bad(re("[a-z]{1,8}@[a-z]{1,10}\\.[0-9]{1,3}")),      // numeric TLD
+        bad(re("[a-z]{1,8}\\.\\.[a-z]{1,8}@example\\.com")), // double dot
+        bad(re("\\.[a-z]{1,8}@example\\.com")),              // leading dot
+        bad(re("[a-z]{1,8}@-[a-z]{1,8}\\.com")),             // label starts with '-'
+        bad(re("[a-z]{1,8}@[a-z]{1,8}-\\.com")),             // label ends with '-'
+        bad(re("[a-z]{1,8}@[a-z]{1,8}@example\\.com")),      // two @
+        bad(re("[a-z]{1,8}@\\[127\\.0\\.0\\.[0-9]\\]")),     // domain literal
+        bad(re("Jane <[a-z]{1,8}@example\\.com>")),          // display text
+        bad(re("jos[éü][a-z]{0,5}@example\\.com")),          // non-ASCII local part
+        bad(re("[a-z]{1,8}@b[üé]cher\\.de")),                // non-ASCII domain
+        bad(re("@example\\.com|[a-z]{1,8}@")),               // empty side
         re("[a-z]{60}@([a-z]{63}\\.){3}[a-z]{3,10}").prop_map(|v| (v, ErrorCode::TooLong)),
         blank(),
     ]
@@ -520,21 +534,21 @@ fn invalid_phone() -> BoxedStrategy<Bad> {
     let fmt = |s: BoxedStrategy<String>| s.prop_map(|v| (v, ErrorCode::InvalidFormat)).boxed();
     let val = |s: BoxedStrategy<String>| s.prop_map(|v| (v, ErrorCode::InvalidValue)).boxed();
     prop_oneof![
-        fmt(re("1[2-9][0-9]{9}")),                              // no '+'
-        fmt(re("\\+1 [2-9][0-9]{2} [2-9][0-9]{2} [0-9]{4}")),   // spaces
-        fmt(re("\\+1-[2-9][0-9]{2}-[2-9][0-9]{2}-[0-9]{4}")),   // dashes
-        fmt(re("\\+\\(1\\)[2-9][0-9]{9}")),                     // parentheses
-        fmt(re("\\+[1-9][0-9]{0,6}")),                          // fewer than 8 digits
-        fmt(re("\\+[1-9][0-9]{15,20}")),                        // more than 15 digits
-        fmt(re("\\+44[0-9]{3}[a-zA-Z][0-9]{4}")),               // a letter
-        fmt(re("00[1-9][0-9]{9}")),                             // 00 instead of '+'
-        val(re("\\+0[0-9]{8,14}")),                             // calling code 0
+        fmt(re("1[2-9][0-9]{9}")),                            // no '+'
+        fmt(re("\\+1 [2-9][0-9]{2} [2-9][0-9]{2} [0-9]{4}")), // spaces
+        fmt(re("\\+1-[2-9][0-9]{2}-[2-9][0-9]{2}-[0-9]{4}")), // dashes
+        fmt(re("\\+\\(1\\)[2-9][0-9]{9}")),                   // parentheses
+        fmt(re("\\+[1-9][0-9]{0,6}")),                        // fewer than 8 digits
+        fmt(re("\\+[1-9][0-9]{15,20}")),                      // more than 15 digits
+        fmt(re("\\+44[0-9]{3}[a-zA-Z][0-9]{4}")),             // a letter
+        fmt(re("00[1-9][0-9]{9}")),                           // 00 instead of '+'
+        val(re("\\+0[0-9]{8,14}")),                           // calling code 0
         (select(UNKNOWN_CALLING_CODES), re("[0-9]{5,12}"))
             .prop_map(|(c, n)| (format!("+{c}{n}"), ErrorCode::InvalidValue)),
-        val(re("\\+1[01][0-9]{9}")),                            // area code starts 0/1
-        val(re("\\+1[2-9][0-9]{2}[01][0-9]{6}")),               // exchange starts 0/1
-        val(re("\\+1[2-9][0-9]{2}[2-9][0-9]{5}")),              // 9 national digits
-        val(re("\\+1[2-9][0-9]{2}[2-9][0-9]{7,10}")),           // 11+ national digits
+        val(re("\\+1[01][0-9]{9}")),               // area code starts 0/1
+        val(re("\\+1[2-9][0-9]{2}[01][0-9]{6}")),  // exchange starts 0/1
+        val(re("\\+1[2-9][0-9]{2}[2-9][0-9]{5}")), // 9 national digits
+        val(re("\\+1[2-9][0-9]{2}[2-9][0-9]{7,10}")), // 11+ national digits
         blank(),
     ]
     .boxed()
@@ -586,7 +600,11 @@ fn invalid_zip() -> BoxedStrategy<Bad> {
 fn invalid_username() -> BoxedStrategy<Bad> {
     prop_oneof![
         re("[._-][A-Za-z0-9._-]{2,20}").prop_map(|s| (s, ErrorCode::InvalidFormat)),
-        (re("[a-z0-9]{1,10}"), select(vec![" ", "@", "é", "!", "+", "/", "ß", "😀"]), re("[a-z0-9]{1,10}"))
+        (
+            re("[a-z0-9]{1,10}"),
+            select(vec![" ", "@", "é", "!", "+", "/", "ß", "😀"]),
+            re("[a-z0-9]{1,10}")
+        )
             .prop_map(|(a, c, b)| (format!("{a}{c}{b}"), ErrorCode::InvalidFormat)),
         re("[A-Za-z0-9][A-Za-z0-9._-]{0,1}").prop_map(|s| (s, ErrorCode::TooShort)),
         re("[A-Za-z0-9][A-Za-z0-9._-]{32,60}").prop_map(|s| (s, ErrorCode::TooLong)),
@@ -606,10 +624,24 @@ fn invalid_dob() -> BoxedStrategy<Bad> {
             .prop_map(|d| (iso(d), ErrorCode::Underage)),
         select(
             &[
-                "1990/01/01", "90-01-01", "1990-1-1", "1990-01-1", "1990-02-30", "1990-13-01",
-                "1990-00-10", "1990-01-00", "1991-02-29", "1900-02-29", "abcd-ef-gh",
-                "1990-01-01x", "1990-01-01T00:00:00Z", "01-01-1990", "+1990-01-01", "１９９０-01-01",
-                "1990-04-31", "2001-02-29",
+                "1990/01/01",
+                "90-01-01",
+                "1990-1-1",
+                "1990-01-1",
+                "1990-02-30",
+                "1990-13-01",
+                "1990-00-10",
+                "1990-01-00",
+                "1991-02-29",
+                "1900-02-29",
+                "abcd-ef-gh",
+                "1990-01-01x",
+                "1990-01-01T00:00:00Z",
+                "01-01-1990",
+                "+1990-01-01",
+                "１９９０-01-01",
+                "1990-04-31",
+                "2001-02-29",
             ][..]
         )
         .prop_map(|s| (s.to_owned(), ErrorCode::InvalidFormat)),
@@ -644,7 +676,11 @@ fn invalid_ssn() -> BoxedStrategy<Bad> {
 
 fn invalid_meta_name() -> BoxedStrategy<Bad> {
     prop_oneof![
-        (re("[A-Za-z0-9_.-]{1,10}"), select(vec![" ", "@", "/", "é", ":", "$", "\u{0}"]), re("[A-Za-z0-9]{1,5}"))
+        (
+            re("[A-Za-z0-9_.-]{1,10}"),
+            select(vec![" ", "@", "/", "é", ":", "$", "\u{0}"]),
+            re("[A-Za-z0-9]{1,5}")
+        )
             .prop_map(|(a, c, b)| (format!("{a}{c}{b}"), ErrorCode::InvalidFormat)),
         re("[A-Za-z0-9_.-]{65,90}").prop_map(|s| (s, ErrorCode::TooLong)),
         blank(),
@@ -857,10 +893,15 @@ proptest! {
 /// Parses `raw` and checks that exactly `field` failed, with `code`.
 fn fails_only(raw: &RawNewUser, field: &str, code: ErrorCode) -> Result<(), TestCaseError> {
     match NewUser::parse(raw, ctx()) {
-        Ok(_) => Err(TestCaseError::fail(format!("{field}: accepted an invalid value"))),
+        Ok(_) => Err(TestCaseError::fail(format!(
+            "{field}: accepted an invalid value"
+        ))),
         Err(e) => {
-            let got: Vec<(&str, ErrorCode)> =
-                e.errors().iter().map(|f| (f.field.as_str(), f.code)).collect();
+            let got: Vec<(&str, ErrorCode)> = e
+                .errors()
+                .iter()
+                .map(|f| (f.field.as_str(), f.code))
+                .collect();
             prop_assert_eq!(got, vec![(field, code)]);
             prop_assert!(!e.errors()[0].message.is_empty());
             Ok(())
@@ -989,7 +1030,7 @@ proptest! {
     /// A name repeated (after trimming) at index `dup` is reported there, not at the first one.
     #[test]
     fn duplicate_meta_name(
-        mut list in valid_meta_list().prop_filter("needs an entry", |l| !l.is_empty() && l.len() < 50),
+        mut list in valid_meta_list(12).prop_filter("needs an entry", |l| !l.is_empty() && l.len() < 50),
         pick in any::<prop::sample::Index>(),
         at in any::<prop::sample::Index>(),
         pad in select(PADS),
@@ -1004,7 +1045,7 @@ proptest! {
 
     #[test]
     fn bad_meta_name(
-        list in valid_meta_list().prop_filter("needs an entry", |l| !l.is_empty()),
+        list in valid_meta_list(12).prop_filter("needs an entry", |l| !l.is_empty()),
         at in any::<prop::sample::Index>(),
         (v, code) in invalid_meta_name(),
     ) {
@@ -1017,7 +1058,7 @@ proptest! {
 
     #[test]
     fn bad_meta_value(
-        list in valid_meta_list().prop_filter("needs an entry", |l| !l.is_empty()),
+        list in valid_meta_list(12).prop_filter("needs an entry", |l| !l.is_empty()),
         at in any::<prop::sample::Index>(),
         (v, code) in invalid_meta_value(),
     ) {

@@ -130,3 +130,18 @@ impl TestDatabase {
         }
     }
 }
+
+impl SqlStore {
+    /// Runs a raw `SELECT COUNT(*) …` (tests inspect what was written).
+    pub async fn count_raw(&self, sql: &str) -> Result<i64, crate::StorageError> {
+        use sea_orm::Statement;
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+            .await?
+            .ok_or(crate::StorageError::NotFound("row"))?;
+        row.try_get_by_index::<i64>(0)
+            .map_err(crate::StorageError::from)
+    }
+}

@@ -96,15 +96,6 @@ impl UserRepository for SqlStore {
             .collect();
 
         let txn = self.db.begin().await?;
-        if let Some(link) = user.business() {
-            let found = businesses::Entity::find_by_id(link.business_id.uuid().to_string())
-                .filter(businesses::Column::ProgramId.eq(program_id.clone()))
-                .one(&txn)
-                .await?;
-            if found.is_none() {
-                return Err(StorageError::NotFound("business_id"));
-            }
-        }
         users::Entity::insert(row)
             .exec_without_returning(&txn)
             .await?;
@@ -114,6 +105,16 @@ impl UserRepository for SqlStore {
                 .await?;
         }
         if let Some(link) = user.business() {
+            // Checked after the first write, so that on SQLite the transaction takes the
+            // write lock first (a read-then-write transaction can fail with SQLITE_BUSY
+            // instead of waiting).
+            let found = businesses::Entity::find_by_id(link.business_id.uuid().to_string())
+                .filter(businesses::Column::ProgramId.eq(program_id.clone()))
+                .one(&txn)
+                .await?;
+            if found.is_none() {
+                return Err(StorageError::NotFound("business_id"));
+            }
             let contact = business_contacts::ActiveModel {
                 id: Set(ids.contact.uuid().to_string()),
                 program_id: Set(program_id),

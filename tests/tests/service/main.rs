@@ -6,3 +6,4 @@ mod auth;
 mod create_user;
 mod envelope;
 mod outage;
+mod retries;

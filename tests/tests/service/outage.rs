@@ -41,7 +41,7 @@ async fn outage_and_recovery(backend: Backend) {
     let (target, _) = through_proxy(&url, 0);
     let proxy = Proxy::start(target).await;
     let port = proxy.port;
-    let app = tests::spawn_app_via(backend, |db_url| through_proxy(db_url, port).1)
+    let app = tests::spawn_app_via(backend, move |db_url| through_proxy(db_url, port).1)
         .await
         .unwrap();
     let client = app.client();
