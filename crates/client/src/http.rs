@@ -1,20 +1,49 @@
-//! Signed HTTP calls to an Onboard service.
+//! Signed HTTP calls to an Onboard service, with automatic idempotency keys and retries.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::signing;
+use zeroize::Zeroizing;
+
+use crate::signing::{self, SignedRequest, SigningError};
+
+/// The headers the client signs on every call, in this order (SPEC §2.1 and §2.2).
+pub const CLIENT_SIGNED: [&str; 6] = [
+    "request-line",
+    "x-date",
+    "content-type",
+    "content-sha512",
+    "content-length",
+    "api_key",
+];
+
+/// The base URL when `ONBOARD_URL` is not set.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// Whole-request timeout of the underlying HTTP client.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Connect timeout of the underlying HTTP client.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// First retry delay of [`Client::post_idempotent`]; it doubles on each attempt.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Ceiling of the exponential backoff.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Ceiling of a server-sent `Retry-After` that the client is willing to honour.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// What can go wrong calling the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// A required environment variable is missing.
+    /// A required environment variable is missing or empty.
     #[error("{0} is not set")]
     MissingEnv(&'static str),
+    /// The base URL and path do not make a valid http(s) URL.
+    #[error("invalid URL {0:?}")]
+    InvalidUrl(String),
     /// The request could not be signed.
     #[error(transparent)]
-    Signing(#[from] signing::SigningError),
-    /// Transport failure.
+    Signing(#[from] SigningError),
+    /// Transport failure (connect, timeout, I/O, invalid header value).
     #[error("request failed: {0}")]
     Transport(#[from] reqwest::Error),
     /// The body could not be serialised.
@@ -27,29 +56,51 @@ pub enum ClientError {
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// Headers (lowercase names).
+    /// Headers in received order (lowercase names; non-UTF-8 bytes replaced).
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
 
 impl Response {
-    /// The first value of a header.
+    /// The first value of a header (name in any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Whether the body is an error envelope listing `code` in its `errors`.
+    pub fn has_error_code(&self, code: &str) -> bool {
+        self.json().is_ok_and(|v| {
+            v["errors"]
+                .as_array()
+                .is_some_and(|errors| errors.iter().any(|e| e["code"] == code))
+        })
+    }
+
+    /// `Retry-After` in seconds, when present and numeric.
+    fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    }
 }
 
-/// A client holding one program's credentials.
+/// A client holding one program's credentials. `Debug` hides the API key and the HMAC
+/// secret, which are zeroized on drop.
 #[derive(Clone)]
 pub struct Client {
     base_url: String,
-    api_key: String,
+    api_key: Zeroizing<String>,
     username: String,
-    secret: String,
+    secret: Zeroizing<String>,
     http: reqwest::Client,
 }
 
@@ -57,81 +108,109 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.base_url)
-            .field("username", &self.username)
             .field("api_key", &"[redacted]")
+            .field("username", &self.username)
             .field("secret", &"[redacted]")
             .finish_non_exhaustive()
     }
 }
 
-/// The headers signed by the client: the defaults and the api_key.
-const SIGNED: [&str; 6] = [
-    "request-line",
-    "x-date",
-    "content-type",
-    "content-sha512",
-    "content-length",
-    "api_key",
-];
-
 impl Client {
-    /// A client for `base_url` (e.g. `http://127.0.0.1:8080`).
+    /// A client for `base_url` (e.g. `http://127.0.0.1:8080`, optionally with a path prefix).
     pub fn new(base_url: &str, api_key: &str, hmac_username: &str, hmac_secret: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            // Building without TLS or proxies cannot fail in practice; fall back to defaults.
+            .unwrap_or_default();
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            api_key: api_key.to_owned(),
+            api_key: Zeroizing::new(api_key.to_owned()),
             username: hmac_username.to_owned(),
-            secret: hmac_secret.to_owned(),
-            http: reqwest::Client::new(),
+            secret: Zeroizing::new(hmac_secret.to_owned()),
+            http,
         }
     }
 
     /// From `ONBOARD_URL` (default `http://127.0.0.1:8080`), `ONBOARD_API_KEY`,
     /// `ONBOARD_HMAC_USERNAME` and `ONBOARD_HMAC_SECRET`.
     pub fn from_env() -> Result<Self, ClientError> {
-        let var =
-            |name: &'static str| std::env::var(name).map_err(|_| ClientError::MissingEnv(name));
-        let url =
-            std::env::var("ONBOARD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+        fn var(name: &'static str) -> Option<Zeroizing<String>> {
+            std::env::var(name)
+                .ok()
+                .map(Zeroizing::new)
+                .filter(|v| !v.is_empty())
+        }
+        let required = |name: &'static str| var(name).ok_or(ClientError::MissingEnv(name));
+        let url = var("ONBOARD_URL");
         Ok(Self::new(
-            &url,
-            &var("ONBOARD_API_KEY")?,
-            &var("ONBOARD_HMAC_USERNAME")?,
-            &var("ONBOARD_HMAC_SECRET")?,
+            url.as_ref().map_or(DEFAULT_URL, |u| u.as_str()),
+            &required("ONBOARD_API_KEY")?,
+            &required("ONBOARD_HMAC_USERNAME")?,
+            &required("ONBOARD_HMAC_SECRET")?,
         ))
     }
 
-    /// A signed POST of `body` to `path`, with an optional `Idempotency-Key`.
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A signed POST of `body` to `path` (e.g. `/api/v3/user/create`, may carry a query),
+    /// with an optional `Idempotency-Key`. Each call signs afresh with the current time.
+    /// Any status is a `Response`; only transport and signing failures are errors.
+    ///
+    /// `X-Date` has a one-second resolution, so two byte-identical calls within the same
+    /// second carry the same signature and the server refuses the second as a replay (401
+    /// `replayed_request`); [`Client::post_idempotent`] avoids that for its retries.
     pub async fn post(
         &self,
         path: &str,
         body: &[u8],
         idempotency_key: Option<&str>,
     ) -> Result<Response, ClientError> {
-        let body_for_signing: &[u8] = body;
-        let signed: &[&str] = if body.is_empty() {
-            &["request-line", "x-date", "api_key"]
-        } else {
-            &SIGNED
-        };
-        let headers = signing::signed_headers(&signing::RequestToSign {
-            method: "POST",
-            path_and_query: path,
-            body: body_for_signing,
-            username: &self.username,
-            secret: self.secret.as_bytes(),
-            date: SystemTime::now(),
-            signed,
-            extra: &[("api_key", &self.api_key)],
-        })?;
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .body(body.to_vec());
-        for (k, v) in &headers {
-            if k != "content-length" {
-                req = req.header(k.as_str(), v.as_str());
-            }
+        self.send(path, body, idempotency_key, SystemTime::now())
+            .await
+    }
+
+    async fn send(
+        &self,
+        path: &str,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+        date: SystemTime,
+    ) -> Result<Response, ClientError> {
+        let separator = if path.starts_with('/') { "" } else { "/" };
+        let raw = format!("{}{separator}{path}", self.base_url);
+        let url = reqwest::Url::parse(&raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or(ClientError::InvalidUrl(raw))?;
+        // Sign the request target exactly as it goes on the wire (after URL normalisation,
+        // and including any path prefix of the base URL).
+        let mut target = url.path().to_owned();
+        if let Some(query) = url.query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        let headers = SignedRequest::new(
+            "POST",
+            &target,
+            body,
+            &self.username,
+            self.secret.as_bytes(),
+            date,
+        )
+        .signed_headers(&CLIENT_SIGNED)
+        .header("api_key", &self.api_key)
+        .build()?;
+
+        let mut req = self.http.post(url).body(body.to_vec());
+        // Content-Length goes too: the transport would omit it for an empty body, yet it is
+        // signed; for other bodies the transport keeps the (identical) value given here.
+        for (name, value) in headers.as_slice() {
+            req = req.header(name.as_str(), value.as_str());
         }
         if let Some(key) = idempotency_key {
             req = req.header("idempotency-key", key);
@@ -144,7 +223,7 @@ impl Client {
             .map(|(k, v)| {
                 (
                     k.as_str().to_owned(),
-                    v.to_str().unwrap_or_default().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
             .collect();
@@ -156,7 +235,7 @@ impl Client {
         })
     }
 
-    /// A signed POST of a JSON value.
+    /// A signed POST of a JSON value (no idempotency key).
     pub async fn post_json(
         &self,
         path: &str,
@@ -165,8 +244,12 @@ impl Client {
         self.post(path, &serde_json::to_vec(body)?, None).await
     }
 
-    /// A signed POST with one generated `Idempotency-Key`, retried (same key) on transport
-    /// errors, 409 `idempotency_in_progress`, 429 and 5xx, up to `max_attempts`.
+    /// A signed POST with one generated `Idempotency-Key` (UUIDv4), retried with the same
+    /// key on transport errors, 409 `idempotency_in_progress`, 429 and 5xx, up to
+    /// `max_attempts` attempts in all (at least one). The delay starts at 100 ms and doubles
+    /// up to 2 s; a `Retry-After` is honoured up to 5 s. Every attempt is signed afresh with
+    /// an `X-Date` of its own second (waiting for the next second if needed), so that the
+    /// replay guard never refuses a retry. The last response or error is returned.
     pub async fn post_idempotent(
         &self,
         path: &str,
@@ -174,29 +257,117 @@ impl Client {
         max_attempts: u32,
     ) -> Result<Response, ClientError> {
         let key = uuid::Uuid::new_v4().to_string();
-        let mut attempt = 0;
+        let mut attempt = 1;
+        let mut date = SystemTime::now();
         loop {
-            attempt += 1;
-            let result = self.post(path, body, Some(&key)).await;
-            let retry = match &result {
-                Err(ClientError::Transport(_)) => true,
-                Ok(r) => {
-                    r.status == 429
-                        || r.status >= 500
-                        || (r.status == 409
-                            && String::from_utf8_lossy(&r.body).contains("idempotency_in_progress"))
+            let result = self.send(path, body, Some(&key), date).await;
+            match retry_delay(&result, attempt) {
+                Some(delay) if attempt < max_attempts => {
+                    tokio::time::sleep(delay).await;
+                    date = next_second_date(date).await;
+                    attempt += 1;
                 }
-                Err(_) => false,
-            };
-            if !retry || attempt >= max_attempts.max(1) {
-                return result;
+                _ => return result,
             }
-            tokio_sleep(Duration::from_millis(100 * u64::from(attempt))).await;
         }
     }
 }
 
-async fn tokio_sleep(d: Duration) {
-    // reqwest runs on tokio, so a tokio timer is available wherever this client is used.
-    tokio::time::sleep(d).await;
+/// The current time, once its `X-Date` differs from that of `previous` (the signature of a
+/// retry must differ from the one already sent, and the body and headers are the same).
+async fn next_second_date(previous: SystemTime) -> SystemTime {
+    let sent = signing::x_date(previous);
+    loop {
+        let now = SystemTime::now();
+        if signing::x_date(now) != sent {
+            return now;
+        }
+        let into_second = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(Duration::ZERO, |d| {
+                Duration::from_nanos(u64::from(d.subsec_nanos()))
+            });
+        let rest = Duration::from_secs(1).saturating_sub(into_second);
+        tokio::time::sleep(rest + Duration::from_millis(5)).await;
+    }
+}
+
+/// How long to wait before retrying after `result` (the `attempt`-th, from 1), or `None`
+/// when it must not be retried.
+fn retry_delay(result: &Result<Response, ClientError>, attempt: u32) -> Option<Duration> {
+    let backoff = FIRST_BACKOFF
+        .saturating_mul(1 << attempt.saturating_sub(1).min(8))
+        .min(MAX_BACKOFF);
+    match result {
+        // An unsendable request (bad header value) will not get better.
+        Err(ClientError::Transport(e)) if !e.is_builder() => Some(backoff),
+        Ok(r) if r.status == 429 || (500..600).contains(&r.status) => Some(
+            r.retry_after()
+                .map_or(backoff, |after| after.min(MAX_RETRY_AFTER).max(backoff)),
+        ),
+        Ok(r) if r.status == 409 && r.has_error_code("idempotency_in_progress") => Some(backoff),
+        // Signing and URL errors, final answers.
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn retries_only_transient_answers() {
+        let in_progress = r#"{"status":"error","message":"m","errors":[{"code":"idempotency_in_progress","message":"x"}]}"#;
+        let duplicate = r#"{"status":"error","message":"m","errors":[{"field":"email","code":"duplicate","message":"x"}]}"#;
+        assert!(retry_delay(&Ok(response(409, &[], in_progress)), 1).is_some());
+        assert!(retry_delay(&Ok(response(409, &[], duplicate)), 1).is_none());
+        assert!(retry_delay(&Ok(response(429, &[], "{}")), 1).is_some());
+        assert!(retry_delay(&Ok(response(500, &[], "")), 1).is_some());
+        assert!(retry_delay(&Ok(response(503, &[], "")), 1).is_some());
+        for status in [200, 400, 401, 404, 413, 415, 422] {
+            assert!(
+                retry_delay(&Ok(response(status, &[], "{}")), 1).is_none(),
+                "{status}"
+            );
+        }
+        let signing = Err(ClientError::Signing(SigningError::Malformed));
+        assert!(retry_delay(&signing, 1).is_none());
+    }
+
+    #[test]
+    fn backoff_doubles_is_capped_and_honours_retry_after() {
+        let delay = |attempt| retry_delay(&Ok(response(500, &[], "")), attempt);
+        assert_eq!(delay(1), Some(Duration::from_millis(100)));
+        assert_eq!(delay(2), Some(Duration::from_millis(200)));
+        assert_eq!(delay(3), Some(Duration::from_millis(400)));
+        assert_eq!(delay(40), Some(MAX_BACKOFF));
+        let limited =
+            |after: &str| retry_delay(&Ok(response(429, &[("Retry-After", after)], "")), 1);
+        assert_eq!(limited("2"), Some(Duration::from_secs(2)));
+        assert_eq!(limited("3600"), Some(MAX_RETRY_AFTER));
+        assert_eq!(limited("soon"), Some(FIRST_BACKOFF));
+    }
+
+    #[test]
+    fn debug_hides_the_credentials() {
+        let c = Client::new("http://h/", "APIKEY123", "user", "TOPSECRET");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("APIKEY123") && !shown.contains("TOPSECRET"),
+            "{shown}"
+        );
+        assert_eq!(c.base_url(), "http://h");
+    }
 }

@@ -4,4 +4,4 @@
 mod http;
 pub mod signing;
 
-pub use http::{Client, ClientError, Response};
+pub use http::{CLIENT_SIGNED, Client, ClientError, DEFAULT_URL, Response};

@@ -33,6 +33,9 @@ fn only(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
     vec![(field.to_owned(), code)]
 }
 
+/// Expected `(field, code)` failures of one table row.
+type Expect = &'static [(&'static str, &'static str)];
+
 fn code_of<T>(r: Result<T, domain::Violation>) -> Option<&'static str> {
     r.err().map(|v| v.code.as_str())
 }
@@ -465,7 +468,7 @@ fn every_us_state_dc_and_territory_passes() {
 #[test]
 fn state_table() {
     // (country, state, expected field/code list)
-    let table: &[(&str, &str, &[(&str, &str)])] = &[
+    let table: &[(&str, &str, Expect)] = &[
         ("US", "TX", &[]),
         ("us", "tx", &[]),
         ("Us", "tX", &[]),
@@ -682,7 +685,7 @@ fn meta_data_table() {
     let mut fifty_one = fifty.clone();
     fifty_one.push("k50");
     let long_name = "n".repeat(65);
-    let table: &[(Vec<RawMetaEntry>, &[(&str, &str)])] = &[
+    let table: &[(Vec<RawMetaEntry>, Expect)] = &[
         (meta(&[]), &[]),
         (meta(&fifty), &[]),
         (meta(&fifty_one), &[("meta_data", "too_many")]),
@@ -757,16 +760,19 @@ fn meta_data_table() {
 
 const UUID: &str = "8f3a2b1c-0e44-4f2d-9a11-7b23cc90d1ef";
 
+/// `(business_id, is_vendor, expected errors, expected contact type)`.
+type LinkRow = (
+    Option<String>,
+    Option<bool>,
+    Vec<(String, &'static str)>,
+    Option<ContactType>,
+);
+
 #[test]
 fn business_link_table() {
     let business = format!("buss-{UUID}");
     // (business_id, is_vendor, expected errors, expected contact type)
-    let table: Vec<(
-        Option<String>,
-        Option<bool>,
-        Vec<(String, &str)>,
-        Option<ContactType>,
-    )> = vec![
+    let table: Vec<LinkRow> = vec![
         (None, None, vec![], None),
         (
             None,
@@ -1039,12 +1045,11 @@ fn kyc_edge_table() {
     ];
     for (from, event, to) in table {
         let got = from.apply(event);
-        match to {
-            Some(to) => assert_eq!(got, Ok(to), "{from} -{event}->"),
-            None => {
-                let e = got.unwrap_err();
-                assert_eq!((e.from, e.action), (from.as_str(), event.as_str()));
-            }
+        if let Some(to) = to {
+            assert_eq!(got, Ok(to), "{from} -{event}->");
+        } else {
+            let e = got.unwrap_err();
+            assert_eq!((e.from, e.action), (from.as_str(), event.as_str()));
         }
     }
 }

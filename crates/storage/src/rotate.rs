@@ -20,6 +20,45 @@ pub struct RotationReport {
     pub more: bool,
 }
 
+/// Rewrites up to `$batch` ciphertexts of one encrypted column whose key id is not `$active`.
+/// Each row is updated only if its key id is still the one read (optimistic), so concurrent
+/// rotations or writes never lose data.
+macro_rules! rotate_column {
+    ($store:expr, $report:expr, $active:expr, $batch:expr,
+     $entity:ident, $id:ident, $bytes:ident, $key:ident, $aad:path) => {{
+        let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = $entity::Entity::find()
+            .select_only()
+            .columns([
+                $entity::Column::$id,
+                $entity::Column::$bytes,
+                $entity::Column::$key,
+            ])
+            .filter($entity::Column::$key.is_not_null())
+            .filter($entity::Column::$key.ne($active))
+            .order_by_asc($entity::Column::$id)
+            .limit($batch)
+            .into_tuple()
+            .all(&$store.db)
+            .await?;
+        $report.more |= rows.len() as u64 == $batch;
+        for (id, bytes, key_id) in rows {
+            let (Some(bytes), Some(key_id)) = (bytes, key_id) else {
+                continue;
+            };
+            let plain = $store.keys.open(&key_id, &bytes, $aad(&id))?;
+            let sealed = $store.keys.seal(&plain, $aad(&id))?;
+            let res = $entity::Entity::update_many()
+                .col_expr($entity::Column::$bytes, sealed.bytes.into())
+                .col_expr($entity::Column::$key, sealed.key_id.into())
+                .filter($entity::Column::$id.eq(id))
+                .filter($entity::Column::$key.eq(key_id))
+                .exec(&$store.db)
+                .await?;
+            $report.rewritten += res.rows_affected;
+        }
+    }};
+}
+
 impl SqlStore {
     /// Rewrites up to `batch` ciphertexts per encrypted column that are not under the active
     /// key. Stateless and idempotent: interrupted at any point, the next call picks up the rows
@@ -27,94 +66,39 @@ impl SqlStore {
     pub async fn reencrypt_batch(&self, batch: u64) -> Result<RotationReport, StorageError> {
         let active = self.keys.active_key_id().to_owned();
         let mut report = RotationReport::default();
-
-        let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = users::Entity::find()
-            .select_only()
-            .columns([
-                users::Column::Id,
-                users::Column::SsnCiphertext,
-                users::Column::SsnKeyId,
-            ])
-            .filter(users::Column::SsnKeyId.is_not_null())
-            .filter(users::Column::SsnKeyId.ne(active.clone()))
-            .order_by_asc(users::Column::Id)
-            .limit(batch)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        report.more |= rows.len() as u64 == batch;
-        for (id, bytes, key_id) in rows {
-            let (Some(bytes), Some(key_id)) = (bytes, key_id) else {
-                continue;
-            };
-            let plain = self.keys.open(&key_id, &bytes, ssn_aad(&id))?;
-            let sealed = self.keys.seal(&plain, ssn_aad(&id))?;
-            let res = users::Entity::update_many()
-                .col_expr(users::Column::SsnCiphertext, sealed.bytes.into())
-                .col_expr(users::Column::SsnKeyId, sealed.key_id.into())
-                .filter(users::Column::Id.eq(id))
-                .filter(users::Column::SsnKeyId.eq(key_id))
-                .exec(&self.db)
-                .await?;
-            report.rewritten += res.rows_affected;
-        }
-
-        let rows: Vec<(String, Vec<u8>, String)> = businesses::Entity::find()
-            .select_only()
-            .columns([
-                businesses::Column::Id,
-                businesses::Column::EinCiphertext,
-                businesses::Column::EinKeyId,
-            ])
-            .filter(businesses::Column::EinKeyId.ne(active.clone()))
-            .order_by_asc(businesses::Column::Id)
-            .limit(batch)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        report.more |= rows.len() as u64 == batch;
-        for (id, bytes, key_id) in rows {
-            let plain = self.keys.open(&key_id, &bytes, ein_aad(&id))?;
-            let sealed = self.keys.seal(&plain, ein_aad(&id))?;
-            let res = businesses::Entity::update_many()
-                .col_expr(businesses::Column::EinCiphertext, sealed.bytes.into())
-                .col_expr(businesses::Column::EinKeyId, sealed.key_id.into())
-                .filter(businesses::Column::Id.eq(id))
-                .filter(businesses::Column::EinKeyId.eq(key_id))
-                .exec(&self.db)
-                .await?;
-            report.rewritten += res.rows_affected;
-        }
-
-        let rows: Vec<(String, Vec<u8>, String)> = hmac_credentials::Entity::find()
-            .select_only()
-            .columns([
-                hmac_credentials::Column::Username,
-                hmac_credentials::Column::SecretCiphertext,
-                hmac_credentials::Column::SecretKeyId,
-            ])
-            .filter(hmac_credentials::Column::SecretKeyId.ne(active))
-            .order_by_asc(hmac_credentials::Column::Username)
-            .limit(batch)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        report.more |= rows.len() as u64 == batch;
-        for (username, bytes, key_id) in rows {
-            let plain = self.keys.open(&key_id, &bytes, hmac_aad(&username))?;
-            let sealed = self.keys.seal(&plain, hmac_aad(&username))?;
-            let res = hmac_credentials::Entity::update_many()
-                .col_expr(
-                    hmac_credentials::Column::SecretCiphertext,
-                    sealed.bytes.into(),
-                )
-                .col_expr(hmac_credentials::Column::SecretKeyId, sealed.key_id.into())
-                .filter(hmac_credentials::Column::Username.eq(username))
-                .filter(hmac_credentials::Column::SecretKeyId.eq(key_id))
-                .exec(&self.db)
-                .await?;
-            report.rewritten += res.rows_affected;
-        }
+        rotate_column!(
+            self,
+            report,
+            active.clone(),
+            batch,
+            users,
+            Id,
+            SsnCiphertext,
+            SsnKeyId,
+            ssn_aad
+        );
+        rotate_column!(
+            self,
+            report,
+            active.clone(),
+            batch,
+            businesses,
+            Id,
+            EinCiphertext,
+            EinKeyId,
+            ein_aad
+        );
+        rotate_column!(
+            self,
+            report,
+            active,
+            batch,
+            hmac_credentials,
+            Username,
+            SecretCiphertext,
+            SecretKeyId,
+            hmac_aad
+        );
         Ok(report)
     }
 }

@@ -116,7 +116,14 @@ async fn every_auth_failure_has_its_code(app: &TestApp) {
     let once = ok();
     let (status, _, body) = once.send(app).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let signature = client::signing::Authorization::parse(&auth_header(&once))
+        .unwrap()
+        .signature;
     expect_401(app, once, "replayed_request").await;
+    // Neither the signature nor any credential reaches the logs.
+    assert!(!tests::logs_contain(&signature));
+    assert!(!tests::logs_contain(app.program.api_key.expose()));
+    assert!(!tests::logs_contain(app.program.hmac_secret.expose()));
 }
 service_test!(
     every_auth_failure_has_its_code,

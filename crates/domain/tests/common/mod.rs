@@ -19,6 +19,8 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 4, 16, 12, 34, 56).unwrap()
 }
 
+/// `Some(v.to_owned())`: raw inputs are optional strings.
+#[allow(clippy::unnecessary_wraps)]
 pub fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
 }

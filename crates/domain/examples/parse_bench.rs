@@ -1,0 +1,107 @@
+//! Cost of `NewUser::parse` on the seed example of `seed/create-user-endpoint.txt`
+//! (with a valid SSN instead of the placeholder).
+//!
+//! Run: `cargo run --release -p domain --example parse_bench`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser};
+
+const ITERATIONS: usize = 200_000;
+const BATCH: usize = 100;
+const WARMUP: usize = 20_000;
+const TARGET_NS: f64 = 20_000.0;
+
+#[allow(clippy::unnecessary_wraps)]
+fn s(v: &str) -> Option<String> {
+    Some(v.to_owned())
+}
+
+fn seed() -> RawNewUser {
+    RawNewUser {
+        first_name: s("Alex"),
+        middle_name: s(""),
+        last_name: s("Rivera"),
+        email: s("jane.doe@example.com"),
+        phone_number: s("+15555551234"),
+        address_one: s("100 Innovation Way"),
+        address_two: s("Suite 100"),
+        city: s("Anytown"),
+        state: s("TX"),
+        country: s("US"),
+        postal_code: s("30044"),
+        username: s("janedoe"),
+        date_of_birth: s("1980-04-20"),
+        ssn: s("123-45-6789"),
+        terms_accepted: Some(true),
+        meta_data: Some(vec![RawMetaEntry {
+            name: s("external_ref"),
+            value: s("customer-001"),
+        }]),
+        business_id: None,
+        is_vendor: None,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx]
+}
+
+fn main() {
+    let raw = seed();
+    let ctx = ParseContext::new(NaiveDate::from_ymd_opt(2026, 4, 16).unwrap());
+    NewUser::parse(&raw, ctx).expect("the seed with a valid SSN must parse");
+
+    // Warm-up: lazy tables (phone metadata), caches, branch predictors.
+    for _ in 0..WARMUP {
+        black_box(NewUser::parse(black_box(&raw), black_box(ctx)).is_ok());
+    }
+
+    let batches = ITERATIONS / BATCH;
+    let mut per_parse_ns = Vec::with_capacity(batches);
+    let total = Instant::now();
+    for _ in 0..batches {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            black_box(NewUser::parse(black_box(&raw), black_box(ctx)).is_ok());
+        }
+        per_parse_ns.push(start.elapsed().as_nanos() as f64 / BATCH as f64);
+    }
+    let total = total.elapsed();
+    per_parse_ns.sort_by(f64::total_cmp);
+
+    let mean = total.as_nanos() as f64 / (batches * BATCH) as f64;
+    let p50 = percentile(&per_parse_ns, 0.50);
+    let p90 = percentile(&per_parse_ns, 0.90);
+    let p99 = percentile(&per_parse_ns, 0.99);
+    let max = per_parse_ns.last().copied().unwrap_or(f64::NAN);
+
+    println!("NewUser::parse (seed example, valid SSN)");
+    println!(
+        "  iterations: {} ({} batches of {BATCH}), warm-up {WARMUP}",
+        batches * BATCH,
+        batches
+    );
+    println!("  total:      {:.3} s", total.as_secs_f64());
+    println!(
+        "  mean:       {mean:.0} ns ({:.2} µs) per parse",
+        mean / 1000.0
+    );
+    println!("  per-parse time over batches of {BATCH}:");
+    println!("    p50  {:>8.0} ns ({:.2} µs)", p50, p50 / 1000.0);
+    println!("    p90  {:>8.0} ns ({:.2} µs)", p90, p90 / 1000.0);
+    println!("    p99  {:>8.0} ns ({:.2} µs)", p99, p99 / 1000.0);
+    println!("    max  {:>8.0} ns ({:.2} µs)", max, max / 1000.0);
+    println!("  target: < {:.0} µs (mean and p99)", TARGET_NS / 1000.0);
+    let met = mean < TARGET_NS && p99 < TARGET_NS;
+    println!("  {}", if met { "met" } else { "not met" });
+}
