@@ -8,7 +8,7 @@ use crate::identity::{Ein, Last4, parse_iso_date};
 use crate::ids::{BusinessId, ProgramId};
 use crate::meta::{MetaData, RawMetaEntry};
 use crate::status::{BusinessType, KycStatus, UserStatus};
-use crate::text::{AddressLine, BusinessName, City, empty_means_none};
+use crate::text::{AddressLine, BusinessName, City, blank_is_none};
 use crate::{Email, PhoneNumber};
 
 /// The create-business input as plain strings and options.
@@ -128,8 +128,8 @@ impl NewBusiness {
         );
         let address_two = e.optional(
             "business_address_2",
-            raw.business_address_2.as_deref(),
-            |s| empty_means_none(s, AddressLine::parse),
+            blank_is_none(raw.business_address_2.as_deref()),
+            AddressLine::parse,
         );
         let city = e.required("city", raw.city.as_deref(), City::parse);
         let country = e.required("country", raw.country.as_deref(), Country::parse);
@@ -170,7 +170,7 @@ impl NewBusiness {
                     email: email?,
                     phone_number: phone_number?,
                     address_one: address_one?,
-                    address_two: address_two?.flatten(),
+                    address_two: address_two?,
                     city: city?,
                     state: state?,
                     zipcode: zipcode?,

@@ -208,6 +208,17 @@ impl Collector {
     ) -> Option<Option<T>> {
         match raw {
             None => Some(None),
+            // A blank optional value is neither "absent" nor a value: say how to omit it.
+            Some(s) if s.trim().is_empty() => {
+                self.push(
+                    field,
+                    Violation::new(
+                        ErrorCode::InvalidFormat,
+                        "must not be blank; omit the field or send null",
+                    ),
+                );
+                None
+            }
             Some(s) => self.take(field, parse(s)).map(Some),
         }
     }

@@ -140,14 +140,7 @@ impl Reason {
     }
 }
 
-/// An optional text whose empty string means "none" (`middle_name`, `address_two`).
-pub(crate) fn empty_means_none<T>(
-    raw: &str,
-    parse: impl FnOnce(&str) -> Result<T, Violation>,
-) -> Result<Option<T>, Violation> {
-    if raw.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse(raw).map(Some)
-    }
+/// An optional text whose blank value means "none" (`middle_name`, `address_two`).
+pub(crate) fn blank_is_none(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|s| !s.trim().is_empty())
 }

@@ -8,7 +8,7 @@ use crate::identity::{DateOfBirth, Last4, Ssn, Username};
 use crate::ids::{BusinessId, ProgramId, UserId};
 use crate::meta::{MetaData, RawMetaEntry};
 use crate::status::{ContactType, KycStatus, TransitionError, UserStatus};
-use crate::text::{AddressLine, City, PersonName, empty_means_none};
+use crate::text::{AddressLine, City, PersonName, blank_is_none};
 use crate::{Email, PhoneNumber};
 
 /// The create-user input as plain strings and options, before any rule is checked.
@@ -138,9 +138,11 @@ impl Profile {
     fn parse_into(raw: &RawNewUser, rule: DobRule, errors: &mut Collector) -> Option<Self> {
         let first_name =
             errors.required("first_name", raw.first_name.as_deref(), PersonName::parse);
-        let middle_name = errors.optional("middle_name", raw.middle_name.as_deref(), |s| {
-            empty_means_none(s, PersonName::parse)
-        });
+        let middle_name = errors.optional(
+            "middle_name",
+            blank_is_none(raw.middle_name.as_deref()),
+            PersonName::parse,
+        );
         let last_name = errors.required("last_name", raw.last_name.as_deref(), PersonName::parse);
         let email = errors.required("email", raw.email.as_deref(), Email::parse);
         let phone_number = errors.required(
@@ -167,7 +169,7 @@ impl Profile {
         };
         Some(Self {
             first_name: first_name?,
-            middle_name: middle_name?.flatten(),
+            middle_name: middle_name?,
             last_name: last_name?,
             email: email?,
             phone_number: phone_number?,
@@ -186,9 +188,11 @@ fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
         raw.address_one.as_deref(),
         AddressLine::parse,
     );
-    let line_two = errors.optional("address_two", raw.address_two.as_deref(), |s| {
-        empty_means_none(s, AddressLine::parse)
-    });
+    let line_two = errors.optional(
+        "address_two",
+        blank_is_none(raw.address_two.as_deref()),
+        AddressLine::parse,
+    );
     let city = errors.required("city", raw.city.as_deref(), City::parse);
     let country = errors.required("country", raw.country.as_deref(), Country::parse);
     let state = match (country, raw.state.as_deref()) {
@@ -203,7 +207,7 @@ fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
     let postal_code = errors.required("postal_code", raw.postal_code.as_deref(), PostalCode::parse);
     Some(Address {
         line_one: line_one?,
-        line_two: line_two?.flatten(),
+        line_two: line_two?,
         city: city?,
         state: state?,
         country: country?,
@@ -468,8 +472,9 @@ impl User {
         Ok(())
     }
 
+    /// Moves `updated_at` to `now`, never backwards (a clock step back keeps the old value).
     fn touch(&mut self, now: DateTime<Utc>) {
-        self.updated_at = now.max(self.created_at);
+        self.updated_at = now.max(self.updated_at);
     }
 
     /// Id.

@@ -176,8 +176,24 @@ fn date_of_birth_table() {
         ("1000-01-01", today(), 18, Some("out_of_range")),
         ("0000-01-01", today(), 18, Some("out_of_range")),
         ("1900-01-01", today(), 18, None),
-        ("", today(), 18, Some("required")),
+        ("1980-02-30", today(), 18, Some("invalid_format")),
     ];
+    // A blank value: the newtype says `required`; as an optional field of a user it is
+    // `invalid_format` (omit it or send null instead).
+    assert_eq!(
+        code_of(DateOfBirth::parse("", today(), 18)),
+        Some("required")
+    );
+    assert_eq!(
+        outcome_with(
+            &RawNewUser {
+                date_of_birth: s(""),
+                ..valid_seed()
+            },
+            ParseContext::new(today())
+        ),
+        only("date_of_birth", "invalid_format")
+    );
     for &(raw, today, min_age, expected) in table {
         let direct = code_of(DateOfBirth::parse(raw, today, min_age));
         assert_eq!(direct, expected, "{raw} on {today} (min {min_age})");
@@ -652,7 +668,7 @@ fn ssn_table() {
         ("12-345-6789", Some("invalid_format")),
         ("123-456789", Some("invalid_format")),
         ("123 45 6789", Some("invalid_format")),
-        ("", Some("required")),
+        ("", Some("invalid_format")),
     ];
     for &(raw, code) in table {
         let want = code.map_or_else(Vec::new, |c| only("ssn", c));

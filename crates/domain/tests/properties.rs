@@ -1380,7 +1380,9 @@ proptest! {
                 (Some(to), Ok(())) => {
                     prop_assert_eq!(direct, Ok(to));
                     prop_assert_eq!(user.status(), to);
-                    prop_assert_eq!(user.updated_at(), clock.max(created));
+                    // `updated_at` follows the clock but never moves backwards.
+                    prop_assert_eq!(user.updated_at(), clock.max(before.updated_at()));
+                    prop_assert!(user.updated_at() >= before.updated_at());
                     prop_assert!(user.updated_at() >= user.created_at());
                 }
                 (None, Err(e)) => {
