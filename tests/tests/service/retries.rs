@@ -90,8 +90,9 @@ async fn same_key_concurrently_creates_once(app: &TestApp) {
         in_progress
     ));
 
-    // Later repeats replay the first response exactly.
-    let (status, headers, again) = keyed(app, body.as_bytes(), Some("retry-1"), 0)
+    // Later repeats replay the first response exactly (dated apart from the 32 above, so
+    // that their signatures differ).
+    let (status, headers, again) = keyed(app, body.as_bytes(), Some("retry-1"), 40)
         .send(app)
         .await;
     assert_eq!(status, 200);
@@ -99,7 +100,7 @@ async fn same_key_concurrently_creates_once(app: &TestApp) {
     assert_eq!(again, ok[0].2);
     // Whitespace and key order do not make a different request.
     let reformatted = serde_json::to_string_pretty(&seed_body(1)).unwrap();
-    let (status, _, again) = keyed(app, reformatted.as_bytes(), Some("retry-1"), 1)
+    let (status, _, again) = keyed(app, reformatted.as_bytes(), Some("retry-1"), 41)
         .send(app)
         .await;
     assert_eq!((status, again == ok[0].2), (200, true));
