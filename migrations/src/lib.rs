@@ -15,6 +15,21 @@
 
 use sea_orm_migration::MigrationTrait;
 pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::{DbErr, SchemaManager, TableCreateStatement};
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// Creates a table; on MySQL/MariaDB with `utf8mb4` and the binary collation, so that text
+/// compares and sorts byte-wise as on SQLite (case-sensitive idempotency keys, any script in
+/// names) whatever the server's defaults are.
+async fn create_table(
+    manager: &SchemaManager<'_>,
+    mut table: TableCreateStatement,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DbBackend::MySql {
+        table.character_set("utf8mb4").collate("utf8mb4_bin");
+    }
+    manager.create_table(table).await
+}
 
 mod m20261128_000001_programs_and_credentials;
 mod m20261128_000002_users;

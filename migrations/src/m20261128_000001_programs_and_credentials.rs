@@ -11,12 +11,12 @@ pub(crate) struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(programs_table()).await?;
-        manager.create_table(api_keys_table()).await?;
+        crate::create_table(manager, programs_table()).await?;
+        crate::create_table(manager, api_keys_table()).await?;
         for index in api_keys_indexes() {
             manager.create_index(index).await?;
         }
-        manager.create_table(hmac_credentials_table()).await?;
+        crate::create_table(manager, hmac_credentials_table()).await?;
         for index in hmac_credentials_indexes() {
             manager.create_index(index).await?;
         }

@@ -11,11 +11,11 @@ pub(crate) struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(users_table()).await?;
+        crate::create_table(manager, users_table()).await?;
         for index in users_indexes() {
             manager.create_index(index).await?;
         }
-        manager.create_table(user_meta_data_table()).await
+        crate::create_table(manager, user_meta_data_table()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -11,12 +11,12 @@ pub(crate) struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(businesses_table()).await?;
+        crate::create_table(manager, businesses_table()).await?;
         for index in businesses_indexes() {
             manager.create_index(index).await?;
         }
-        manager.create_table(business_meta_data_table()).await?;
-        manager.create_table(business_contacts_table()).await?;
+        crate::create_table(manager, business_meta_data_table()).await?;
+        crate::create_table(manager, business_contacts_table()).await?;
         for index in business_contacts_indexes() {
             manager.create_index(index).await?;
         }

@@ -11,7 +11,11 @@ pub(crate) struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(idempotency_records_table()).await?;
+        crate::create_table(
+            manager,
+            idempotency_records_table(manager.get_database_backend()),
+        )
+        .await?;
         manager
             .create_index(
                 Index::create()
@@ -21,7 +25,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_table(seen_signatures_table()).await?;
+        crate::create_table(manager, seen_signatures_table()).await?;
         manager
             .create_index(
                 Index::create()
@@ -48,7 +52,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-fn idempotency_records_table() -> TableCreateStatement {
+fn idempotency_records_table(backend: sea_orm::DbBackend) -> TableCreateStatement {
     Table::create()
         .table(IdempotencyRecords::Table)
         .col(
@@ -77,9 +81,9 @@ fn idempotency_records_table() -> TableCreateStatement {
                 .null(),
         )
         .col(
-            ColumnDef::new(IdempotencyRecords::ResponseBody)
-                .text()
-                .null(),
+            // Up to 16 MiB on MySQL/MariaDB (`TEXT` there stops at 64 KiB, less than a
+            // response to a 64 KiB request); unbounded elsewhere.
+            response_body_column(backend),
         )
         .col(
             ColumnDef::new(IdempotencyRecords::CreatedAt)
@@ -154,4 +158,16 @@ enum SeenSignatures {
     SignatureDigest,
     ProgramId,
     ExpiresAt,
+}
+
+/// `response_body`: `MEDIUMTEXT` on MySQL/MariaDB, `TEXT` elsewhere.
+fn response_body_column(backend: sea_orm::DbBackend) -> ColumnDef {
+    let mut col = ColumnDef::new(IdempotencyRecords::ResponseBody);
+    if backend == sea_orm::DbBackend::MySql {
+        col.custom(Alias::new("MEDIUMTEXT"));
+    } else {
+        col.text();
+    }
+    col.null();
+    col
 }

@@ -368,12 +368,15 @@ impl RawRequest {
         if let Some(key) = s.api_key {
             headers.push(("api_key".to_owned(), key.to_owned()));
         }
+        // A fresh signed id, so that two builds within one second differ (as the client does).
+        headers.push(("x-request-id".to_owned(), uuid::Uuid::new_v4().to_string()));
         let mut names = vec![
             "request-line",
             "x-date",
             "content-type",
             "content-sha512",
             "content-length",
+            "x-request-id",
         ];
         if s.sign_api_key && s.api_key.is_some() {
             names.push("api_key");

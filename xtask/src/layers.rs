@@ -116,19 +116,25 @@ pub(crate) fn check() -> Result<()> {
         }
     }
 
-    for package in ["api", "domain"] {
-        let manifest =
-            std::fs::read_to_string(Path::new(manifest_dir(package)).join("Cargo.toml"))?;
-        if manifest
-            .lines()
-            .any(|l| l.trim_start().starts_with("sea-orm"))
-        {
-            failures.push(format!(
-                "{package} names sea-orm directly; SeaORM lives in storage"
-            ));
+    let mut sea_orm_users = Vec::new();
+    for (package, dir) in MEMBERS {
+        if matches!(*package, "storage" | "migrations") {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(Path::new(dir).join("Cargo.toml"))
+            .with_context(|| format!("reading {dir}/Cargo.toml"))?;
+        if manifest.contains("sea-orm") || manifest.contains("sea_orm") {
+            sea_orm_users.push(*package);
         }
     }
-    eprintln!("check-layers: sea-orm is named only by storage and migrations");
+    if sea_orm_users.is_empty() {
+        eprintln!("check-layers: sea-orm is named only by storage and migrations");
+    } else {
+        failures.push(format!(
+            "{} name sea-orm; SeaORM lives in storage and migrations",
+            sea_orm_users.join(", ")
+        ));
+    }
 
     let undocumented = modules_without_doc_line(Path::new("."))?;
     if undocumented.is_empty() {
@@ -147,14 +153,16 @@ pub(crate) fn check() -> Result<()> {
     }
 }
 
-fn manifest_dir(package: &str) -> &'static str {
-    match package {
-        "api" => "crates/api",
-        "storage" => "crates/storage",
-        "domain" => "crates/domain",
-        _ => ".",
-    }
-}
+/// Every workspace member and its folder.
+const MEMBERS: &[(&str, &str)] = &[
+    ("domain", "crates/domain"),
+    ("storage", "crates/storage"),
+    ("api", "crates/api"),
+    ("client", "crates/client"),
+    ("migrations", "migrations"),
+    ("xtask", "xtask"),
+    ("tests", "tests"),
+];
 
 /// Rust sources of the workspace (outside `target/`) whose first line is not `//!`.
 fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {

@@ -40,6 +40,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::scope(version)
                 .service(post_only("/user/create", routes::users::create))
+                .service(post_only("/user/get", routes::users::get))
+                .service(post_only("/user/get-all", routes::users::get_all))
+                .service(post_only("/business/create", routes::businesses::create))
+                .service(post_only("/business/get", routes::businesses::get))
+                .service(post_only(
+                    "/business/customers/get-all",
+                    routes::businesses::customers,
+                ))
                 .default_service(web::to(not_found)),
         );
     }

@@ -7,10 +7,18 @@ use crate::error::{ApiError, ErrorItem};
 
 /// A JSON object being read field by field. Wrong JSON types become 400 items, unknown
 /// fields 422 items; [`Fields::finish`] reports them all.
-#[derive(Debug)]
 pub struct Fields {
     map: Map<String, Value>,
     wrong_type: Vec<ErrorItem>,
+}
+
+/// Names only: the values may be secrets (an SSN, an EIN).
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fields")
+            .field("names", &self.map.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Fields {
@@ -131,6 +139,26 @@ impl Fields {
             out.push(entry);
         }
         Some(out)
+    }
+
+    /// Like [`Fields::finish`], and also reports the failures of `parsed` (a value read
+    /// from these fields) together with the unknown fields, in one 422.
+    pub fn finish_with<T>(
+        self,
+        parsed: Result<T, domain::ValidationErrors>,
+    ) -> Result<T, ApiError> {
+        match (self.finish(), parsed) {
+            (Ok(()), Ok(v)) => Ok(v),
+            (Err(ApiError::Unprocessable(mut unknown)), Err(e)) => {
+                let ApiError::Unprocessable(items) = ApiError::from(e) else {
+                    return Err(ApiError::Unprocessable(unknown));
+                };
+                unknown.extend(items);
+                Err(ApiError::Unprocessable(unknown))
+            }
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(e)) => Err(e.into()),
+        }
     }
 
     /// Fails with every wrong-typed field (400), or every unknown field left over (422).

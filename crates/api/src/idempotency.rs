@@ -12,7 +12,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use chrono::Duration;
 use domain::ProgramId;
-use sha2::{Digest as _, Sha256};
 use storage::{Claim, IdempotencyRepository as _};
 
 use crate::app::AppState;
@@ -42,20 +41,24 @@ pub fn key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The digest of a parsed request: SHA-256 of its canonical JSON (keys sorted, no
-/// whitespace), so that formatting differences do not count as a different body.
-pub fn digest(path: &str, canonical_json: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(path.as_bytes());
-    h.update([0]);
-    h.update(canonical_json.as_bytes());
-    h.finalize()
+/// The digest of a parsed request: a keyed HMAC (the blind-index key, per program) of the
+/// endpoint without its API version and of the canonical JSON (keys sorted, no whitespace),
+/// so that formatting differences do not count as a different body, `/api/v3` and `/api/v4`
+/// are the same endpoint, and the stored digest reveals nothing of the body (an unkeyed hash
+/// of a body holding an SSN could be brute-forced).
+pub fn digest(state: &AppState, program: ProgramId, path: &str, canonical_json: &str) -> String {
+    let endpoint = crate::app::VERSIONS
         .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        .find_map(|v| path.strip_prefix(v))
+        .unwrap_or(path);
+    let mut message = Vec::with_capacity(endpoint.len() + canonical_json.len() + 1);
+    message.extend_from_slice(endpoint.as_bytes());
+    message.push(0);
+    message.extend_from_slice(canonical_json.as_bytes());
+    state
+        .store
+        .keyring()
+        .blind_index(&format!("idempotency:{}", program.uuid()), &message)
 }
 
 fn json_response(status: StatusCode, body: String, replayed: bool) -> HttpResponse {

@@ -27,8 +27,8 @@ pub enum KeyError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The key file is not valid TOML of the expected shape.
-    #[error("key file {0} is malformed")]
+    /// The key configuration (file or variables) is not of the expected shape.
+    #[error("key configuration is malformed: {0}")]
     Malformed(String),
     /// The keys themselves are invalid.
     #[error(transparent)]
@@ -48,11 +48,19 @@ pub enum KeySource {
 
 /// Loads the keyring. `ONBOARD_DATA_KEYS` is `id:base64,id:base64`.
 pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
-    if let (Ok(keys), Ok(active), Ok(blind)) = (
-        std::env::var("ONBOARD_DATA_KEYS"),
-        std::env::var("ONBOARD_ACTIVE_KEY"),
-        std::env::var("ONBOARD_BLIND_INDEX_KEY"),
-    ) {
+    let vars = [
+        std::env::var("ONBOARD_DATA_KEYS").ok(),
+        std::env::var("ONBOARD_ACTIVE_KEY").ok(),
+        std::env::var("ONBOARD_BLIND_INDEX_KEY").ok(),
+    ];
+    if vars.iter().any(Option::is_some) && !vars.iter().all(Option::is_some) {
+        // Half a configuration must never fall back to (or create) other keys: data sealed
+        // under the configured ones would become unreadable and SSN uniqueness would break.
+        return Err(KeyError::Malformed(
+            "ONBOARD_DATA_KEYS, ONBOARD_ACTIVE_KEY and ONBOARD_BLIND_INDEX_KEY must be set together".into(),
+        ));
+    }
+    if let [Some(keys), Some(active), Some(blind)] = vars {
         let mut parsed = Vec::new();
         for pair in keys.split(',').filter(|p| !p.trim().is_empty()) {
             let (id, b64) = pair

@@ -196,3 +196,38 @@ impl From<&Business> for BusinessView {
         }
     }
 }
+
+/// A business contact (`bcus-…`) as the API shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ContactView {
+    id: String,
+    uuid: String,
+    business_id: String,
+    contact_type: &'static str,
+    user_id: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone_number: String,
+    created_at: String,
+}
+
+impl From<&domain::BusinessContact> for ContactView {
+    fn from(c: &domain::BusinessContact) -> Self {
+        Self {
+            id: c.id.to_string(),
+            uuid: c.id.uuid().to_string(),
+            business_id: c.business_id.to_string(),
+            contact_type: match c.contact_type {
+                domain::ContactType::Customer => "customers",
+                domain::ContactType::Vendor => "vendors",
+            },
+            user_id: c.user_id.to_string(),
+            first_name: c.first_name.as_str().to_owned(),
+            last_name: c.last_name.as_str().to_owned(),
+            email: c.email.as_str().to_owned(),
+            phone_number: c.phone_number.as_str().to_owned(),
+            created_at: timestamp(c.created_at),
+        }
+    }
+}

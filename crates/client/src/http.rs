@@ -8,13 +8,17 @@ use zeroize::Zeroizing;
 use crate::signing::{self, SignedRequest, SigningError};
 
 /// The headers the client signs on every call, in this order (SPEC §2.1 and §2.2).
-pub const CLIENT_SIGNED: [&str; 6] = [
+/// `x-request-id` carries a fresh random id, so that two identical calls within the same
+/// second (X-Date has a one-second resolution) still have distinct signatures and are not
+/// refused as replays.
+pub const CLIENT_SIGNED: [&str; 7] = [
     "request-line",
     "x-date",
     "content-type",
     "content-sha512",
     "content-length",
     "api_key",
+    "x-request-id",
 ];
 
 /// The base URL when `ONBOARD_URL` is not set.
@@ -161,9 +165,8 @@ impl Client {
     /// with an optional `Idempotency-Key`. Each call signs afresh with the current time.
     /// Any status is a `Response`; only transport and signing failures are errors.
     ///
-    /// `X-Date` has a one-second resolution, so two byte-identical calls within the same
-    /// second carry the same signature and the server refuses the second as a replay (401
-    /// `replayed_request`); [`Client::post_idempotent`] avoids that for its retries.
+    /// Every call signs a fresh `x-request-id`, so identical calls within one second (the
+    /// resolution of `X-Date`) are distinct requests, not replays.
     pub async fn post(
         &self,
         path: &str,
@@ -194,6 +197,7 @@ impl Client {
             target.push('?');
             target.push_str(query);
         }
+        let request_id = uuid::Uuid::new_v4().to_string();
         let headers = SignedRequest::new(
             "POST",
             &target,
@@ -204,6 +208,7 @@ impl Client {
         )
         .signed_headers(&CLIENT_SIGNED)
         .header("api_key", &self.api_key)
+        .header("x-request-id", &request_id)
         .build()?;
 
         let mut req = self.http.post(url).body(body.to_vec());

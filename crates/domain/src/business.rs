@@ -11,8 +11,8 @@ use crate::status::{BusinessType, KycStatus, UserStatus};
 use crate::text::{AddressLine, BusinessName, City, blank_is_none};
 use crate::{Email, PhoneNumber};
 
-/// The create-business input as plain strings and options.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The create-business input as plain strings and options. `Debug` redacts `ein`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawNewBusiness {
     /// `business_name`.
     pub business_name: Option<String>,
@@ -42,6 +42,27 @@ pub struct RawNewBusiness {
     pub incorporated_state: Option<String>,
     /// `meta_data`.
     pub meta_data: Option<Vec<RawMetaEntry>>,
+}
+
+impl std::fmt::Debug for RawNewBusiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawNewBusiness")
+            .field("business_name", &self.business_name)
+            .field("email", &self.email)
+            .field("phone_number", &self.phone_number)
+            .field("business_address", &self.business_address)
+            .field("business_address_2", &self.business_address_2)
+            .field("city", &self.city)
+            .field("state", &self.state)
+            .field("zipcode", &self.zipcode)
+            .field("country", &self.country)
+            .field("ein", &self.ein.as_ref().map(|_| "[redacted]"))
+            .field("business_type", &self.business_type)
+            .field("incorporated_date", &self.incorporated_date)
+            .field("incorporated_state", &self.incorporated_state)
+            .field("meta_data", &self.meta_data)
+            .finish()
+    }
 }
 
 /// A business's public details, shared by [`NewBusiness`] and [`Business`].
@@ -286,4 +307,27 @@ impl Business {
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
+}
+
+/// A user linked to a business (`bcus-…`), with the user's contact details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusinessContact {
+    /// The link's id.
+    pub id: crate::ContactId,
+    /// The business.
+    pub business_id: BusinessId,
+    /// The user.
+    pub user_id: crate::UserId,
+    /// Customer or vendor.
+    pub contact_type: crate::ContactType,
+    /// The user's first name.
+    pub first_name: crate::PersonName,
+    /// The user's last name.
+    pub last_name: crate::PersonName,
+    /// The user's email.
+    pub email: Email,
+    /// The user's phone number.
+    pub phone_number: PhoneNumber,
+    /// When the link was made.
+    pub created_at: DateTime<Utc>,
 }

@@ -12,17 +12,19 @@ mod geo;
 mod identity;
 mod ids;
 mod meta;
+mod query;
 mod status;
 mod text;
 mod user;
 
-pub use business::{Business, BusinessProfile, NewBusiness, RawNewBusiness};
+pub use business::{Business, BusinessContact, BusinessProfile, NewBusiness, RawNewBusiness};
 pub use contact::{Email, PhoneNumber};
 pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
 pub use geo::{Address, Country, PostalCode, State};
 pub use identity::{DateOfBirth, Ein, Last4, Ssn, Username, anniversary};
 pub use ids::{BusinessId, ContactId, ProgramId, UserId};
 pub use meta::{MetaData, MetaEntry, MetaName, MetaValue, RawMetaEntry};
+pub use query::{ContactQuery, PageRequest, RawContactQuery, RawUserQuery, UserQuery, UserSort};
 pub use status::{BusinessType, ContactType, KycEvent, KycStatus, TransitionError, UserStatus};
 pub use text::{AddressLine, BusinessName, City, PersonName, Reason};
 pub use user::{

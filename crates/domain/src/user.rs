@@ -12,8 +12,8 @@ use crate::text::{AddressLine, City, PersonName, blank_is_none};
 use crate::{Email, PhoneNumber};
 
 /// The create-user input as plain strings and options, before any rule is checked.
-/// `None` means the field was absent or `null`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// `None` means the field was absent or `null`. `Debug` redacts `ssn`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawNewUser {
     /// `first_name`.
     pub first_name: Option<String>,
@@ -51,6 +51,31 @@ pub struct RawNewUser {
     pub business_id: Option<String>,
     /// `is_vendor`.
     pub is_vendor: Option<bool>,
+}
+
+impl std::fmt::Debug for RawNewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawNewUser")
+            .field("first_name", &self.first_name)
+            .field("middle_name", &self.middle_name)
+            .field("last_name", &self.last_name)
+            .field("email", &self.email)
+            .field("phone_number", &self.phone_number)
+            .field("address_one", &self.address_one)
+            .field("address_two", &self.address_two)
+            .field("city", &self.city)
+            .field("state", &self.state)
+            .field("country", &self.country)
+            .field("postal_code", &self.postal_code)
+            .field("username", &self.username)
+            .field("date_of_birth", &self.date_of_birth)
+            .field("ssn", &self.ssn.as_ref().map(|_| "[redacted]"))
+            .field("terms_accepted", &self.terms_accepted)
+            .field("meta_data", &self.meta_data)
+            .field("business_id", &self.business_id)
+            .field("is_vendor", &self.is_vendor)
+            .finish()
+    }
 }
 
 /// What a parse needs from its caller: today's date (the clock) and the minimum age.

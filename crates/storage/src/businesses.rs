@@ -3,20 +3,20 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    Business, BusinessId, BusinessName, BusinessProfile, BusinessType, City, Country, Email,
-    KycStatus, Last4, MetaData, NewBusiness, PhoneNumber, PostalCode, ProgramId, RawMetaEntry,
-    State, UserStatus,
+    Business, BusinessContact, BusinessId, BusinessName, BusinessProfile, BusinessType, City,
+    ContactId, ContactQuery, ContactType, Country, Email, KycStatus, Last4, MetaData, NewBusiness,
+    PersonName, PhoneNumber, PostalCode, ProgramId, RawMetaEntry, State, UserId, UserStatus,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    TransactionTrait as _,
+    ActiveValue::Set, ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, TransactionTrait as _,
 };
 
 use crate::SqlStore;
 use crate::crypto::Aad;
-use crate::entity::{business_meta_data, businesses};
+use crate::entity::{business_contacts, business_meta_data, businesses, users};
 use crate::error::StorageError;
-use crate::repo::BusinessRepository;
+use crate::repo::{BusinessRepository, Completion, Page};
 use crate::time::{from_ms, to_ms, truncate};
 
 /// The associated data of a business's EIN ciphertext.
@@ -30,13 +30,14 @@ pub(crate) fn ein_aad(business_id: &str) -> Aad<'_> {
 
 #[async_trait]
 impl BusinessRepository for SqlStore {
-    #[tracing::instrument(skip(self, business), fields(program = %program, business = %id))]
+    #[tracing::instrument(skip(self, business, completion), fields(program = %program, business = %id))]
     async fn create_business(
         &self,
         program: ProgramId,
         id: BusinessId,
         business: &NewBusiness,
         now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
     ) -> Result<Business, StorageError> {
         let now = truncate(now);
         let row_id = id.uuid().to_string();
@@ -93,6 +94,9 @@ impl BusinessRepository for SqlStore {
                 .exec_without_returning(&txn)
                 .await?;
         }
+        if let Some(completion) = completion {
+            crate::guards::complete_in(&txn, program, completion).await?;
+        }
         txn.commit().await?;
         Ok(Business::create(id, program, business, now))
     }
@@ -116,6 +120,15 @@ impl BusinessRepository for SqlStore {
             .all(&self.db)
             .await?;
         business_from_rows(id, program, &row, meta).map(Some)
+    }
+
+    #[tracing::instrument(skip(self, query), fields(program = %program))]
+    async fn list_contacts(
+        &self,
+        program: ProgramId,
+        query: &ContactQuery,
+    ) -> Result<Option<Page<BusinessContact>>, StorageError> {
+        self.list_contacts_impl(program, query).await
     }
 }
 
@@ -184,4 +197,88 @@ fn business_from_rows(
         from_ms(row.created_at)?,
         from_ms(row.updated_at)?,
     ))
+}
+
+impl SqlStore {
+    async fn list_contacts_impl(
+        &self,
+        program: ProgramId,
+        q: &ContactQuery,
+    ) -> Result<Option<Page<BusinessContact>>, StorageError> {
+        let pid = program.uuid().to_string();
+        let bid = q.business_id.uuid().to_string();
+        if businesses::Entity::find_by_id(bid.clone())
+            .filter(businesses::Column::ProgramId.eq(pid))
+            .one(&self.db)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let mut filter = Condition::all().add(business_contacts::Column::BusinessId.eq(bid));
+        if let Some(t) = q.contact_type {
+            filter = filter.add(business_contacts::Column::ContactType.eq(t.as_str()));
+        }
+        let total = business_contacts::Entity::find()
+            .filter(filter.clone())
+            .count(&self.db)
+            .await?;
+        let links = business_contacts::Entity::find()
+            .filter(filter)
+            .order_by_desc(business_contacts::Column::CreatedAt)
+            .order_by_desc(business_contacts::Column::Id)
+            .offset(q.page.offset())
+            .limit(q.page.per_page())
+            .all(&self.db)
+            .await?;
+        let user_ids: Vec<String> = links.iter().map(|l| l.user_id.clone()).collect();
+        let people: std::collections::HashMap<String, users::Model> = if user_ids.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            users::Entity::find()
+                .filter(users::Column::Id.is_in(user_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect()
+        };
+        let items = links
+            .into_iter()
+            .map(|l| {
+                let u = people
+                    .get(&l.user_id)
+                    .ok_or_else(|| StorageError::Corrupt("a contact's user is missing".into()))?;
+                contact_from_rows(&l, u)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Page { items, total }))
+    }
+}
+
+fn uuid_of(text: &str, what: &str) -> Result<uuid::Uuid, StorageError> {
+    uuid::Uuid::parse_str(text).map_err(|_| StorageError::Corrupt(format!("{what} is not a uuid")))
+}
+
+fn contact_from_rows(
+    link: &business_contacts::Model,
+    user: &users::Model,
+) -> Result<BusinessContact, StorageError> {
+    let bad = |what: &'static str| {
+        move |v: domain::Violation| StorageError::Corrupt(format!("{what}: {v}"))
+    };
+    Ok(BusinessContact {
+        id: ContactId::from_uuid(uuid_of(&link.id, "business_contacts.id")?),
+        business_id: BusinessId::from_uuid(uuid_of(
+            &link.business_id,
+            "business_contacts.business_id",
+        )?),
+        user_id: UserId::from_uuid(uuid_of(&link.user_id, "business_contacts.user_id")?),
+        contact_type: ContactType::parse(&link.contact_type).map_err(bad("contact_type"))?,
+        first_name: PersonName::parse(&user.first_name).map_err(bad("first_name"))?,
+        last_name: PersonName::parse(&user.last_name).map_err(bad("last_name"))?,
+        email: Email::parse(&user.email).map_err(bad("email"))?,
+        phone_number: PhoneNumber::parse(&user.phone_number).map_err(bad("phone_number"))?,
+        created_at: from_ms(link.created_at)?,
+    })
 }

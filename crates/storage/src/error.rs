@@ -146,15 +146,23 @@ fn unique_field(constraint: Option<&str>, message: &str) -> ConflictField {
     ConflictField::Id
 }
 
-/// SQLSTATE classes that mean "the server cannot serve us now": 08 connection exception,
-/// 57P0x operator intervention/shutdown, 53 insufficient resources; MySQL 1040 too many
-/// connections, 1053 server shutdown, 2002/2003/2006/2013 connection lost.
+/// Codes that mean "the server cannot serve us now, retry": SQLSTATE 08 connection exception,
+/// 57P0x shutdown, 53 insufficient resources, 40001 serialization failure, 40P01 deadlock,
+/// 55P03 lock not available; MySQL 1040 too many connections, 1053 shutdown, 1205 lock wait
+/// timeout, 1213 deadlock, 2002/2003/2006/2013 connection lost; SQLite 5 `SQLITE_BUSY` and 6
+/// `SQLITE_LOCKED` with their extended codes (the busy timeout ran out under write load).
 fn is_unavailable_code(code: Option<&str>) -> bool {
     code.is_some_and(|c| {
         c.starts_with("08")
             || c.starts_with("57P")
             || c.starts_with("53")
-            || matches!(c, "1040" | "1053" | "2002" | "2003" | "2006" | "2013")
+            || matches!(c, "40001" | "40P01" | "55P03")
+            || matches!(
+                c,
+                "1040" | "1053" | "1205" | "1213" | "2002" | "2003" | "2006" | "2013"
+            )
+            || c.parse::<u32>()
+                .is_ok_and(|n| matches!(n & 0xff, 5 | 6) && n < 1000)
     })
 }
 
@@ -194,5 +202,17 @@ mod tests {
             ConflictField::Id
         );
         assert_eq!(unique_field(Some("users_pkey"), ""), ConflictField::Id);
+    }
+
+    #[test]
+    fn transient_codes_are_unavailable() {
+        for code in [
+            "08006", "57P01", "40001", "40P01", "1205", "1213", "5", "517", "6", "262",
+        ] {
+            assert!(is_unavailable_code(Some(code)), "{code}");
+        }
+        for code in ["23505", "1062", "2067", "19", "42P01"] {
+            assert!(!is_unavailable_code(Some(code)), "{code}");
+        }
     }
 }

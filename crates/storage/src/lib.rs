@@ -25,8 +25,8 @@ pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{ConflictField, StorageError};
 pub use repo::{
     BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository,
-    IssuedCredentials, NewUserIds, ProgramRepository, ProgramSummary, ReplayGuard, UserRepository,
-    VerifiedApiKey,
+    IssuedCredentials, NewUserIds, Page, ProgramRepository, ProgramSummary, ReplayGuard,
+    UserRepository, VerifiedApiKey,
 };
 pub use rotate::RotationReport;
 pub use sea_orm::DbBackend;

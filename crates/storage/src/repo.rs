@@ -2,7 +2,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{Business, BusinessId, ContactId, NewBusiness, NewUser, ProgramId, User, UserId};
+use domain::{
+    Business, BusinessContact, BusinessId, ContactId, ContactQuery, NewBusiness, NewUser,
+    ProgramId, User, UserId, UserQuery,
+};
+
+/// One page of a listing and the number of matches over all pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The page's items, in order.
+    pub items: Vec<T>,
+    /// Matches over all pages.
+    pub total: u64,
+}
 
 use crate::error::StorageError;
 use crate::secret::SecretString;
@@ -95,8 +107,8 @@ pub struct NewUserIds {
 }
 
 /// The response that completes a claimed idempotency key, written in the same transaction
-/// as the work it protects.
-#[derive(Clone, Copy, Debug)]
+/// as the work it protects. `Debug` shows the key and status, never the body (personal data).
+#[derive(Clone, Copy)]
 pub struct Completion<'a> {
     /// The claimed key.
     pub key: &'a str,
@@ -104,6 +116,15 @@ pub struct Completion<'a> {
     pub status: u16,
     /// The exact response body.
     pub body: &'a str,
+}
+
+impl std::fmt::Debug for Completion<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("key", &self.key)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Users.
@@ -123,18 +144,26 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<User, StorageError>;
     /// One user of the program; another program's user is `None`.
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError>;
+    /// A page of the program's users matching the query, and the total.
+    async fn list_users(
+        &self,
+        program: ProgramId,
+        query: &UserQuery,
+    ) -> Result<Page<User>, StorageError>;
 }
 
 /// Businesses.
 #[async_trait]
 pub trait BusinessRepository: Send + Sync {
-    /// Writes the business and its meta_data in one transaction.
+    /// Writes the business and its meta_data in one transaction (with the idempotency
+    /// `completion`, if any, as for users).
     async fn create_business(
         &self,
         program: ProgramId,
         id: BusinessId,
         business: &NewBusiness,
         now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
     ) -> Result<Business, StorageError>;
     /// One business of the program.
     async fn get_business(
@@ -142,6 +171,12 @@ pub trait BusinessRepository: Send + Sync {
         program: ProgramId,
         id: BusinessId,
     ) -> Result<Option<Business>, StorageError>;
+    /// A page of a business's contacts, newest first; `None` if the business is not the program's.
+    async fn list_contacts(
+        &self,
+        program: ProgramId,
+        query: &ContactQuery,
+    ) -> Result<Option<Page<BusinessContact>>, StorageError>;
 }
 
 /// What claiming an idempotency key found.

@@ -2,17 +2,21 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord};
+use domain::{
+    NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserQuery, UserRecord, UserSort,
+};
+use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
     QueryOrder as _, TransactionTrait as _,
 };
+use sea_orm::{Condition, PaginatorTrait as _, QuerySelect as _};
 
 use crate::SqlStore;
 use crate::crypto::Aad;
 use crate::entity::{business_contacts, businesses, user_meta_data, users};
 use crate::error::StorageError;
-use crate::repo::{Completion, NewUserIds, UserRepository};
+use crate::repo::{Completion, NewUserIds, Page, UserRepository};
 use crate::time::{from_ms, to_ms, truncate};
 
 /// The associated data of a user's SSN ciphertext.
@@ -31,7 +35,7 @@ pub(crate) fn ssn_label(program: ProgramId) -> String {
 
 #[async_trait]
 impl UserRepository for SqlStore {
-    #[tracing::instrument(skip(self, user), fields(program = %program, user = %ids.user))]
+    #[tracing::instrument(skip(self, user, completion), fields(program = %program, user = %ids.user))]
     async fn create_user(
         &self,
         program: ProgramId,
@@ -134,6 +138,15 @@ impl UserRepository for SqlStore {
         Ok(User::create(ids.user, program, user, now))
     }
 
+    #[tracing::instrument(skip(self, query), fields(program = %program))]
+    async fn list_users(
+        &self,
+        program: ProgramId,
+        query: &UserQuery,
+    ) -> Result<Page<User>, StorageError> {
+        self.list_users_impl(program, query).await
+    }
+
     #[tracing::instrument(skip(self), fields(program = %program, user = %id))]
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError> {
         let row = users::Entity::find_by_id(id.uuid().to_string())
@@ -228,5 +241,104 @@ impl SqlStore {
         domain::Ssn::parse(text)
             .map(Some)
             .map_err(|_| StorageError::Corrupt("stored ssn is invalid".into()))
+    }
+}
+
+/// `text` with the LIKE wildcards `%`, `_` and the escape `\` escaped.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The filters of a user listing (everything but order and page).
+fn user_filter(program: ProgramId, q: &UserQuery) -> Condition {
+    let mut cond = Condition::all().add(users::Column::ProgramId.eq(program.uuid().to_string()));
+    if let Some(email) = &q.email_key {
+        cond = cond.add(users::Column::EmailKey.eq(email.clone()));
+    }
+    if let Some(status) = q.status {
+        cond = cond.add(users::Column::Status.eq(status.as_str()));
+    }
+    if let Some(kyc) = q.kyc_status {
+        cond = cond.add(users::Column::KycStatus.eq(kyc.as_str()));
+    }
+    if let Some(text) = &q.search {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let like = |e: Expr| e.like(LikeExpr::new(pattern.clone()).escape('\\'));
+        cond = cond.add(
+            Condition::any()
+                .add(like(Expr::expr(Func::lower(Expr::col(
+                    users::Column::FirstName,
+                )))))
+                .add(like(Expr::expr(Func::lower(Expr::col(
+                    users::Column::LastName,
+                )))))
+                .add(like(Expr::col(users::Column::EmailKey)))
+                .add(like(Expr::col(users::Column::UsernameKey)))
+                .add(like(Expr::col(users::Column::PhoneNumber))),
+        );
+    }
+    cond
+}
+
+impl SqlStore {
+    async fn list_users_impl(
+        &self,
+        program: ProgramId,
+        q: &UserQuery,
+    ) -> Result<Page<User>, StorageError> {
+        let filter = user_filter(program, q);
+        let total = users::Entity::find()
+            .filter(filter.clone())
+            .count(&self.db)
+            .await?;
+        let select = users::Entity::find().filter(filter);
+        let select = match q.sort {
+            UserSort::CreatedDesc => select
+                .order_by_desc(users::Column::CreatedAt)
+                .order_by_desc(users::Column::Id),
+            UserSort::CreatedAsc => select
+                .order_by_asc(users::Column::CreatedAt)
+                .order_by_asc(users::Column::Id),
+            UserSort::LastNameAsc => select
+                .order_by_asc(users::Column::LastName)
+                .order_by_asc(users::Column::Id),
+            UserSort::LastNameDesc => select
+                .order_by_desc(users::Column::LastName)
+                .order_by_desc(users::Column::Id),
+        };
+        let rows = select
+            .offset(q.page.offset())
+            .limit(q.page.per_page())
+            .all(&self.db)
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut meta: std::collections::HashMap<String, Vec<user_meta_data::Model>> =
+            std::collections::HashMap::new();
+        if !ids.is_empty() {
+            for m in user_meta_data::Entity::find()
+                .filter(user_meta_data::Column::UserId.is_in(ids))
+                .order_by_asc(user_meta_data::Column::UserId)
+                .order_by_asc(user_meta_data::Column::Position)
+                .all(&self.db)
+                .await?
+            {
+                meta.entry(m.user_id.clone()).or_default().push(m);
+            }
+        }
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let m = meta.remove(&row.id).unwrap_or_default();
+                user_from_rows(program, row, m)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, total })
     }
 }

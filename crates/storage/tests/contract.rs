@@ -227,7 +227,10 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
-    let business = store.create_business(p, bid, &nb, now()).await.unwrap();
+    let business = store
+        .create_business(p, bid, &nb, now(), None)
+        .await
+        .unwrap();
     assert_eq!(store.get_business(p, bid).await.unwrap().unwrap(), business);
 
     let mut raw = raw_user(1);
@@ -262,7 +265,13 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
 
     // Same EIN twice in a program conflicts on `ein`.
     let err = store
-        .create_business(p, BusinessId::from_uuid(uuid::Uuid::now_v7()), &nb, now())
+        .create_business(
+            p,
+            BusinessId::from_uuid(uuid::Uuid::now_v7()),
+            &nb,
+            now(),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -280,7 +289,10 @@ async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
-    store.create_business(p, bid, &nb, now()).await.unwrap();
+    store
+        .create_business(p, bid, &nb, now(), None)
+        .await
+        .unwrap();
     let mut raw = raw_user(1);
     raw.business_id = Some(bid.to_string());
     let first = ids();
@@ -462,7 +474,10 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
     }
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
-    db.store.create_business(p, bid, &nb, now()).await.unwrap();
+    db.store
+        .create_business(p, bid, &nb, now(), None)
+        .await
+        .unwrap();
 
     let both = common::keyring("k2", &[("k1", &keys.k1), ("k2", &keys.k2)], &keys.blind);
     let rotating = SqlStore::new(db.store.connection().clone(), both);

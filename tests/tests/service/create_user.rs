@@ -291,7 +291,7 @@ async fn business_link_and_program_isolation(app: &TestApp) {
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&business_input(), chrono::Utc::now().date_naive()).unwrap();
     app.store
-        .create_business(app.program.program_id, bid, &nb, chrono::Utc::now())
+        .create_business(app.program.program_id, bid, &nb, chrono::Utc::now(), None)
         .await
         .unwrap();
 

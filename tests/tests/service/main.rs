@@ -1,9 +1,15 @@
 //! Black-box tests of the running service, each on SQLite and (when configured) PostgreSQL
 //! and MariaDB.
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    unreachable_pub
+)]
 
 mod auth;
 mod create_user;
 mod envelope;
+mod lifecycle;
 mod outage;
 mod retries;

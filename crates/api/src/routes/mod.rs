@@ -1,4 +1,5 @@
 //! HTTP handlers, one module per resource.
 
+pub mod businesses;
 pub mod health;
 pub mod users;

@@ -1,7 +1,7 @@
 //! User endpoints: `POST /user/create`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::{ContactId, NewUser, ParseContext, RawNewUser, User, UserId};
+use domain::{ContactId, NewUser, ParseContext, RawNewUser, RawUserQuery, User, UserId, UserQuery};
 use storage::{Completion, NewUserIds, UserRepository as _};
 use uuid::Uuid;
 
@@ -9,7 +9,7 @@ use crate::app::{AppState, authenticate};
 use crate::body::Fields;
 use crate::error::ApiError;
 use crate::idempotency;
-use crate::views::{Success, UserView};
+use crate::views::{Pagination, Success, UserView};
 
 /// Reads the create-user fields (SPEC §3.1) out of a JSON object.
 pub fn raw_new_user(f: &mut Fields) -> RawNewUser {
@@ -42,23 +42,22 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency::key(&req)?;
     let request = authenticate(&state, &req, payload).await?;
+    let key = idempotency::key(&req)?;
     let program = request.program;
     tracing::Span::current().record("program", tracing::field::display(program));
-    let digest = idempotency::digest(req.path(), &request.fields.canonical());
+    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
     let mut fields = request.fields;
     let work_state = state.clone();
     idempotency::run(&state, program, key, &digest, |key| async move {
         let state = work_state;
         let raw = raw_new_user(&mut fields);
-        fields.finish()?;
         let now = truncate_ms(state.clock.now());
         let ctx = ParseContext {
             today: now.date_naive(),
             min_age: state.min_age,
         };
-        let new_user = NewUser::parse(&raw, ctx)?;
+        let new_user = fields.finish_with(NewUser::parse(&raw, ctx))?;
         let ids = NewUserIds {
             user: UserId::from_uuid(Uuid::now_v7()),
             contact: ContactId::from_uuid(Uuid::now_v7()),
@@ -91,4 +90,73 @@ pub fn truncate_ms(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono:
 pub fn to_body(value: &impl serde::Serialize) -> Result<String, ApiError> {
     serde_json::to_string(value)
         .map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))
+}
+
+/// Parses a required id field.
+pub fn required_id<T>(
+    field: &str,
+    raw: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, domain::Violation>,
+) -> Result<T, domain::ValidationErrors> {
+    let raw = raw.ok_or_else(|| {
+        domain::ValidationErrors::single(
+            field,
+            domain::Violation::new(domain::ErrorCode::Required, "is required"),
+        )
+    })?;
+    parse(&raw).map_err(|v| domain::ValidationErrors::single(field, v))
+}
+
+/// `POST /user/get`: one user of the caller's program (404 otherwise, also for another
+/// program's user).
+#[tracing::instrument(skip_all, fields(program))]
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let mut request = authenticate(&state, &req, payload).await?;
+    tracing::Span::current().record("program", tracing::field::display(request.program));
+    let raw_id = request.fields.string("user_id");
+    let id = request
+        .fields
+        .finish_with(required_id("user_id", raw_id, UserId::parse))?;
+    let user = state
+        .store
+        .get_user(request.program, id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(Success::one(UserView::from(&user))))
+}
+
+/// `POST /user/get-all`: a page of the program's users with filters, search and sort.
+#[tracing::instrument(skip_all, fields(program))]
+pub async fn get_all(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let mut request = authenticate(&state, &req, payload).await?;
+    tracing::Span::current().record("program", tracing::field::display(request.program));
+    let f = &mut request.fields;
+    let raw = RawUserQuery {
+        page: f.integer("page"),
+        per_page: f.integer("per_page"),
+        email: f.string("email"),
+        search: f.string("search"),
+        status: f.string("status"),
+        kyc_status: f.string("kyc_status"),
+        sort: f.string("sort"),
+    };
+    let query = request.fields.finish_with(UserQuery::parse(&raw))?;
+    let page = state.store.list_users(request.program, &query).await?;
+    let pagination = Pagination {
+        page: query.page.page(),
+        per_page: query.page.per_page(),
+        total: page.total,
+        sort: query.sort.as_str().to_owned(),
+        search: query.search.clone(),
+    };
+    let items = page.items.iter().map(UserView::from).collect();
+    Ok(HttpResponse::Ok().json(Success::page(items, pagination)))
 }
