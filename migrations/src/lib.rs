@@ -35,6 +35,7 @@ mod m20261128_000001_programs_and_credentials;
 mod m20261128_000002_users;
 mod m20261128_000003_businesses;
 mod m20261128_000004_idempotency_and_replay;
+mod m20261128_000005_user_events;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_users::Migration),
             Box::new(m20261128_000003_businesses::Migration),
             Box::new(m20261128_000004_idempotency_and_replay::Migration),
+            Box::new(m20261128_000005_user_events::Migration),
         ]
     }
 }

@@ -20,7 +20,7 @@ use sea_orm_migration::sea_orm::{
 };
 
 /// Every table the migrations create.
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -31,10 +31,11 @@ const TABLES: [&str; 10] = [
     "business_contacts",
     "idempotency_records",
     "seen_signatures",
+    "user_events",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 8] = [
+const INDEXES: [(&str, &str); 9] = [
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),
@@ -43,6 +44,7 @@ const INDEXES: [(&str, &str); 8] = [
     ("business_contacts", "uq_business_contacts_business_user"),
     ("business_contacts", "idx_business_contacts_listing"),
     ("seen_signatures", "idx_seen_signatures_expires"),
+    ("user_events", "idx_user_events_user_created"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

@@ -120,6 +120,8 @@ pub fn test_settings() -> Settings {
             per_second: 10_000.0,
             burst: 10_000.0,
         },
+        kyc_verifier: Arc::new(api::kyc::Sandbox),
+        kyc_interval: Duration::from_millis(100),
     }
 }
 

@@ -42,6 +42,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(post_only("/user/create", routes::users::create))
                 .service(post_only("/user/get", routes::users::get))
                 .service(post_only("/user/get-all", routes::users::get_all))
+                .service(post_only("/user/block", routes::users::block))
+                .service(post_only("/user/unblock", routes::users::unblock))
+                .service(post_only(
+                    "/user/send-verification-request",
+                    routes::users::send_verification_request,
+                ))
                 .service(post_only("/business/create", routes::businesses::create))
                 .service(post_only("/business/get", routes::businesses::get))
                 .service(post_only(
@@ -111,6 +117,8 @@ pub async fn read_body(
 pub struct Authenticated {
     /// The caller's program.
     pub program: domain::ProgramId,
+    /// The id of the API key used (for the audit trail).
+    pub key_id: String,
     /// The body's fields, ready to be read.
     pub fields: Fields,
 }
@@ -138,8 +146,8 @@ pub async fn authenticate(
         .ok()
         .and_then(|f| f.take_raw("api_key"))
         .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
-    let program = match state.auth.authenticate(req, &body, body_key).await {
-        Ok(program) => program,
+    let (program, key_id) = match state.auth.authenticate(req, &body, body_key).await {
+        Ok(caller) => caller,
         Err(e) => {
             if let (ApiError::Unauthorized(_), Some(ip)) = (&e, peer) {
                 let _ = state.limits.auth_failures.take(&ip, now);
@@ -163,6 +171,7 @@ pub async fn authenticate(
     }
     Ok(Authenticated {
         program,
+        key_id,
         fields: parsed?,
     })
 }

@@ -81,7 +81,7 @@ impl Authenticator {
         req: &HttpRequest,
         body: &[u8],
         body_api_key: Option<SecretString>,
-    ) -> Result<ProgramId, ApiError> {
+    ) -> Result<(ProgramId, String), ApiError> {
         let header = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
@@ -145,7 +145,7 @@ impl Authenticator {
             Some(k) => SecretString::new(k),
             None => body_api_key.ok_or(fail(AuthFailure::MissingApiKey))?,
         };
-        let key_program = self.api_key_program(&api_key).await?;
+        let (key_program, key_id) = self.api_key_program(&api_key).await?;
         if key_program != program {
             return Err(fail(AuthFailure::InvalidApiKey));
         }
@@ -155,7 +155,7 @@ impl Authenticator {
         if !self.store.first_use(program, &digest, keep_until).await? {
             return Err(fail(AuthFailure::ReplayedRequest));
         }
-        Ok(program)
+        Ok((program, key_id))
     }
 
     async fn credential(&self, username: &str) -> Result<(ProgramId, SecretString), ApiError> {
@@ -190,7 +190,8 @@ impl Authenticator {
         Ok((cred.program_id, cred.secret))
     }
 
-    async fn api_key_program(&self, key: &SecretString) -> Result<ProgramId, ApiError> {
+    /// The program and key id of a presented API key.
+    async fn api_key_program(&self, key: &SecretString) -> Result<(ProgramId, String), ApiError> {
         let fingerprint: [u8; 32] = Sha256::digest(key.expose().as_bytes()).into();
         let cached = self.keys.read().ok().and_then(|cache| {
             cache
@@ -198,7 +199,7 @@ impl Authenticator {
                 .map(|c| (c.program, c.key_id.clone(), c.checked.elapsed() < self.ttl))
         });
         match cached {
-            Some((program, _, true)) => return Ok(program),
+            Some((program, key_id, true)) => return Ok((program, key_id)),
             Some((program, key_id, false)) => {
                 // Stale: re-read revocation without argon2.
                 if self.store.api_key_active(&key_id).await? {
@@ -207,7 +208,7 @@ impl Authenticator {
                     {
                         c.checked = Instant::now();
                     }
-                    return Ok(program);
+                    return Ok((program, key_id));
                 }
                 if let Ok(mut cache) = self.keys.write() {
                     cache.remove(&fingerprint);
@@ -229,12 +230,12 @@ impl Authenticator {
                 fingerprint,
                 CachedKey {
                     program: verified.program_id,
-                    key_id: verified.key_id,
+                    key_id: verified.key_id.clone(),
                     checked: Instant::now(),
                 },
             );
         }
-        Ok(verified.program_id)
+        Ok((verified.program_id, verified.key_id))
     }
 }
 

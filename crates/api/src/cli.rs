@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use domain::ProgramId;
-use storage::{ProgramRepository as _, SqlStore};
+use storage::{ProgramRepository as _, SqlStore, UserRepository as _};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Operator decisions on KYC cases.
+    #[command(subcommand)]
+    Kyc(KycCommand),
     /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
     /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response.
     Call {
@@ -89,6 +92,22 @@ pub enum KeysCommand {
         /// Rows per batch and column.
         #[arg(long, default_value_t = 500)]
         batch: u64,
+    },
+}
+
+/// `onboard kyc …`.
+#[derive(Debug, Subcommand)]
+pub enum KycCommand {
+    /// Decide a pending KYC case (the `manual` verifier's way).
+    Decide {
+        /// The user, `user-…`.
+        user: String,
+        /// `verified` or `rejected`.
+        #[arg(value_parser = ["verified", "rejected"])]
+        decision: String,
+        /// Why (recorded in the audit trail).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -241,6 +260,34 @@ async fn run(config: Config, command: Command) -> CliResult {
                 "{total} ciphertexts re-encrypted under key {}; keys other than it may now be removed",
                 store.keyring().active_key_id()
             );
+            Ok(())
+        }
+        Command::Kyc(KycCommand::Decide {
+            user,
+            decision,
+            reason,
+        }) => {
+            let id = domain::UserId::parse(&user).map_err(|v| format!("user {v}"))?;
+            let reason = reason
+                .as_deref()
+                .map(domain::Reason::parse)
+                .transpose()
+                .map_err(|v| format!("--reason {v}"))?;
+            let store = open_store(&config).await?;
+            let program = store.user_program(id).await?.ok_or("no such user")?;
+            let change = if decision == "verified" {
+                domain::UserChange::VerifyKyc
+            } else {
+                domain::UserChange::RejectKyc
+            };
+            let audit = storage::Audit {
+                actor: "operator",
+                reason: reason.as_ref().map(domain::Reason::as_str),
+            };
+            let user = store
+                .change_user(program, id, change, audit, now, None)
+                .await?;
+            println!("{} kyc_status is now {}", user.id(), user.kyc_status());
             Ok(())
         }
         Command::Call { path, file } => call(&path, file.as_deref()).await,

@@ -36,6 +36,10 @@ pub struct Config {
     pub auth_failures_per_minute: f64,
     /// Burst of authentication failures per client address.
     pub auth_failures_burst: f64,
+    /// `manual` (default: operators decide with `onboard kyc decide`) or `sandbox`.
+    pub kyc_verifier: String,
+    /// How often the KYC worker looks for pending users, in milliseconds.
+    pub kyc_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -54,6 +58,8 @@ impl Default for Config {
             rate_limit_burst: 200.0,
             auth_failures_per_minute: 30.0,
             auth_failures_burst: 30.0,
+            kyc_verifier: "manual".to_owned(),
+            kyc_interval_ms: 1000,
         }
     }
 }

@@ -166,12 +166,17 @@ impl From<StorageError> for ApiError {
                 Self::Internal("an id collided with an existing row".into())
             }
             StorageError::Conflict(field) => Self::Duplicate(field),
+            StorageError::NotFound("user") => Self::NotFound("user"),
             StorageError::NotFound(what) => Self::Unprocessable(vec![ErrorItem::field(
                 what,
                 "not_found",
                 "does not exist in this program",
             )]),
             StorageError::Unavailable(_) => Self::Unavailable,
+            StorageError::Rejected(domain::ChangeError::Missing(errors)) => errors.into(),
+            StorageError::Rejected(other) => {
+                Self::Conflict("invalid_transition", other.to_string())
+            }
             StorageError::ClaimLost => Self::Conflict(
                 "idempotency_in_progress",
                 "a request with this Idempotency-Key is still being processed".into(),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
+pub mod kyc;
 pub mod limits;
 pub mod routes;
 pub mod server;

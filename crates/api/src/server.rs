@@ -28,6 +28,10 @@ pub struct Settings {
     pub program_rate: Rate,
     /// Authentication failures per client address.
     pub auth_failure_rate: Rate,
+    /// The KYC verifier.
+    pub kyc_verifier: Arc<dyn crate::kyc::KycVerifier>,
+    /// How often the KYC worker looks for pending users.
+    pub kyc_interval: Duration,
 }
 
 impl From<&Config> for Settings {
@@ -44,6 +48,9 @@ impl From<&Config> for Settings {
                 per_second: c.auth_failures_per_minute / 60.0,
                 burst: c.auth_failures_burst,
             },
+            kyc_verifier: crate::kyc::verifier(&c.kyc_verifier)
+                .unwrap_or_else(|| Arc::new(crate::kyc::Manual)),
+            kyc_interval: Duration::from_millis(c.kyc_interval_ms.max(50)),
         }
     }
 }
@@ -64,6 +71,12 @@ pub fn run(
         body_limit: settings.body_limit,
         limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
     });
+    crate::kyc::spawn_worker(
+        store.clone(),
+        settings.kyc_verifier.clone(),
+        clock.clone(),
+        settings.kyc_interval,
+    );
     spawn_sweepers(store, clock);
     let server = HttpServer::new(move || {
         App::new()

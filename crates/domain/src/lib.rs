@@ -28,6 +28,6 @@ pub use query::{ContactQuery, PageRequest, RawContactQuery, RawUserQuery, UserQu
 pub use status::{BusinessType, ContactType, KycEvent, KycStatus, TransitionError, UserStatus};
 pub use text::{AddressLine, BusinessName, City, PersonName, Reason};
 pub use user::{
-    BusinessLink, NewUser, ParseContext, Profile, RawNewUser, User, UserInvariantError, UserParts,
-    UserRecord,
+    BusinessLink, ChangeError, NewUser, ParseContext, Profile, RawNewUser, Transition, User,
+    UserChange, UserInvariantError, UserParts, UserRecord,
 };

@@ -539,3 +539,95 @@ impl User {
         self.updated_at
     }
 }
+
+/// A change of a user's lifecycle state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UserChange {
+    /// `active` → `blocked`.
+    Block,
+    /// `blocked` → `active`.
+    Unblock,
+    /// KYC `not_started` → `pending`; needs date of birth, SSN and accepted terms, and an
+    /// active account.
+    SubmitKyc,
+    /// KYC `pending` → `verified`.
+    VerifyKyc,
+    /// KYC `pending` → `rejected`.
+    RejectKyc,
+}
+
+/// What a change did, for the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// `status` or `kyc`.
+    pub kind: &'static str,
+    /// The state before.
+    pub from: &'static str,
+    /// The state after.
+    pub to: &'static str,
+}
+
+/// Why a change was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    /// Not a legal move from the current state (409 `invalid_transition`).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// A blocked user cannot be submitted for verification (409 `invalid_transition`).
+    #[error("a blocked user cannot be submitted for verification")]
+    Blocked,
+    /// The data verification needs is missing (422, listing each field).
+    #[error(transparent)]
+    Missing(#[from] ValidationErrors),
+}
+
+impl User {
+    /// Applies `change` at `now`, or refuses it and leaves the user unchanged.
+    pub fn apply(
+        &mut self,
+        change: UserChange,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, ChangeError> {
+        let transition = match change {
+            UserChange::Block | UserChange::Unblock => {
+                let from = self.status;
+                let to = if change == UserChange::Block {
+                    from.block()?
+                } else {
+                    from.unblock()?
+                };
+                self.status = to;
+                Transition {
+                    kind: "status",
+                    from: from.as_str(),
+                    to: to.as_str(),
+                }
+            }
+            UserChange::SubmitKyc | UserChange::VerifyKyc | UserChange::RejectKyc => {
+                let from = self.kyc_status;
+                let to = match change {
+                    UserChange::SubmitKyc => {
+                        // The state machine first, so that a resubmission is a conflict, not
+                        // a list of missing fields.
+                        let to = from.submit()?;
+                        if self.status == UserStatus::Blocked {
+                            return Err(ChangeError::Blocked);
+                        }
+                        self.kyc_requirements()?;
+                        to
+                    }
+                    UserChange::VerifyKyc => from.verify()?,
+                    _ => from.reject()?,
+                };
+                self.kyc_status = to;
+                Transition {
+                    kind: "kyc",
+                    from: from.as_str(),
+                    to: to.as_str(),
+                }
+            }
+        };
+        self.touch(now);
+        Ok(transition)
+    }
+}

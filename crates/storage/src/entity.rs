@@ -218,3 +218,24 @@ pub(crate) mod seen_signatures {
     }
     no_relations!();
 }
+
+pub(crate) mod user_events {
+    //! `user_events`: the audit trail of status and KYC transitions.
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_events")]
+    pub(crate) struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub(crate) id: String,
+        pub(crate) program_id: String,
+        pub(crate) user_id: String,
+        pub(crate) kind: String,
+        pub(crate) from_state: String,
+        pub(crate) to_state: String,
+        pub(crate) reason: Option<String>,
+        pub(crate) actor: String,
+        pub(crate) created_at: i64,
+    }
+    no_relations!();
+}

@@ -49,6 +49,9 @@ pub enum StorageError {
     /// A stored value failed its domain rule or failed to decrypt.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The domain refused a lifecycle change; nothing was written.
+    #[error("change refused: {0}")]
+    Rejected(#[from] domain::ChangeError),
     /// The idempotency claim this write was to complete is no longer held; nothing was written.
     #[error("the idempotency claim was lost")]
     ClaimLost,

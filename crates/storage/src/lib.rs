@@ -24,9 +24,9 @@ pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{ConflictField, StorageError};
 pub use repo::{
-    BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository,
-    IssuedCredentials, NewUserIds, Page, ProgramRepository, ProgramSummary, ReplayGuard,
-    UserRepository, VerifiedApiKey,
+    Audit, BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository,
+    IssuedCredentials, NewUserIds, Page, ProgramRepository, ProgramSummary, RenderedCompletion,
+    ReplayGuard, UserEvent, UserRepository, VerifiedApiKey,
 };
 pub use rotate::RotationReport;
 pub use sea_orm::DbBackend;

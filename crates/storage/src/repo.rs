@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
     Business, BusinessContact, BusinessId, ContactId, ContactQuery, NewBusiness, NewUser,
-    ProgramId, User, UserId, UserQuery,
+    ProgramId, User, UserChange, UserId, UserQuery,
 };
 
 /// One page of a listing and the number of matches over all pages.
@@ -127,6 +127,50 @@ impl std::fmt::Debug for Completion<'_> {
     }
 }
 
+/// Who caused a change and why, for the audit trail.
+#[derive(Clone, Copy, Debug)]
+pub struct Audit<'a> {
+    /// `api_key:<key id>`, `operator`, `verifier:sandbox`, …
+    pub actor: &'a str,
+    /// Why, if given.
+    pub reason: Option<&'a str>,
+}
+
+/// The response of a change, rendered from the changed user inside the change's transaction
+/// and stored as the completion of a claimed idempotency key.
+#[derive(Clone, Copy)]
+pub struct RenderedCompletion<'a> {
+    /// The claimed key.
+    pub key: &'a str,
+    /// Renders the 200 body from the changed user.
+    pub render: &'a (dyn Fn(&User) -> String + Send + Sync),
+}
+
+impl std::fmt::Debug for RenderedCompletion<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderedCompletion")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One audited transition of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserEvent {
+    /// `status` or `kyc`.
+    pub kind: String,
+    /// State before.
+    pub from: String,
+    /// State after.
+    pub to: String,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// Who.
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// Users.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -144,6 +188,28 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<User, StorageError>;
     /// One user of the program; another program's user is `None`.
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError>;
+    /// Applies a lifecycle change in one transaction: the user row is locked (a no-op write,
+    /// portable across the three databases), the domain decides, the new state and an audit
+    /// event are written, and with `completion` the idempotency record is completed too.
+    async fn change_user(
+        &self,
+        program: ProgramId,
+        id: UserId,
+        change: UserChange,
+        audit: Audit<'_>,
+        now: DateTime<Utc>,
+        completion: Option<RenderedCompletion<'_>>,
+    ) -> Result<User, StorageError>;
+    /// The audit trail of a user, oldest first.
+    async fn user_events(
+        &self,
+        program: ProgramId,
+        id: UserId,
+    ) -> Result<Vec<UserEvent>, StorageError>;
+    /// The program a user belongs to (for operator commands that name only the user).
+    async fn user_program(&self, id: UserId) -> Result<Option<ProgramId>, StorageError>;
+    /// Users of any program whose KYC is `pending`, longest waiting first.
+    async fn pending_kyc(&self, limit: u64) -> Result<Vec<(ProgramId, UserId)>, StorageError>;
     /// A page of the program's users matching the query, and the total.
     async fn list_users(
         &self,

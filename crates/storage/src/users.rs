@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserQuery, UserRecord, UserSort,
+    NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserChange, UserId, UserQuery, UserRecord,
+    UserSort,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
@@ -14,9 +15,11 @@ use sea_orm::{Condition, PaginatorTrait as _, QuerySelect as _};
 
 use crate::SqlStore;
 use crate::crypto::Aad;
-use crate::entity::{business_contacts, businesses, user_meta_data, users};
+use crate::entity::{business_contacts, businesses, user_events, user_meta_data, users};
 use crate::error::StorageError;
-use crate::repo::{Completion, NewUserIds, Page, UserRepository};
+use crate::repo::{
+    Audit, Completion, NewUserIds, Page, RenderedCompletion, UserEvent, UserRepository,
+};
 use crate::time::{from_ms, to_ms, truncate};
 
 /// The associated data of a user's SSN ciphertext.
@@ -136,6 +139,141 @@ impl UserRepository for SqlStore {
         }
         txn.commit().await?;
         Ok(User::create(ids.user, program, user, now))
+    }
+
+    #[tracing::instrument(skip(self, audit, completion), fields(program = %program, user = %id, ?change))]
+    async fn change_user(
+        &self,
+        program: ProgramId,
+        id: UserId,
+        change: UserChange,
+        audit: Audit<'_>,
+        now: DateTime<Utc>,
+        completion: Option<RenderedCompletion<'_>>,
+    ) -> Result<User, StorageError> {
+        let now = truncate(now);
+        let uid = id.uuid().to_string();
+        let pid = program.uuid().to_string();
+        let txn = self.db.begin().await?;
+        // Lock the row first with a no-op write: SQLite takes its write lock now (instead of
+        // failing a later read-to-write upgrade), PostgreSQL and MariaDB lock the row.
+        let locked = users::Entity::update_many()
+            .col_expr(
+                users::Column::UpdatedAt,
+                Expr::col(users::Column::UpdatedAt),
+            )
+            .filter(users::Column::Id.eq(uid.clone()))
+            .filter(users::Column::ProgramId.eq(pid.clone()))
+            .exec(&txn)
+            .await?;
+        if locked.rows_affected == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        let row = users::Entity::find_by_id(uid.clone())
+            .one(&txn)
+            .await?
+            .ok_or(StorageError::NotFound("user"))?;
+        let mut user = load_user(&txn, program, row).await?;
+        let transition = user.apply(change, now)?;
+        users::Entity::update_many()
+            .col_expr(users::Column::Status, user.status().as_str().into())
+            .col_expr(users::Column::KycStatus, user.kyc_status().as_str().into())
+            .col_expr(users::Column::UpdatedAt, to_ms(user.updated_at()).into())
+            .filter(users::Column::Id.eq(uid.clone()))
+            .exec(&txn)
+            .await?;
+        user_events::Entity::insert(user_events::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            program_id: Set(pid),
+            user_id: Set(uid),
+            kind: Set(transition.kind.to_owned()),
+            from_state: Set(transition.from.to_owned()),
+            to_state: Set(transition.to.to_owned()),
+            reason: Set(audit.reason.map(ToOwned::to_owned)),
+            actor: Set(audit.actor.chars().take(64).collect()),
+            created_at: Set(to_ms(now)),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        if let Some(c) = completion {
+            let body = (c.render)(&user);
+            crate::guards::complete_in(
+                &txn,
+                program,
+                Completion {
+                    key: c.key,
+                    status: 200,
+                    body: &body,
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_events(
+        &self,
+        program: ProgramId,
+        id: UserId,
+    ) -> Result<Vec<UserEvent>, StorageError> {
+        user_events::Entity::find()
+            .filter(user_events::Column::UserId.eq(id.uuid().to_string()))
+            .filter(user_events::Column::ProgramId.eq(program.uuid().to_string()))
+            .order_by_asc(user_events::Column::CreatedAt)
+            .order_by_asc(user_events::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| {
+                Ok(UserEvent {
+                    at: from_ms(e.created_at)?,
+                    kind: e.kind,
+                    from: e.from_state,
+                    to: e.to_state,
+                    reason: e.reason,
+                    actor: e.actor,
+                })
+            })
+            .collect()
+    }
+
+    async fn user_program(&self, id: UserId) -> Result<Option<ProgramId>, StorageError> {
+        let program: Option<String> = users::Entity::find_by_id(id.uuid().to_string())
+            .select_only()
+            .column(users::Column::ProgramId)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        program
+            .map(|p| {
+                uuid::Uuid::parse_str(&p)
+                    .map(ProgramId::from_uuid)
+                    .map_err(|_| StorageError::Corrupt("users.program_id".into()))
+            })
+            .transpose()
+    }
+
+    async fn pending_kyc(&self, limit: u64) -> Result<Vec<(ProgramId, UserId)>, StorageError> {
+        let rows: Vec<(String, String)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::ProgramId)
+            .column(users::Column::Id)
+            .filter(users::Column::KycStatus.eq(domain::KycStatus::Pending.as_str()))
+            .order_by_asc(users::Column::UpdatedAt)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|(p, u)| {
+                let p = uuid::Uuid::parse_str(&p)
+                    .map_err(|_| StorageError::Corrupt("users.program_id".into()))?;
+                let u = uuid::Uuid::parse_str(&u)
+                    .map_err(|_| StorageError::Corrupt("users.id".into()))?;
+                Ok((ProgramId::from_uuid(p), UserId::from_uuid(u)))
+            })
+            .collect()
     }
 
     #[tracing::instrument(skip(self, query), fields(program = %program))]

@@ -8,6 +8,7 @@
 )]
 
 mod auth;
+mod changes;
 mod create_user;
 mod envelope;
 mod lifecycle;

@@ -1,8 +1,10 @@
 //! User endpoints: `POST /user/create`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::{ContactId, NewUser, ParseContext, RawNewUser, RawUserQuery, User, UserId, UserQuery};
-use storage::{Completion, NewUserIds, UserRepository as _};
+use domain::{
+    ContactId, NewUser, ParseContext, RawNewUser, RawUserQuery, User, UserChange, UserId, UserQuery,
+};
+use storage::{Audit, Completion, NewUserIds, RenderedCompletion, UserRepository as _};
 use uuid::Uuid;
 
 use crate::app::{AppState, authenticate};
@@ -159,4 +161,86 @@ pub async fn get_all(
     };
     let items = page.items.iter().map(UserView::from).collect();
     Ok(HttpResponse::Ok().json(Success::page(items, pagination)))
+}
+
+/// The common body of block, unblock and send-verification-request: authenticate, read
+/// `user_id` (and for block an optional `reason`), apply the change idempotently.
+async fn change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    change: UserChange,
+) -> Result<HttpResponse, ApiError> {
+    let request = authenticate(&state, &req, payload).await?;
+    let key = idempotency::key(&req)?;
+    let program = request.program;
+    tracing::Span::current().record("program", tracing::field::display(program));
+    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
+    let actor = format!("api_key:{}", request.key_id);
+    let mut fields = request.fields;
+    let work_state = state.clone();
+    idempotency::run(&state, program, key, &digest, |key| async move {
+        let state = work_state;
+        let raw_id = fields.string("user_id");
+        let raw_reason = if change == UserChange::Block {
+            fields.string("reason")
+        } else {
+            None
+        };
+        let parsed = required_id("user_id", raw_id, UserId::parse).and_then(|id| {
+            let reason = raw_reason
+                .as_deref()
+                .map(domain::Reason::parse)
+                .transpose()
+                .map_err(|v| domain::ValidationErrors::single("reason", v))?;
+            Ok((id, reason))
+        });
+        let (id, reason) = fields.finish_with(parsed)?;
+        let render = |user: &User| to_body(&Success::one(UserView::from(user))).unwrap_or_default();
+        let audit = Audit {
+            actor: &actor,
+            reason: reason.as_ref().map(domain::Reason::as_str),
+        };
+        let completion = key.as_deref().map(|key| RenderedCompletion {
+            key,
+            render: &render,
+        });
+        let user = state
+            .store
+            .change_user(program, id, change, audit, state.clock.now(), completion)
+            .await?;
+        tracing::info!(user = %user.id(), ?change, "user changed");
+        to_body(&Success::one(UserView::from(&user)))
+    })
+    .await
+}
+
+/// `POST /user/block`: `active` → `blocked`, with an optional reason (≤ 256).
+#[tracing::instrument(skip_all, fields(program))]
+pub async fn block(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    change(state, req, payload, UserChange::Block).await
+}
+
+/// `POST /user/unblock`: `blocked` → `active`.
+#[tracing::instrument(skip_all, fields(program))]
+pub async fn unblock(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    change(state, req, payload, UserChange::Unblock).await
+}
+
+/// `POST /user/send-verification-request`: KYC `not_started` → `pending`.
+#[tracing::instrument(skip_all, fields(program))]
+pub async fn send_verification_request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    change(state, req, payload, UserChange::SubmitKyc).await
 }
