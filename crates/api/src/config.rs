@@ -64,6 +64,25 @@ impl Default for Config {
     }
 }
 
+/// The fields settable as `ONBOARD_<FIELD>`.
+const FIELDS: &[&str] = &[
+    "database_url",
+    "bind",
+    "max_connections",
+    "sqlite_synchronous",
+    "min_age",
+    "body_limit_bytes",
+    "api_key_cache_ttl_secs",
+    "key_file",
+    "log_format",
+    "rate_limit_per_second",
+    "rate_limit_burst",
+    "auth_failures_per_minute",
+    "auth_failures_burst",
+    "kyc_verifier",
+    "kyc_interval_ms",
+];
+
 impl Config {
     /// Loads the configuration: defaults < `file` (if given or `ONBOARD_CONFIG` is set) <
     /// `ONBOARD_*` variables (`ONBOARD_BIND`, `ONBOARD_MIN_AGE`, …) < `DATABASE_URL`.
@@ -76,16 +95,9 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment
-            .merge(Env::prefixed("ONBOARD_").ignore(&[
-                "CONFIG",
-                "DATA_KEYS",
-                "ACTIVE_KEY",
-                "BLIND_INDEX_KEY",
-                "API_KEY",
-                "HMAC_USERNAME",
-                "HMAC_SECRET",
-                "URL",
-            ]))
+            // Only the configuration's own fields: other ONBOARD_* variables (keys, client
+            // credentials, test URLs) are not configuration fields.
+            .merge(Env::prefixed("ONBOARD_").only(FIELDS))
             .merge(Env::raw().only(&["DATABASE_URL"]));
         figment.extract().map_err(Box::new)
     }

@@ -1,0 +1,214 @@
+//! The `onboard` binary as an operator uses it: `program create --json`, `program list`,
+//! `kyc decide`, `keys rotate`, against a fresh database with keys from the environment.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use domain::{ContactId, KycStatus, NewUser, ParseContext, RawNewUser, UserChange, UserId};
+use storage::testing::{Backend, TestDatabase};
+use storage::{Audit, Keyring, NewUserIds, SecretKey, UserRepository as _};
+
+struct Env {
+    url: String,
+    data_keys: String,
+    blind: String,
+}
+
+fn onboard(env: &Env, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .args(args)
+        .env("DATABASE_URL", &env.url)
+        .env("ONBOARD_DATA_KEYS", &env.data_keys)
+        .env("ONBOARD_ACTIVE_KEY", "k1")
+        .env("ONBOARD_BLIND_INDEX_KEY", &env.blind)
+        .env("ONBOARD_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn operator_commands(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+        return;
+    };
+    let (k1, blind) = (
+        SecretKey::generate().unwrap(),
+        SecretKey::generate().unwrap(),
+    );
+    let env = Env {
+        url: db.url.clone(),
+        data_keys: format!("k1:{}", k1.to_base64().as_str()),
+        blind: blind.to_base64().to_string(),
+    };
+
+    let (ok, stdout, stderr) = onboard(&env, &["program", "create", "--name", "acme", "--json"]);
+    assert!(ok, "{stderr}");
+    let created: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let keys: Vec<&str> = created
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["api_key", "hmac_secret", "hmac_username", "program_id"]
+    );
+    assert!(created["api_key"].as_str().unwrap().starts_with("onb_"));
+    assert!(
+        !stderr.contains(created["api_key"].as_str().unwrap()),
+        "secrets never reach the log"
+    );
+    assert!(!stderr.contains(created["hmac_secret"].as_str().unwrap()));
+    let program: domain::ProgramId = created["program_id"].as_str().unwrap().parse().unwrap();
+
+    let (ok, stdout, _) = onboard(&env, &["program", "list"]);
+    assert!(
+        ok && stdout.contains(&program.to_string()) && stdout.contains("acme"),
+        "{stdout}"
+    );
+
+    // A pending KYC case, decided by an operator.
+    let keyring = Keyring::new([("k1".to_owned(), k1.clone())], "k1", blind.clone()).unwrap();
+    let store = db.store(keyring).await.unwrap();
+    let raw = RawNewUser {
+        first_name: Some("Alex".into()),
+        last_name: Some("Rivera".into()),
+        email: Some("alex@example.com".into()),
+        phone_number: Some("+15555551234".into()),
+        address_one: Some("1 Main St".into()),
+        city: Some("Austin".into()),
+        state: Some("TX".into()),
+        country: Some("US".into()),
+        postal_code: Some("73301".into()),
+        date_of_birth: Some("1980-04-20".into()),
+        ssn: Some("123-45-6789".into()),
+        terms_accepted: Some(true),
+        ..RawNewUser::default()
+    };
+    let now = chrono::Utc::now();
+    let new_user = NewUser::parse(&raw, ParseContext::new(now.date_naive())).unwrap();
+    let ids = NewUserIds {
+        user: UserId::from_uuid(uuid::Uuid::now_v7()),
+        contact: ContactId::from_uuid(uuid::Uuid::now_v7()),
+    };
+    store
+        .create_user(program, ids, &new_user, now, None)
+        .await
+        .unwrap();
+    let audit = Audit {
+        actor: "test",
+        reason: None,
+    };
+    store
+        .change_user(program, ids.user, UserChange::SubmitKyc, audit, now, None)
+        .await
+        .unwrap();
+
+    let user = ids.user.to_string();
+    let (ok, stdout, stderr) = onboard(
+        &env,
+        &[
+            "kyc",
+            "decide",
+            &user,
+            "rejected",
+            "--reason",
+            "documents expired",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("rejected"), "{stdout}");
+    let got = store.get_user(program, ids.user).await.unwrap().unwrap();
+    assert_eq!(got.kyc_status(), KycStatus::Rejected);
+    let events = store.user_events(program, ids.user).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (
+            last.to.as_str(),
+            last.actor.as_str(),
+            last.reason.as_deref()
+        ),
+        ("rejected", "operator", Some("documents expired"))
+    );
+    let (ok, _, stderr) = onboard(&env, &["kyc", "decide", &user, "verified"]);
+    assert!(
+        !ok && stderr.contains("cannot"),
+        "a decided case cannot be decided again: {stderr}"
+    );
+    assert!(!stderr.contains("123456789") && !stderr.contains("123-45-6789"));
+
+    // Re-encryption under a new active key.
+    let k2 = SecretKey::generate().unwrap();
+    let env2 = Env {
+        data_keys: format!(
+            "k1:{},k2:{}",
+            k1.to_base64().as_str(),
+            k2.to_base64().as_str()
+        ),
+        ..env
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .args(["keys", "rotate", "--batch", "1"])
+        .env("DATABASE_URL", &env2.url)
+        .env("ONBOARD_DATA_KEYS", &env2.data_keys)
+        .env("ONBOARD_ACTIVE_KEY", "k2")
+        .env("ONBOARD_BLIND_INDEX_KEY", &env2.blind)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-encrypted under key k2"));
+    let only_k2 = Keyring::new([("k2".to_owned(), k2)], "k2", blind).unwrap();
+    let rotated = storage::SqlStore::new(store.connection().clone(), only_k2);
+    assert_eq!(
+        rotated
+            .reveal_ssn(program, ids.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .expose_digits(),
+        "123456789"
+    );
+
+    // Half a key configuration is refused rather than replaced by new keys.
+    let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .args(["program", "list"])
+        .env("DATABASE_URL", &env2.url)
+        .env("ONBOARD_DATA_KEYS", &env2.data_keys)
+        .env_remove("ONBOARD_ACTIVE_KEY")
+        .env_remove("ONBOARD_BLIND_INDEX_KEY")
+        .env(
+            "ONBOARD_KEY_FILE",
+            std::env::temp_dir().join("onboard-never-created.toml"),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be set together"));
+
+    let _ = store.connection().clone().close().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn operator_commands_sqlite() {
+    operator_commands(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn operator_commands_postgres() {
+    operator_commands(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn operator_commands_mysql() {
+    operator_commands(Backend::Mysql).await;
+}
