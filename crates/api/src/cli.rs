@@ -266,30 +266,7 @@ async fn run(config: Config, command: Command) -> CliResult {
             user,
             decision,
             reason,
-        }) => {
-            let id = domain::UserId::parse(&user).map_err(|v| format!("user {v}"))?;
-            let reason = reason
-                .as_deref()
-                .map(domain::Reason::parse)
-                .transpose()
-                .map_err(|v| format!("--reason {v}"))?;
-            let store = open_store(&config).await?;
-            let program = store.user_program(id).await?.ok_or("no such user")?;
-            let change = if decision == "verified" {
-                domain::UserChange::VerifyKyc
-            } else {
-                domain::UserChange::RejectKyc
-            };
-            let audit = storage::Audit {
-                actor: "operator",
-                reason: reason.as_ref().map(domain::Reason::as_str),
-            };
-            let user = store
-                .change_user(program, id, change, audit, now, None)
-                .await?;
-            println!("{} kyc_status is now {}", user.id(), user.kyc_status());
-            Ok(())
-        }
+        }) => kyc_decide(&config, &user, &decision, reason.as_deref(), now).await,
         Command::Call { path, file } => call(&path, file.as_deref()).await,
     }
 }
@@ -316,5 +293,36 @@ async fn call(path: &str, file: Option<&str>) -> CliResult {
     if response.status >= 400 {
         return Err(format!("the service answered HTTP {}", response.status).into());
     }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn kyc_decide(
+    config: &Config,
+    user: &str,
+    decision: &str,
+    reason: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> CliResult {
+    let id = domain::UserId::parse(user).map_err(|v| format!("user {v}"))?;
+    let reason = reason
+        .map(domain::Reason::parse)
+        .transpose()
+        .map_err(|v| format!("--reason {v}"))?;
+    let store = open_store(config).await?;
+    let program = store.user_program(id).await?.ok_or("no such user")?;
+    let change = if decision == "verified" {
+        domain::UserChange::VerifyKyc
+    } else {
+        domain::UserChange::RejectKyc
+    };
+    let audit = storage::Audit {
+        actor: "operator",
+        reason: reason.as_ref().map(domain::Reason::as_str),
+    };
+    let user = store
+        .change_user(program, id, change, audit, now, None)
+        .await?;
+    println!("{} kyc_status is now {}", user.id(), user.kyc_status());
     Ok(())
 }
