@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(post_only("/user/create", routes::users::create))
                 .service(post_only("/user/get", routes::users::get))
                 .service(post_only("/user/get-all", routes::users::get_all))
+                .service(post_only("/user/update", routes::users::update))
                 .service(post_only("/user/block", routes::users::block))
                 .service(post_only("/user/unblock", routes::users::unblock))
                 .service(post_only(

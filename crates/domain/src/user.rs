@@ -576,9 +576,16 @@ pub enum ChangeError {
     /// A blocked user cannot be submitted for verification (409 `invalid_transition`).
     #[error("a blocked user cannot be submitted for verification")]
     Blocked,
-    /// The data verification needs is missing (422, listing each field).
+    /// The data verification needs is missing, or an update is invalid (422, listing each
+    /// field).
     #[error(transparent)]
     Missing(#[from] ValidationErrors),
+    /// Identity fields cannot change once verification was requested (409
+    /// `invalid_transition`).
+    #[error(
+        "first_name, last_name, date_of_birth and ssn cannot change once verification was requested"
+    )]
+    IdentityLocked,
 }
 
 impl User {
@@ -629,5 +636,129 @@ impl User {
         };
         self.touch(now);
         Ok(transition)
+    }
+}
+
+impl Profile {
+    /// The profile as plain strings (the shape of the create input).
+    pub fn to_raw(&self) -> RawNewUser {
+        let a = &self.address;
+        RawNewUser {
+            first_name: Some(self.first_name.as_str().to_owned()),
+            middle_name: self.middle_name.as_ref().map(|n| n.as_str().to_owned()),
+            last_name: Some(self.last_name.as_str().to_owned()),
+            email: Some(self.email.as_str().to_owned()),
+            phone_number: Some(self.phone_number.as_str().to_owned()),
+            address_one: Some(a.line_one.as_str().to_owned()),
+            address_two: a.line_two.as_ref().map(|l| l.as_str().to_owned()),
+            city: Some(a.city.as_str().to_owned()),
+            state: Some(a.state.as_str().to_owned()),
+            country: Some(a.country.as_str().to_owned()),
+            postal_code: Some(a.postal_code.as_str().to_owned()),
+            username: self.username.as_ref().map(|u| u.as_str().to_owned()),
+            date_of_birth: self.date_of_birth.map(|d| d.to_iso()),
+            meta_data: Some(
+                self.meta_data
+                    .entries()
+                    .iter()
+                    .map(|e| RawMetaEntry {
+                        name: Some(e.name().as_str().to_owned()),
+                        value: Some(e.value().as_str().to_owned()),
+                    })
+                    .collect(),
+            ),
+            ..RawNewUser::default()
+        }
+    }
+}
+
+impl User {
+    /// A partial update (`/user/update`): every field given in `raw` replaces the stored one
+    /// under the same rules as create; absent fields stay. `email` cannot change (422);
+    /// `middle_name`/`address_two` `""` clears them; `meta_data` replaces the whole list;
+    /// `terms_accepted` true records the acceptance time (kept if already accepted), false
+    /// withdraws it. Once verification was requested, names, date of birth and SSN are
+    /// locked. Returns the updated user and the new SSN when one was given.
+    pub fn update(
+        &self,
+        raw: &RawNewUser,
+        ctx: ParseContext,
+        now: DateTime<Utc>,
+    ) -> Result<(User, Option<Ssn>), ChangeError> {
+        let mut errors = Collector::default();
+        if raw.email.is_some() {
+            errors.push(
+                "email",
+                Violation::new(ErrorCode::InvalidValue, "cannot be changed"),
+            );
+        }
+        let current = self.profile.to_raw();
+        let merged = RawNewUser {
+            first_name: raw.first_name.clone().or(current.first_name),
+            middle_name: raw.middle_name.clone().or(current.middle_name),
+            last_name: raw.last_name.clone().or(current.last_name),
+            email: current.email,
+            phone_number: raw.phone_number.clone().or(current.phone_number),
+            address_one: raw.address_one.clone().or(current.address_one),
+            address_two: raw.address_two.clone().or(current.address_two),
+            city: raw.city.clone().or(current.city),
+            state: raw.state.clone().or(current.state),
+            country: raw.country.clone().or(current.country),
+            postal_code: raw.postal_code.clone().or(current.postal_code),
+            username: raw.username.clone().or(current.username),
+            date_of_birth: raw.date_of_birth.clone().or(current.date_of_birth),
+            meta_data: raw.meta_data.clone().or(current.meta_data),
+            ..RawNewUser::default()
+        };
+        // A date of birth that is not changed is not judged again (the minimum age may have
+        // been raised since).
+        let rule = if raw.date_of_birth.is_some() {
+            DobRule::Fresh(ctx)
+        } else {
+            DobRule::Stored
+        };
+        let profile = Profile::parse_into(&merged, rule, &mut errors);
+        let ssn = errors.optional("ssn", raw.ssn.as_deref(), Ssn::parse);
+        errors.finish()?;
+        let (Some(profile), Some(ssn)) = (profile, ssn) else {
+            return Err(crate::error::inconsistent().into());
+        };
+        let identity_changed = profile.first_name != self.profile.first_name
+            || profile.last_name != self.profile.last_name
+            || profile.date_of_birth != self.profile.date_of_birth
+            || ssn.is_some();
+        if identity_changed && self.kyc_status != KycStatus::NotStarted {
+            return Err(ChangeError::IdentityLocked);
+        }
+        let terms_accepted_at = match raw.terms_accepted {
+            None => self.terms_accepted_at,
+            Some(true) => self.terms_accepted_at.or(Some(now)),
+            Some(false) => None,
+        };
+        let updated = User::new(UserParts {
+            id: self.id,
+            program_id: self.program_id,
+            profile,
+            ssn_last_4: ssn.as_ref().map(Ssn::last4).or(self.ssn_last_4),
+            terms_accepted_at,
+            status: self.status,
+            kyc_status: self.kyc_status,
+            created_at: self.created_at,
+            updated_at: now.max(self.updated_at),
+        })
+        .map_err(|e| match e {
+            UserInvariantError::KycWithoutData(_) => {
+                ChangeError::Missing(ValidationErrors::single(
+                    "terms_accepted",
+                    Violation::new(
+                        ErrorCode::InvalidValue,
+                        "cannot be withdrawn once verification was requested",
+                    ),
+                ))
+            }
+            UserInvariantError::Corrupt(errors) => ChangeError::Missing(errors),
+            UserInvariantError::TimeTravel => ChangeError::Missing(crate::error::inconsistent()),
+        })?;
+        Ok((updated, ssn))
     }
 }

@@ -200,6 +200,18 @@ pub trait UserRepository: Send + Sync {
         now: DateTime<Utc>,
         completion: Option<RenderedCompletion<'_>>,
     ) -> Result<User, StorageError>;
+    /// A partial update in one transaction (the row locked, the domain's `User::update`
+    /// deciding, a new SSN re-encrypted and its blind index re-checked by the unique
+    /// constraint, meta_data replaced when given).
+    async fn update_user(
+        &self,
+        program: ProgramId,
+        id: UserId,
+        raw: &domain::RawNewUser,
+        ctx: domain::ParseContext,
+        now: DateTime<Utc>,
+        completion: Option<RenderedCompletion<'_>>,
+    ) -> Result<User, StorageError>;
     /// The audit trail of a user, oldest first.
     async fn user_events(
         &self,

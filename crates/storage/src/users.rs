@@ -89,18 +89,7 @@ impl UserRepository for SqlStore {
             created_at: Set(to_ms(now)),
             updated_at: Set(to_ms(now)),
         };
-        let meta: Vec<user_meta_data::ActiveModel> = profile
-            .meta_data()
-            .entries()
-            .iter()
-            .enumerate()
-            .map(|(i, e)| user_meta_data::ActiveModel {
-                user_id: Set(id.clone()),
-                position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
-                name: Set(e.name().as_str().to_owned()),
-                value: Set(e.value().as_str().to_owned()),
-            })
-            .collect();
+        let meta = meta_rows(&id, profile.meta_data());
 
         let txn = self.db.begin().await?;
         users::Entity::insert(row)
@@ -195,6 +184,103 @@ impl UserRepository for SqlStore {
         })
         .exec_without_returning(&txn)
         .await?;
+        if let Some(c) = completion {
+            let body = (c.render)(&user);
+            crate::guards::complete_in(
+                &txn,
+                program,
+                Completion {
+                    key: c.key,
+                    status: 200,
+                    body: &body,
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    #[tracing::instrument(skip(self, raw, ctx, completion), fields(program = %program, user = %id))]
+    async fn update_user(
+        &self,
+        program: ProgramId,
+        id: UserId,
+        raw: &RawNewUser,
+        ctx: domain::ParseContext,
+        now: DateTime<Utc>,
+        completion: Option<RenderedCompletion<'_>>,
+    ) -> Result<User, StorageError> {
+        let now = truncate(now);
+        let uid = id.uuid().to_string();
+        let txn = self.db.begin().await?;
+        let row = lock_user(&txn, program, &uid).await?;
+        let current = load_user(&txn, program, row).await?;
+        let (user, ssn) = current.update(raw, ctx, now)?;
+        let p = user.profile();
+        let a = p.address();
+        let mut update = users::Entity::update_many()
+            .col_expr(users::Column::FirstName, p.first_name().as_str().into())
+            .col_expr(
+                users::Column::MiddleName,
+                p.middle_name().map(|n| n.as_str().to_owned()).into(),
+            )
+            .col_expr(users::Column::LastName, p.last_name().as_str().into())
+            .col_expr(users::Column::PhoneNumber, p.phone_number().as_str().into())
+            .col_expr(users::Column::AddressOne, a.line_one().as_str().into())
+            .col_expr(
+                users::Column::AddressTwo,
+                a.line_two().map(|l| l.as_str().to_owned()).into(),
+            )
+            .col_expr(users::Column::City, a.city().as_str().into())
+            .col_expr(users::Column::State, a.state().as_str().into())
+            .col_expr(users::Column::Country, a.country().as_str().into())
+            .col_expr(users::Column::PostalCode, a.postal_code().as_str().into())
+            .col_expr(
+                users::Column::Username,
+                p.username().map(|u| u.as_str().to_owned()).into(),
+            )
+            .col_expr(
+                users::Column::UsernameKey,
+                p.username().map(domain::Username::unique_key).into(),
+            )
+            .col_expr(
+                users::Column::DateOfBirth,
+                p.date_of_birth().map(|d| d.to_iso()).into(),
+            )
+            .col_expr(
+                users::Column::TermsAcceptedAt,
+                user.terms_accepted_at().map(to_ms).into(),
+            )
+            .col_expr(users::Column::UpdatedAt, to_ms(user.updated_at()).into());
+        if let Some(ssn) = &ssn {
+            let digits = ssn.expose_digits().as_bytes();
+            let sealed = self.keys.seal(digits, ssn_aad(&uid))?;
+            update = update
+                .col_expr(users::Column::SsnCiphertext, sealed.bytes.into())
+                .col_expr(users::Column::SsnKeyId, sealed.key_id.into())
+                .col_expr(
+                    users::Column::SsnBlindIndex,
+                    self.keys.blind_index(&ssn_label(program), digits).into(),
+                )
+                .col_expr(users::Column::SsnLast4, ssn.last4().as_str().into());
+        }
+        update
+            .filter(users::Column::Id.eq(uid.clone()))
+            .exec(&txn)
+            .await?;
+        if raw.meta_data.is_some() {
+            user_meta_data::Entity::delete_many()
+                .filter(user_meta_data::Column::UserId.eq(uid.clone()))
+                .exec(&txn)
+                .await?;
+            let meta = meta_rows(&uid, p.meta_data());
+            if !meta.is_empty() {
+                user_meta_data::Entity::insert_many(meta)
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+        }
         if let Some(c) = completion {
             let body = (c.render)(&user);
             crate::guards::complete_in(
@@ -479,4 +565,44 @@ impl SqlStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total })
     }
+}
+
+/// Locks a user row of the program inside `txn` with a no-op write (SQLite takes its write
+/// lock now instead of failing a later read-to-write upgrade; PostgreSQL and MariaDB lock the
+/// row) and reads it.
+async fn lock_user(
+    txn: &impl ConnectionTrait,
+    program: ProgramId,
+    uid: &str,
+) -> Result<users::Model, StorageError> {
+    let locked = users::Entity::update_many()
+        .col_expr(
+            users::Column::UpdatedAt,
+            Expr::col(users::Column::UpdatedAt),
+        )
+        .filter(users::Column::Id.eq(uid))
+        .filter(users::Column::ProgramId.eq(program.uuid().to_string()))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(StorageError::NotFound("user"));
+    }
+    users::Entity::find_by_id(uid.to_owned())
+        .one(txn)
+        .await?
+        .ok_or(StorageError::NotFound("user"))
+}
+
+/// The meta_data rows of a user, in order.
+fn meta_rows(user_id: &str, meta: &domain::MetaData) -> Vec<user_meta_data::ActiveModel> {
+    meta.entries()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| user_meta_data::ActiveModel {
+            user_id: Set(user_id.to_owned()),
+            position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+            name: Set(e.name().as_str().to_owned()),
+            value: Set(e.value().as_str().to_owned()),
+        })
+        .collect()
 }

@@ -230,3 +230,136 @@ service_test!(
     kyc_goes_pending_then_the_sandbox_decides,
     kyc_goes_pending_then_the_sandbox_decides
 );
+
+async fn update_is_partial_and_keeps_the_rules(app: &TestApp) {
+    let (user, id) = create(app, &seed_body(6)).await;
+    let (status, out) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "city": "  Springfield ", "middle_name": "Lee", "state": "ca",
+                "meta_data": [{"name": "tier", "value": "gold"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let updated = &out["data"]["items"][0];
+    assert_eq!(updated["city"], "Springfield");
+    assert_eq!(updated["middle_name"], "Lee");
+    assert_eq!(updated["state"], "CA");
+    assert_eq!(
+        updated["meta_data"],
+        json!([{"name": "tier", "value": "gold"}])
+    );
+    for unchanged in [
+        "first_name",
+        "last_name",
+        "email",
+        "phone_number",
+        "postal_code",
+        "ssn_last_4",
+        "created_at",
+    ] {
+        assert_eq!(updated[unchanged], user[unchanged], "{unchanged}");
+    }
+    assert!(updated["updated_at"].as_str() >= user["updated_at"].as_str());
+    let (_, got) = call(app, "/user/get", &json!({"user_id": user["id"]})).await;
+    assert_eq!(&got["data"]["items"][0], updated, "stored as answered");
+
+    // "" clears middle_name; every failing field at once; email and links are not updatable.
+    let (status, out) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "middle_name": ""}),
+    )
+    .await;
+    assert_eq!(
+        (status, &out["data"]["items"][0]["middle_name"]),
+        (200, &Value::Null)
+    );
+    let (status, out) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "email": "new@example.com", "postal_code": "1", "state": "ZZ", "business_id": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{out}");
+    let mut got: Vec<(&str, &str)> = out["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        [
+            ("business_id", "unknown_field"),
+            ("email", "invalid_value"),
+            ("postal_code", "invalid_format"),
+            ("state", "not_in_country")
+        ]
+    );
+
+    // A new SSN is re-encrypted and its uniqueness re-checked.
+    let (other, _) = create(app, &seed_body(7)).await;
+    let (status, out) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "ssn": tests::ssn(7)}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["errors"][0]["field"].as_str()),
+        (409, Some("ssn")),
+        "{out}"
+    );
+    let (status, out) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "ssn": "234-56-7891"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["data"]["items"][0]["ssn_last_4"].as_str()),
+        (200, Some("7891"))
+    );
+    let ssn = app
+        .store
+        .reveal_ssn(app.program.program_id, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ssn.expose_digits(), "234567891");
+    let (status, _) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": other["id"], "username": "janedoe6"}),
+    )
+    .await;
+    assert_eq!(status, 409, "usernames stay unique");
+
+    // Once verification was requested, identity fields are locked.
+    call(
+        app,
+        "/user/send-verification-request",
+        &json!({"user_id": user["id"]}),
+    )
+    .await;
+    let (status, out) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "last_name": "Other"}),
+    )
+    .await;
+    assert_eq!((status, code(&out)), (409, "invalid_transition"), "{out}");
+    let (status, _) = call(
+        app,
+        "/user/update",
+        &json!({"user_id": user["id"], "city": "Shelbyville"}),
+    )
+    .await;
+    assert_eq!(status, 200, "other fields stay updatable");
+}
+service_test!(
+    update_is_partial_and_keeps_the_rules,
+    update_is_partial_and_keeps_the_rules
+);

@@ -16,24 +16,9 @@ use crate::views::{Pagination, Success, UserView};
 /// Reads the create-user fields (SPEC §3.1) out of a JSON object.
 pub fn raw_new_user(f: &mut Fields) -> RawNewUser {
     RawNewUser {
-        first_name: f.string("first_name"),
-        middle_name: f.string("middle_name"),
-        last_name: f.string("last_name"),
-        email: f.string("email"),
-        phone_number: f.string("phone_number"),
-        address_one: f.string("address_one"),
-        address_two: f.string("address_two"),
-        city: f.string("city"),
-        state: f.string("state"),
-        country: f.string("country"),
-        postal_code: f.string("postal_code"),
-        username: f.string("username"),
-        date_of_birth: f.string("date_of_birth"),
-        ssn: f.string("ssn"),
-        terms_accepted: f.boolean("terms_accepted"),
-        meta_data: f.meta_data("meta_data"),
         business_id: f.string("business_id"),
         is_vendor: f.boolean("is_vendor"),
+        ..raw_new_user_without_link(f)
     }
 }
 
@@ -243,4 +228,84 @@ pub async fn send_verification_request(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     change(state, req, payload, UserChange::SubmitKyc).await
+}
+
+/// `POST /user/update`: a partial update with the create rules; `email`, `business_id` and
+/// `is_vendor` cannot be updated.
+#[tracing::instrument(skip_all, fields(program))]
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request = authenticate(&state, &req, payload).await?;
+    let key = idempotency::key(&req)?;
+    let program = request.program;
+    tracing::Span::current().record("program", tracing::field::display(program));
+    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
+    let mut fields = request.fields;
+    let work_state = state.clone();
+    idempotency::run(&state, program, key, &digest, |key| async move {
+        let state = work_state;
+        let raw_id = fields.string("user_id");
+        let raw = raw_new_user_without_link(&mut fields);
+        let now = state.clock.now();
+        let ctx = ParseContext {
+            today: now.date_naive(),
+            min_age: state.min_age,
+        };
+        // Judge the update against the stored user first, so that its field errors are
+        // reported together with unknown fields; the write re-checks inside its transaction.
+        let checked = match required_id("user_id", raw_id, UserId::parse) {
+            Err(e) => Err(e),
+            Ok(id) => match state.store.get_user(program, id).await? {
+                None => Ok((id, None)),
+                Some(user) => match user.update(&raw, ctx, now) {
+                    Err(domain::ChangeError::Missing(errors)) => Err(errors),
+                    _ => Ok((id, Some(()))),
+                },
+            },
+        };
+        let (id, found) = fields.finish_with(checked)?;
+        if found.is_none() {
+            return Err(ApiError::NotFound("user"));
+        }
+        let render = |user: &User| to_body(&Success::one(UserView::from(user))).unwrap_or_default();
+        let completion = key.as_deref().map(|key| RenderedCompletion {
+            key,
+            render: &render,
+        });
+        let user = state
+            .store
+            .update_user(program, id, &raw, ctx, now, completion)
+            .await?;
+        tracing::info!(user = %user.id(), "user updated");
+        to_body(&Success::one(UserView::from(&user)))
+    })
+    .await
+}
+
+/// The create fields other than `business_id` and `is_vendor` (which stay unread, so that
+/// sending them is an unknown field).
+fn raw_new_user_without_link(f: &mut Fields) -> RawNewUser {
+    RawNewUser {
+        first_name: f.string("first_name"),
+        middle_name: f.string("middle_name"),
+        last_name: f.string("last_name"),
+        email: f.string("email"),
+        phone_number: f.string("phone_number"),
+        address_one: f.string("address_one"),
+        address_two: f.string("address_two"),
+        city: f.string("city"),
+        state: f.string("state"),
+        country: f.string("country"),
+        postal_code: f.string("postal_code"),
+        username: f.string("username"),
+        date_of_birth: f.string("date_of_birth"),
+        ssn: f.string("ssn"),
+        terms_accepted: f.boolean("terms_accepted"),
+        meta_data: f.meta_data("meta_data"),
+        business_id: None,
+        is_vendor: None,
+    }
 }
