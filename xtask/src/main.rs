@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 
 mod layers;
 
-const USAGE: &str = "usage: cargo xtask <ci | check-layers | bench [parse]>";
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | bench [parse | users [COUNT]]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +68,20 @@ fn bench(args: &[String]) -> Result<()> {
             "--example",
             "parse_bench",
         ]),
+        Some("users") => {
+            let count = args.get(1).map_or("1000000", String::as_str);
+            cargo(&[
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "storage",
+                "--example",
+                "users_at_scale",
+                "--",
+                count,
+            ])
+        }
         Some(other) => bail!("unknown benchmark {other}; {USAGE}"),
     }
 }

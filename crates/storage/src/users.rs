@@ -51,44 +51,7 @@ impl UserRepository for SqlStore {
         let id = ids.user.uuid().to_string();
         let program_id = program.uuid().to_string();
         let profile = user.profile();
-        let address = profile.address();
-        let ssn = match user.ssn() {
-            Some(ssn) => {
-                let digits = ssn.expose_digits().as_bytes();
-                let sealed = self.keys.seal(digits, ssn_aad(&id))?;
-                let index = self.keys.blind_index(&ssn_label(program), digits);
-                Some((sealed, index, ssn.last4()))
-            }
-            None => None,
-        };
-        let row = users::ActiveModel {
-            id: Set(id.clone()),
-            program_id: Set(program_id.clone()),
-            first_name: Set(profile.first_name().as_str().to_owned()),
-            middle_name: Set(profile.middle_name().map(|n| n.as_str().to_owned())),
-            last_name: Set(profile.last_name().as_str().to_owned()),
-            email: Set(profile.email().as_str().to_owned()),
-            email_key: Set(profile.email().unique_key()),
-            phone_number: Set(profile.phone_number().as_str().to_owned()),
-            address_one: Set(address.line_one().as_str().to_owned()),
-            address_two: Set(address.line_two().map(|l| l.as_str().to_owned())),
-            city: Set(address.city().as_str().to_owned()),
-            state: Set(address.state().as_str().to_owned()),
-            country: Set(address.country().as_str().to_owned()),
-            postal_code: Set(address.postal_code().as_str().to_owned()),
-            username: Set(profile.username().map(|u| u.as_str().to_owned())),
-            username_key: Set(profile.username().map(domain::Username::unique_key)),
-            date_of_birth: Set(profile.date_of_birth().map(|d| d.to_iso())),
-            ssn_last_4: Set(ssn.as_ref().map(|(_, _, l4)| l4.as_str().to_owned())),
-            ssn_blind_index: Set(ssn.as_ref().map(|(_, index, _)| index.clone())),
-            ssn_key_id: Set(ssn.as_ref().map(|(s, _, _)| s.key_id.clone())),
-            ssn_ciphertext: Set(ssn.map(|(s, _, _)| s.bytes)),
-            terms_accepted_at: Set(user.terms_accepted().then(|| to_ms(now))),
-            status: Set(domain::UserStatus::Active.as_str().to_owned()),
-            kyc_status: Set(domain::KycStatus::NotStarted.as_str().to_owned()),
-            created_at: Set(to_ms(now)),
-            updated_at: Set(to_ms(now)),
-        };
+        let row = self.user_row(program, &id, user, now)?;
         let meta = meta_rows(&id, profile.meta_data());
 
         let txn = self.db.begin().await?;
@@ -605,4 +568,89 @@ fn meta_rows(user_id: &str, meta: &domain::MetaData) -> Vec<user_meta_data::Acti
             value: Set(e.value().as_str().to_owned()),
         })
         .collect()
+}
+
+impl SqlStore {
+    /// Inserts many valid users of one program in one transaction with multi-row inserts
+    /// (for seeding large data sets; no business links, no idempotency). Each SSN is sealed
+    /// and blind-indexed exactly as by `create_user`.
+    pub async fn bulk_create_users(
+        &self,
+        program: ProgramId,
+        users: &[(UserId, NewUser)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let now = truncate(now);
+        let mut rows = Vec::with_capacity(users.len());
+        let mut meta = Vec::new();
+        for (id, user) in users {
+            let uid = id.uuid().to_string();
+            rows.push(self.user_row(program, &uid, user, now)?);
+            meta.extend(meta_rows(&uid, user.profile().meta_data()));
+        }
+        let txn = self.db.begin().await?;
+        for chunk in rows.chunks(500) {
+            users::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in meta.chunks(1000) {
+            user_meta_data::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+impl SqlStore {
+    /// The `users` row of a new user: SSN sealed for this row and blind-indexed per program.
+    fn user_row(
+        &self,
+        program: ProgramId,
+        id: &str,
+        user: &NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<users::ActiveModel, StorageError> {
+        let profile = user.profile();
+        let address = profile.address();
+        let ssn = match user.ssn() {
+            Some(ssn) => {
+                let digits = ssn.expose_digits().as_bytes();
+                let sealed = self.keys.seal(digits, ssn_aad(id))?;
+                let index = self.keys.blind_index(&ssn_label(program), digits);
+                Some((sealed, index, ssn.last4()))
+            }
+            None => None,
+        };
+        Ok(users::ActiveModel {
+            id: Set(id.to_owned()),
+            program_id: Set(program.uuid().to_string()),
+            first_name: Set(profile.first_name().as_str().to_owned()),
+            middle_name: Set(profile.middle_name().map(|n| n.as_str().to_owned())),
+            last_name: Set(profile.last_name().as_str().to_owned()),
+            email: Set(profile.email().as_str().to_owned()),
+            email_key: Set(profile.email().unique_key()),
+            phone_number: Set(profile.phone_number().as_str().to_owned()),
+            address_one: Set(address.line_one().as_str().to_owned()),
+            address_two: Set(address.line_two().map(|l| l.as_str().to_owned())),
+            city: Set(address.city().as_str().to_owned()),
+            state: Set(address.state().as_str().to_owned()),
+            country: Set(address.country().as_str().to_owned()),
+            postal_code: Set(address.postal_code().as_str().to_owned()),
+            username: Set(profile.username().map(|u| u.as_str().to_owned())),
+            username_key: Set(profile.username().map(domain::Username::unique_key)),
+            date_of_birth: Set(profile.date_of_birth().map(|d| d.to_iso())),
+            ssn_last_4: Set(ssn.as_ref().map(|(_, _, l4)| l4.as_str().to_owned())),
+            ssn_blind_index: Set(ssn.as_ref().map(|(_, index, _)| index.clone())),
+            ssn_key_id: Set(ssn.as_ref().map(|(s, _, _)| s.key_id.clone())),
+            ssn_ciphertext: Set(ssn.map(|(s, _, _)| s.bytes)),
+            terms_accepted_at: Set(user.terms_accepted().then(|| to_ms(now))),
+            status: Set(domain::UserStatus::Active.as_str().to_owned()),
+            kyc_status: Set(domain::KycStatus::NotStarted.as_str().to_owned()),
+            created_at: Set(to_ms(now)),
+            updated_at: Set(to_ms(now)),
+        })
+    }
 }
