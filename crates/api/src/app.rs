@@ -156,6 +156,8 @@ pub async fn authenticate(
             return Err(e);
         }
     };
+    // Every handler's span declares a `program` field.
+    tracing::Span::current().record("program", tracing::field::display(program));
     state
         .limits
         .programs

@@ -42,7 +42,6 @@ pub async fn create(
     let request = authenticate(&state, &req, payload).await?;
     let key = idempotency::key(&req)?;
     let program = request.program;
-    tracing::Span::current().record("program", tracing::field::display(program));
     let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
     let mut fields = request.fields;
     let work_state = state.clone();
@@ -78,7 +77,6 @@ pub async fn get(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mut request = authenticate(&state, &req, payload).await?;
-    tracing::Span::current().record("program", tracing::field::display(request.program));
     let raw_id = request.fields.string("business_id");
     let id = request
         .fields
@@ -99,7 +97,6 @@ pub async fn customers(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mut request = authenticate(&state, &req, payload).await?;
-    tracing::Span::current().record("program", tracing::field::display(request.program));
     let f = &mut request.fields;
     let raw = RawContactQuery {
         business_id: f.string("business_id"),

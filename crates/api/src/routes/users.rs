@@ -32,7 +32,6 @@ pub async fn create(
     let request = authenticate(&state, &req, payload).await?;
     let key = idempotency::key(&req)?;
     let program = request.program;
-    tracing::Span::current().record("program", tracing::field::display(program));
     let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
     let mut fields = request.fields;
     let work_state = state.clone();
@@ -103,7 +102,6 @@ pub async fn get(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mut request = authenticate(&state, &req, payload).await?;
-    tracing::Span::current().record("program", tracing::field::display(request.program));
     let raw_id = request.fields.string("user_id");
     let id = request
         .fields
@@ -124,7 +122,6 @@ pub async fn get_all(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mut request = authenticate(&state, &req, payload).await?;
-    tracing::Span::current().record("program", tracing::field::display(request.program));
     let f = &mut request.fields;
     let raw = RawUserQuery {
         page: f.integer("page"),
@@ -159,7 +156,6 @@ async fn change(
     let request = authenticate(&state, &req, payload).await?;
     let key = idempotency::key(&req)?;
     let program = request.program;
-    tracing::Span::current().record("program", tracing::field::display(program));
     let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
     let actor = format!("api_key:{}", request.key_id);
     let mut fields = request.fields;
@@ -241,7 +237,6 @@ pub async fn update(
     let request = authenticate(&state, &req, payload).await?;
     let key = idempotency::key(&req)?;
     let program = request.program;
-    tracing::Span::current().record("program", tracing::field::display(program));
     let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
     let mut fields = request.fields;
     let work_state = state.clone();
