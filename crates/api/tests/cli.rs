@@ -140,6 +140,31 @@ async fn operator_commands(backend: Backend) {
         !ok && stderr.contains("cannot"),
         "a decided case cannot be decided again: {stderr}"
     );
+
+    // A second case, verified by the operator.
+    let raw2 = RawNewUser {
+        email: Some("blake@example.com".into()),
+        ssn: Some("234-56-7891".into()),
+        ..raw.clone()
+    };
+    let second = NewUser::parse(&raw2, ParseContext::new(now.date_naive())).unwrap();
+    let ids2 = NewUserIds {
+        user: UserId::from_uuid(uuid::Uuid::now_v7()),
+        contact: ContactId::from_uuid(uuid::Uuid::now_v7()),
+    };
+    store
+        .create_user(program, ids2, &second, now, None)
+        .await
+        .unwrap();
+    store
+        .change_user(program, ids2.user, UserChange::SubmitKyc, audit, now, None)
+        .await
+        .unwrap();
+    let (ok, stdout, stderr) =
+        onboard(&env, &["kyc", "decide", &ids2.user.to_string(), "verified"]);
+    assert!(ok && stdout.contains("verified"), "{stdout}{stderr}");
+    let got = store.get_user(program, ids2.user).await.unwrap().unwrap();
+    assert_eq!(got.kyc_status(), KycStatus::Verified);
     assert!(!stderr.contains("123456789") && !stderr.contains("123-45-6789"));
 
     // Re-encryption under a new active key.
