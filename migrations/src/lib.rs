@@ -36,6 +36,7 @@ mod m20261128_000002_users;
 mod m20261128_000003_businesses;
 mod m20261128_000004_idempotency_and_replay;
 mod m20261128_000005_user_events;
+mod m20261128_000006_user_counts;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_businesses::Migration),
             Box::new(m20261128_000004_idempotency_and_replay::Migration),
             Box::new(m20261128_000005_user_events::Migration),
+            Box::new(m20261128_000006_user_counts::Migration),
         ]
     }
 }

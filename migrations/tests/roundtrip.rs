@@ -20,7 +20,7 @@ use sea_orm_migration::sea_orm::{
 };
 
 /// Every table the migrations create.
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -32,6 +32,7 @@ const TABLES: [&str; 11] = [
     "idempotency_records",
     "seen_signatures",
     "user_events",
+    "program_user_counts",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).

@@ -239,3 +239,19 @@ pub(crate) mod user_events {
     }
     no_relations!();
 }
+
+pub(crate) mod program_user_counts {
+    //! `program_user_counts`: sharded user counts per program.
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "program_user_counts")]
+    pub(crate) struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub(crate) program_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub(crate) shard: i32,
+        pub(crate) users: i64,
+    }
+    no_relations!();
+}

@@ -808,3 +808,54 @@ contract!(
     idempotency_completes_with_the_work_or_not_at_all,
     idempotency_completes_with_the_work_or_not_at_all
 );
+
+async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let (p, other) = (program(store).await, program(store).await);
+    for n in 1..=20 {
+        store
+            .create_user(p, ids(), &new_user(&raw_user(n)), now(), None)
+            .await
+            .unwrap();
+    }
+    // A failed create (duplicate) must not count.
+    assert!(
+        store
+            .create_user(p, ids(), &new_user(&raw_user(1)), now(), None)
+            .await
+            .is_err()
+    );
+    let bulk: Vec<(UserId, domain::NewUser)> = (21..=25)
+        .map(|n| {
+            (
+                UserId::from_uuid(uuid::Uuid::now_v7()),
+                new_user(&raw_user(n)),
+            )
+        })
+        .collect();
+    store.bulk_create_users(p, &bulk, now()).await.unwrap();
+    store
+        .create_user(other, ids(), &new_user(&raw_user(1)), now(), None)
+        .await
+        .unwrap();
+
+    let all = domain::UserQuery::parse(&domain::RawUserQuery::default()).unwrap();
+    let page = store.list_users(p, &all).await.unwrap();
+    assert_eq!(page.total, 25, "from the counter shards");
+    assert_eq!(page.items.len(), 10);
+    let filtered = domain::UserQuery::parse(&domain::RawUserQuery {
+        status: Some("active".into()),
+        ..domain::RawUserQuery::default()
+    })
+    .unwrap();
+    assert_eq!(
+        store.list_users(p, &filtered).await.unwrap().total,
+        25,
+        "counted"
+    );
+    assert_eq!(store.list_users(other, &all).await.unwrap().total, 1);
+}
+contract!(
+    totals_count_only_committed_users,
+    totals_count_only_committed_users
+);
