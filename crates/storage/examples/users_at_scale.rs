@@ -49,8 +49,9 @@ fn raw_user(i: u32) -> RawNewUser {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+/// The `pct`-th percentile (nearest rank, rounded down) of sorted samples.
+fn percentile(sorted: &[Duration], pct: usize) -> Duration {
+    let idx = (sorted.len() - 1) * pct / 100;
     sorted[idx.min(sorted.len() - 1)]
 }
 
@@ -69,8 +70,8 @@ where
     samples.sort();
     println!(
         "{label:<34} runs {runs:>4}  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
-        percentile(&samples, 0.5).as_secs_f64() * 1e3,
-        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        percentile(&samples, 50).as_secs_f64() * 1e3,
+        percentile(&samples, 99).as_secs_f64() * 1e3,
         samples.last().unwrap().as_secs_f64() * 1e3,
     );
 }
