@@ -1,8 +1,8 @@
 //! `POST /api/v3/user/create` (and v4): shapes, validation, links, duplicates, isolation.
 
-use domain::{BusinessId, NewBusiness, RawNewBusiness};
+use domain::BusinessId;
 use serde_json::{Value, json};
-use storage::{BusinessRepository as _, ProgramRepository as _, UserRepository as _};
+use storage::{ProgramRepository as _, UserRepository as _};
 use tests::{TestApp, json as parse, seed_body, service_test, ssn};
 
 const CREATE: &str = "/api/v3/user/create";
@@ -272,27 +272,18 @@ service_test!(
     duplicates_are_409_naming_the_field
 );
 
-fn business_input() -> RawNewBusiness {
-    RawNewBusiness {
-        business_name: Some("Acme LLC".into()),
-        email: Some("ops@acme.example".into()),
-        phone_number: Some("+12125551234".into()),
-        business_address: Some("1 Main St".into()),
-        city: Some("Austin".into()),
-        state: Some("TX".into()),
-        zipcode: Some("73301".into()),
-        country: Some("US".into()),
-        ein: Some("12-3456789".into()),
-        ..RawNewBusiness::default()
-    }
-}
-
 async fn business_link_and_program_isolation(app: &TestApp) {
-    let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
-    let nb = NewBusiness::parse(&business_input(), chrono::Utc::now().date_naive()).unwrap();
-    app.store
-        .create_business(app.program.program_id, bid, &nb, chrono::Utc::now(), None)
-        .await
+    let business = json!({
+        "business_name": "Acme LLC", "email": "ops@acme.example", "phone_number": "+12125551234",
+        "business_address": "1 Main St", "city": "Austin", "state": "TX", "zipcode": "73301",
+        "country": "US", "ein": "12-3456789"
+    });
+    let (status, out) = post(app, "/api/v3/business/create", &business).await;
+    assert_eq!(status, 200, "{out}");
+    let bid: BusinessId = out["data"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
         .unwrap();
 
     let mut body = seed_body(10);
