@@ -157,8 +157,14 @@ async fn main() {
             ),
         ),
         (
-            "total",
-            format!("EXPLAIN SELECT COUNT(*) FROM users WHERE program_id = '{pid}'"),
+            "total of an unfiltered listing (counter shards)",
+            format!("EXPLAIN SELECT users FROM program_user_counts WHERE program_id = '{pid}'"),
+        ),
+        (
+            "total of a filtered listing (counted; a scan at this size)",
+            format!(
+                "EXPLAIN SELECT COUNT(*) FROM users WHERE program_id = '{pid}' AND status = 'active'"
+            ),
         ),
     ] {
         println!("EXPLAIN {label}:");
