@@ -61,6 +61,45 @@ pub fn digest(state: &AppState, program: ProgramId, path: &str, canonical_json: 
         .blind_index(&format!("idempotency:{}", program.uuid()), &message)
 }
 
+/// An authenticated mutating request: who, its fields, and its idempotency key and digest.
+#[derive(Debug)]
+pub struct Mutation {
+    /// The caller's program.
+    pub program: ProgramId,
+    /// The API key used (for the audit trail).
+    pub key_id: String,
+    /// The body's fields.
+    pub fields: crate::body::Fields,
+    /// The `Idempotency-Key`, if sent.
+    pub key: Option<String>,
+    /// The digest of the parsed request.
+    pub digest: String,
+}
+
+/// The front half of every mutating handler: authentication (see `app::authenticate`), then
+/// the `Idempotency-Key` and the request's digest.
+pub async fn begin(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+) -> Result<Mutation, ApiError> {
+    let request = crate::app::authenticate(state, req, payload).await?;
+    let key = key(req)?;
+    let digest = digest(
+        state,
+        request.program,
+        req.path(),
+        &request.fields.canonical(),
+    );
+    Ok(Mutation {
+        program: request.program,
+        key_id: request.key_id,
+        fields: request.fields,
+        key,
+        digest,
+    })
+}
+
 fn json_response(status: StatusCode, body: String, replayed: bool) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     builder.content_type("application/json");

@@ -39,10 +39,8 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request = authenticate(&state, &req, payload).await?;
-    let key = idempotency::key(&req)?;
-    let program = request.program;
-    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
+    let request = idempotency::begin(&state, &req, payload).await?;
+    let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
     idempotency::run(&state, program, key, &digest, |key| async move {

@@ -29,10 +29,8 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request = authenticate(&state, &req, payload).await?;
-    let key = idempotency::key(&req)?;
-    let program = request.program;
-    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
+    let request = idempotency::begin(&state, &req, payload).await?;
+    let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
     idempotency::run(&state, program, key, &digest, |key| async move {
@@ -153,10 +151,8 @@ async fn change(
     payload: web::Payload,
     change: UserChange,
 ) -> Result<HttpResponse, ApiError> {
-    let request = authenticate(&state, &req, payload).await?;
-    let key = idempotency::key(&req)?;
-    let program = request.program;
-    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
+    let request = idempotency::begin(&state, &req, payload).await?;
+    let (program, key, digest) = (request.program, request.key, request.digest);
     let actor = format!("api_key:{}", request.key_id);
     let mut fields = request.fields;
     let work_state = state.clone();
@@ -234,10 +230,8 @@ pub async fn update(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request = authenticate(&state, &req, payload).await?;
-    let key = idempotency::key(&req)?;
-    let program = request.program;
-    let digest = idempotency::digest(&state, program, req.path(), &request.fields.canonical());
+    let request = idempotency::begin(&state, &req, payload).await?;
+    let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
     idempotency::run(&state, program, key, &digest, |key| async move {
