@@ -109,8 +109,17 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> HttpRespon
     builder.body(body)
 }
 
-/// Runs `work` at most once per (program, key). `work` gets the claimed key (to complete it
-/// in its own transaction) and returns the 200 body it wrote.
+/// A key this request holds, and the time it was claimed at (the fencing token).
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// The key.
+    pub key: String,
+    /// The claim's time, as given to `claim`.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Runs `work` at most once per (program, key). `work` gets the claim (to complete it in its
+/// own transaction) and returns the 200 body it wrote.
 pub async fn run<F, Fut>(
     state: &AppState,
     program: ProgramId,
@@ -119,7 +128,7 @@ pub async fn run<F, Fut>(
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(Option<String>) -> Fut,
+    F: FnOnce(Option<Claimed>) -> Fut,
     Fut: Future<Output = Result<String, ApiError>>,
 {
     let Some(key) = key else {
@@ -152,18 +161,23 @@ where
         }
         Claim::Claimed => {}
     }
-    match work(Some(key.clone())).await {
+    match work(Some(Claimed {
+        key: key.clone(),
+        at: now,
+    }))
+    .await
+    {
         Ok(body) => Ok(json_response(StatusCode::OK, body, false)),
         Err(err) if err.status_code().is_client_error() => {
             let (status, body) = err.body();
             state
                 .store
-                .complete(program, &key, status.as_u16(), &body)
+                .complete(program, &key, now, status.as_u16(), &body)
                 .await?;
             Ok(json_response(status, body, false))
         }
         Err(err) => {
-            if let Err(e) = state.store.release(program, &key).await {
+            if let Err(e) = state.store.release(program, &key, now).await {
                 tracing::warn!(error = %e, "could not release an idempotency key");
             }
             Err(err)

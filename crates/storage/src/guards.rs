@@ -31,6 +31,7 @@ pub(crate) async fn complete_in(
         .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
         .filter(idem::Column::IdempotencyKey.eq(completion.key))
         .filter(idem::Column::State.eq(IN_PROGRESS))
+        .filter(idem::Column::CreatedAt.eq(to_ms(completion.claimed_at)))
         .exec(conn)
         .await?;
     if res.rows_affected == 1 {
@@ -147,17 +148,34 @@ impl IdempotencyRepository for SqlStore {
         &self,
         program: ProgramId,
         key: &str,
+        claimed_at: DateTime<Utc>,
         status: u16,
         body: &str,
     ) -> Result<(), StorageError> {
-        complete_in(&self.db, program, Completion { key, status, body }).await
+        complete_in(
+            &self.db,
+            program,
+            Completion {
+                key,
+                claimed_at,
+                status,
+                body,
+            },
+        )
+        .await
     }
 
-    async fn release(&self, program: ProgramId, key: &str) -> Result<(), StorageError> {
+    async fn release(
+        &self,
+        program: ProgramId,
+        key: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         idem::Entity::delete_many()
             .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
             .filter(idem::Column::IdempotencyKey.eq(key))
             .filter(idem::Column::State.eq(IN_PROGRESS))
+            .filter(idem::Column::CreatedAt.eq(to_ms(claimed_at)))
             .exec(&self.db)
             .await?;
         Ok(())

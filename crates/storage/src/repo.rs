@@ -112,6 +112,9 @@ pub struct NewUserIds {
 pub struct Completion<'a> {
     /// The claimed key.
     pub key: &'a str,
+    /// The `now` given to the `claim` that returned `Claimed`: the fencing token, so that a
+    /// holder whose claim was taken over after its lease cannot complete it.
+    pub claimed_at: DateTime<Utc>,
     /// HTTP status of the response.
     pub status: u16,
     /// The exact response body.
@@ -142,6 +145,8 @@ pub struct Audit<'a> {
 pub struct RenderedCompletion<'a> {
     /// The claimed key.
     pub key: &'a str,
+    /// The fencing token (see [`Completion::claimed_at`]).
+    pub claimed_at: DateTime<Utc>,
     /// Renders the 200 body from the changed user.
     pub render: &'a (dyn Fn(&User) -> String + Send + Sync),
 }
@@ -295,11 +300,17 @@ pub trait IdempotencyRepository: Send + Sync {
         &self,
         program: ProgramId,
         key: &str,
+        claimed_at: DateTime<Utc>,
         status: u16,
         body: &str,
     ) -> Result<(), StorageError>;
     /// Frees a claimed key whose request failed without an answer worth replaying.
-    async fn release(&self, program: ProgramId, key: &str) -> Result<(), StorageError>;
+    async fn release(
+        &self,
+        program: ProgramId,
+        key: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
     /// Deletes up to `batch` records expired at `now`; returns how many.
     async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
 }

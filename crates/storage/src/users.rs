@@ -157,6 +157,7 @@ impl UserRepository for SqlStore {
                 program,
                 Completion {
                     key: c.key,
+                    claimed_at: c.claimed_at,
                     status: 200,
                     body: &body,
                 },
@@ -254,6 +255,7 @@ impl UserRepository for SqlStore {
                 program,
                 Completion {
                     key: c.key,
+                    claimed_at: c.claimed_at,
                     status: 200,
                     body: &body,
                 },

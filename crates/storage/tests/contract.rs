@@ -1,6 +1,11 @@
 //! The repository contract suite: every test runs on SQLite, and on PostgreSQL and MariaDB
 //! when `ONBOARD_TEST_POSTGRES_URL` / `ONBOARD_TEST_MYSQL_URL` are set.
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    unreachable_pub
+)]
 
 mod common;
 
@@ -618,7 +623,7 @@ async fn idempotency_claims(db: &TestDb, _keys: &Keys) {
         Claim::Mismatch
     );
     store
-        .complete(p, "k-1", 200, "{\"ok\":true}")
+        .complete(p, "k-1", now(), 200, "{\"ok\":true}")
         .await
         .unwrap();
     assert_eq!(
@@ -640,7 +645,7 @@ async fn idempotency_claims(db: &TestDb, _keys: &Keys) {
             .unwrap(),
         Claim::Claimed
     );
-    store.release(other, "k-1").await.unwrap();
+    store.release(other, "k-1", now()).await.unwrap();
     assert_eq!(
         store
             .claim(other, "k-1", "d9", now(), exp, LEASE)
@@ -730,6 +735,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
     );
     let done = storage::Completion {
         key: "key-a",
+        claimed_at: now(),
         status: 200,
         body: "{\"user\":1}",
     };
@@ -751,6 +757,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
     // A write whose claim is not held writes nothing.
     let lost = storage::Completion {
         key: "never-claimed",
+        claimed_at: now(),
         status: 200,
         body: "{}",
     };
@@ -771,6 +778,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
     );
     let dup = storage::Completion {
         key: "key-b",
+        claimed_at: now(),
         status: 200,
         body: "{}",
     };
@@ -802,6 +810,27 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             .await
             .unwrap(),
         Claim::InProgress
+    );
+    // The original holder of key-b, whose claim was taken over, can no longer complete it:
+    // its write is refused and nothing is written.
+    let stale = storage::Completion {
+        key: "key-b",
+        claimed_at: now(),
+        status: 200,
+        body: "{}",
+    };
+    let err = store
+        .create_user(p, ids(), &new_user(&raw_user(9)), now(), Some(stale))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::ClaimLost), "{err:?}");
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM users WHERE email_key = 'jane.doe9@example.com'"
+        )
+        .await,
+        0
     );
 }
 contract!(

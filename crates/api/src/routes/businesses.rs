@@ -43,7 +43,7 @@ pub async fn create(
     let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |key| async move {
+    idempotency::run(&state, program, key, &digest, |claim| async move {
         let state = work_state;
         let raw = raw_new_business(&mut fields);
         let now = truncate_ms(state.clock.now());
@@ -52,8 +52,9 @@ pub async fn create(
         let body = to_body(&Success::one(BusinessView::from(&Business::create(
             id, program, &new, now,
         ))))?;
-        let completion = key.as_deref().map(|key| Completion {
-            key,
+        let completion = claim.as_ref().map(|c| Completion {
+            key: &c.key,
+            claimed_at: c.at,
             status: 200,
             body: &body,
         });

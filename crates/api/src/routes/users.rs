@@ -33,7 +33,7 @@ pub async fn create(
     let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |key| async move {
+    idempotency::run(&state, program, key, &digest, |claim| async move {
         let state = work_state;
         let raw = raw_new_user(&mut fields);
         let now = truncate_ms(state.clock.now());
@@ -50,8 +50,9 @@ pub async fn create(
         let body = to_body(&Success::one(UserView::from(&User::create(
             ids.user, program, &new_user, now,
         ))))?;
-        let completion = key.as_deref().map(|key| Completion {
-            key,
+        let completion = claim.as_ref().map(|c| Completion {
+            key: &c.key,
+            claimed_at: c.at,
             status: 200,
             body: &body,
         });
@@ -156,7 +157,7 @@ async fn change(
     let actor = format!("api_key:{}", request.key_id);
     let mut fields = request.fields;
     let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |key| async move {
+    idempotency::run(&state, program, key, &digest, |claim| async move {
         let state = work_state;
         let raw_id = fields.string("user_id");
         let raw_reason = if change == UserChange::Block {
@@ -178,8 +179,9 @@ async fn change(
             actor: &actor,
             reason: reason.as_ref().map(domain::Reason::as_str),
         };
-        let completion = key.as_deref().map(|key| RenderedCompletion {
-            key,
+        let completion = claim.as_ref().map(|c| RenderedCompletion {
+            key: &c.key,
+            claimed_at: c.at,
             render: &render,
         });
         let user = state
@@ -234,7 +236,7 @@ pub async fn update(
     let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |key| async move {
+    idempotency::run(&state, program, key, &digest, |claim| async move {
         let state = work_state;
         let raw_id = fields.string("user_id");
         let raw = raw_new_user_without_link(&mut fields);
@@ -260,8 +262,9 @@ pub async fn update(
             return Err(ApiError::NotFound("user"));
         }
         let render = |user: &User| to_body(&Success::one(UserView::from(user))).unwrap_or_default();
-        let completion = key.as_deref().map(|key| RenderedCompletion {
-            key,
+        let completion = claim.as_ref().map(|c| RenderedCompletion {
+            key: &c.key,
+            claimed_at: c.at,
             render: &render,
         });
         let user = state
