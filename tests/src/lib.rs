@@ -54,11 +54,6 @@ pub fn logs_contain(needle: &str) -> bool {
         .is_some_and(|b| String::from_utf8_lossy(&b.lock().unwrap()).contains(needle))
 }
 
-/// How many bytes of logs were captured.
-pub fn log_len() -> usize {
-    LOGS.get().map_or(0, |b| b.lock().unwrap().len())
-}
-
 /// A service running on a fresh database with one program.
 #[allow(missing_debug_implementations)]
 pub struct TestApp {
