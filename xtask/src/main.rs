@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask ci | check-layers | bench`.
+//! Project automation: `cargo xtask ci | check-layers | openapi | bench`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 
 mod layers;
 
-const USAGE: &str = "usage: cargo xtask <ci | check-layers | bench [parse | users [COUNT]]>";
+const USAGE: &str =
+    "usage: cargo xtask <ci | check-layers | openapi | bench [parse | users [COUNT]]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,6 +17,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("check-layers") => layers::check(),
+        Some("openapi") => openapi(),
         Some("bench") => bench(&args[1..]),
         _ => bail!(USAGE),
     }
@@ -39,6 +41,27 @@ pub(crate) fn cargo(args: &[&str]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Writes the OpenAPI document generated from the code to `docs/openapi.json` (the test
+/// `api/tests/openapi.rs` fails while the committed file differs from it).
+fn openapi() -> Result<()> {
+    eprintln!("$ cargo run -q -p api --example openapi > {OPENAPI_FILE}");
+    let out = Command::new(env!("CARGO"))
+        .args(["run", "-q", "-p", "api", "--example", "openapi"])
+        .output()
+        .context("running the openapi example")?;
+    if !out.status.success() {
+        bail!(
+            "the openapi example failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::write(OPENAPI_FILE, &out.stdout).context("writing docs/openapi.json")?;
+    eprintln!("wrote {OPENAPI_FILE} ({} bytes)", out.stdout.len());
+    Ok(())
+}
+
+const OPENAPI_FILE: &str = "docs/openapi.json";
 
 /// Everything CI checks, in order from cheapest to dearest.
 fn ci() -> Result<()> {

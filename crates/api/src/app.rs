@@ -60,7 +60,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
+        .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
+        .service(web::resource("/docs").route(web::get().to(docs_redirect)))
+        .service(docs_page())
         .default_service(web::to(not_found));
+}
+
+/// The OpenAPI document, rendered once.
+static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(crate::openapi::json);
+
+/// `GET /openapi.json`.
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(OPENAPI_JSON.as_str())
+}
+
+/// `GET /docs` → `/docs/` (Swagger UI's relative asset paths need the slash).
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// `GET /docs/`: Swagger UI rendering `/openapi.json`, from assets compiled into the binary.
+/// Nothing is fetched from elsewhere: the online validator is off, and "try it out" too
+/// (requests must be signed, which a browser form cannot do).
+fn docs_page() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").config(
+        utoipa_swagger_ui::Config::new(["/openapi.json"])
+            .validator_url("none")
+            .try_it_out_enabled(false)
+            .supported_submit_methods(Vec::<String>::new())
+            .display_operation_id(true)
+            .deep_linking(true),
+    )
 }
 
 fn post_only<F, Args>(path: &str, handler: F) -> actix_web::Resource

@@ -8,12 +8,14 @@ use serde::Serialize;
 use storage::{ConflictField, StorageError};
 
 /// One entry of the envelope's `errors` list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ErrorItem {
-    /// JSON path of the offending value; absent for non-field errors.
+    /// JSON path of the offending value (`meta_data[2].name`); absent for non-field errors.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, example = "postal_code")]
     pub field: Option<String>,
     /// Stable snake_case code.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$", example = "invalid_format")]
     pub code: String,
     /// Human explanation.
     pub message: String,

@@ -12,6 +12,8 @@ pub mod idempotency;
 pub mod keys;
 pub mod kyc;
 pub mod limits;
+pub mod openapi;
+pub mod requests;
 pub mod routes;
 pub mod server;
 pub mod telemetry;

@@ -3,6 +3,12 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Business, MetaData, User};
 use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::openapi::{
+    BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, SortSchema, SuccessStatus,
+    UserStatusSchema,
+};
 
 /// RFC 3339 UTC with milliseconds: `2026-04-16T12:34:56.000Z`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
@@ -10,15 +16,18 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// The `pagination` block.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Pagination {
     /// Page number, from 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub page: u64,
     /// Page size.
+    #[schema(minimum = 1, maximum = 500)]
     pub per_page: u64,
     /// Items matching in all pages.
     pub total: u64,
     /// Sort order.
+    #[schema(value_type = SortSchema)]
     pub sort: String,
     /// The search text, or `null`.
     pub search: Option<String>,
@@ -37,16 +46,20 @@ impl Pagination {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Data<T> {
+/// The `data` block: the items of this page and how they were paged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Data<T> {
+    /// The items; a single-object operation returns exactly one.
     items: Vec<T>,
     pagination: Pagination,
 }
 
 /// `{"status":"success","message":"operation completed","data":{…}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Success<T> {
+    #[schema(value_type = SuccessStatus)]
     status: &'static str,
+    #[schema(value_type = String, example = "operation completed")]
     message: &'static str,
     data: Data<T>,
 }
@@ -68,9 +81,12 @@ impl<T: Serialize> Success<T> {
 }
 
 /// One `{name, value}` pair.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = MetaData)]
 pub struct MetaView {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$", example = "external_ref")]
     name: String,
+    #[schema(max_length = 512, example = "customer-001")]
     value: String,
 }
 
@@ -85,29 +101,54 @@ fn meta(m: &MetaData) -> Vec<MetaView> {
 }
 
 /// A user as the API shows it. The full SSN is never part of it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
+    /// `user-` and the UUIDv7 of the user.
+    #[schema(pattern = "^user-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     id: String,
+    #[schema(format = Uuid)]
     uuid: String,
+    #[schema(min_length = 1, max_length = 64, example = "Jane")]
     first_name: String,
+    #[schema(min_length = 1, max_length = 64)]
     middle_name: Option<String>,
+    #[schema(min_length = 1, max_length = 64, example = "Doe")]
     last_name: String,
+    #[schema(format = Email, max_length = 254, example = "jane.doe@example.com")]
     email: String,
+    /// E.164.
+    #[schema(pattern = "^\\+[1-9][0-9]{7,14}$", example = "+15555551234")]
     phone_number: String,
+    #[schema(format = Date, example = "1990-01-31")]
     date_of_birth: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
     address_one: String,
+    #[schema(min_length = 1, max_length = 128)]
     address_two: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
     city: String,
+    /// ISO 3166-2 subdivision of `country`, without the country prefix.
+    #[schema(pattern = "^[A-Z0-9]{1,3}$", example = "TX")]
     state: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Z]{2}$", example = "US")]
     country: String,
+    #[schema(pattern = "^[0-9]{5}$", example = "30044")]
     postal_code: String,
+    #[schema(pattern = "^[0-9]{4}$", example = "6789")]
     ssn_last_4: Option<String>,
+    #[schema(value_type = UserStatusSchema)]
     status: &'static str,
+    #[schema(value_type = KycStatusSchema)]
     kyc_status: &'static str,
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$")]
     username: Option<String>,
     terms_accepted: bool,
     meta_data: Vec<MetaView>,
+    #[schema(format = DateTime, example = "2026-04-16T12:34:56.000Z")]
     created_at: String,
+    #[schema(format = DateTime, example = "2026-04-16T12:34:56.000Z")]
     updated_at: String,
 }
 
@@ -143,27 +184,48 @@ impl From<&User> for UserView {
 }
 
 /// A business as the API shows it. The full EIN is never part of it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = Business)]
 pub struct BusinessView {
+    /// `buss-` and the UUIDv7 of the business.
+    #[schema(pattern = "^buss-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     id: String,
+    #[schema(format = Uuid)]
     uuid: String,
+    #[schema(min_length = 1, max_length = 128, example = "Acme Widgets LLC")]
     business_name: String,
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(pattern = "^\\+[1-9][0-9]{7,14}$")]
     phone_number: String,
+    #[schema(min_length = 1, max_length = 128)]
     business_address: String,
+    #[schema(min_length = 1, max_length = 128)]
     business_address_2: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
     city: String,
+    #[schema(pattern = "^[A-Z0-9]{1,3}$")]
     state: String,
+    #[schema(pattern = "^[0-9]{5}$")]
     zipcode: String,
+    #[schema(pattern = "^[A-Z]{2}$")]
     country: String,
+    #[schema(pattern = "^[0-9]{4}$")]
     ein_last_4: String,
+    #[schema(value_type = Option<BusinessTypeSchema>)]
     business_type: Option<&'static str>,
+    #[schema(format = Date)]
     incorporated_date: Option<String>,
+    #[schema(pattern = "^[A-Z0-9]{1,3}$")]
     incorporated_state: Option<String>,
+    #[schema(value_type = UserStatusSchema)]
     status: &'static str,
+    #[schema(value_type = KycStatusSchema)]
     kyb_status: &'static str,
     meta_data: Vec<MetaView>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -198,17 +260,26 @@ impl From<&Business> for BusinessView {
 }
 
 /// A business contact (`bcus-…`) as the API shows it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = Contact)]
 pub struct ContactView {
+    #[schema(pattern = "^bcus-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     id: String,
+    #[schema(format = Uuid)]
     uuid: String,
+    #[schema(pattern = "^buss-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     business_id: String,
+    #[schema(value_type = ContactTypeSchema)]
     contact_type: &'static str,
+    #[schema(pattern = "^user-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     user_id: String,
     first_name: String,
     last_name: String,
+    #[schema(format = Email)]
     email: String,
+    #[schema(pattern = "^\\+[1-9][0-9]{7,14}$")]
     phone_number: String,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -218,10 +289,7 @@ impl From<&domain::BusinessContact> for ContactView {
             id: c.id.to_string(),
             uuid: c.id.uuid().to_string(),
             business_id: c.business_id.to_string(),
-            contact_type: match c.contact_type {
-                domain::ContactType::Customer => "customers",
-                domain::ContactType::Vendor => "vendors",
-            },
+            contact_type: contact_type(c.contact_type),
             user_id: c.user_id.to_string(),
             first_name: c.first_name.as_str().to_owned(),
             last_name: c.last_name.as_str().to_owned(),
@@ -229,5 +297,13 @@ impl From<&domain::BusinessContact> for ContactView {
             phone_number: c.phone_number.as_str().to_owned(),
             created_at: timestamp(c.created_at),
         }
+    }
+}
+
+/// The wire spelling of a contact type, in answers and in the `type` filter.
+pub fn contact_type(t: domain::ContactType) -> &'static str {
+    match t {
+        domain::ContactType::Customer => "customers",
+        domain::ContactType::Vendor => "vendors",
     }
 }

@@ -3,7 +3,9 @@
 use crate::error::{Collector, ErrorCode, ValidationErrors, Violation};
 use crate::status::{ContactType, KycStatus, UserStatus};
 
-/// A page request: `page` ≥ 1, `per_page` 1–500 (default 10).
+/// A page request: `page` 1–1,000,000, `per_page` 1–500 (default 10). The page cap keeps the
+/// offset a database integer (a larger one would overflow `BIGINT`) and bounds the rows a
+/// deep page makes the database skip; beyond it, narrow the query with filters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRequest {
     page: u64,
@@ -15,14 +17,19 @@ impl PageRequest {
     pub const MAX_PER_PAGE: u64 = 500;
     /// Page size when none is given.
     pub const DEFAULT_PER_PAGE: u64 = 10;
+    /// Largest page number.
+    pub const MAX_PAGE: u64 = 1_000_000;
 
     fn parse_into(page: Option<u64>, per_page: Option<u64>, e: &mut Collector) -> Option<Self> {
         let page = e.take(
             "page",
             match page {
                 None => Ok(1),
-                Some(p) if p >= 1 => Ok(p),
-                Some(_) => Err(Violation::new(ErrorCode::OutOfRange, "must be at least 1")),
+                Some(p) if (1..=Self::MAX_PAGE).contains(&p) => Ok(p),
+                Some(_) => Err(Violation::new(
+                    ErrorCode::OutOfRange,
+                    "must be between 1 and 1000000",
+                )),
             },
         );
         let per_page = e.take(
@@ -71,6 +78,14 @@ pub enum UserSort {
 }
 
 impl UserSort {
+    /// Every order, the default first.
+    pub const ALL: &'static [Self] = &[
+        Self::CreatedDesc,
+        Self::CreatedAsc,
+        Self::LastNameAsc,
+        Self::LastNameDesc,
+    ];
+
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,7 +98,7 @@ impl UserSort {
 
     /// Parses the wire spelling.
     pub fn parse(raw: &str) -> Result<Self, Violation> {
-        match raw.trim() {
+        match raw {
             "created_at:desc" => Ok(Self::CreatedDesc),
             "created_at:asc" => Ok(Self::CreatedAsc),
             "last_name:asc" => Ok(Self::LastNameAsc),
@@ -214,7 +229,7 @@ impl ContactQuery {
             raw.business_id.as_deref(),
             crate::BusinessId::parse,
         );
-        let contact_type = e.optional("type", raw.contact_type.as_deref(), |s| match s.trim() {
+        let contact_type = e.optional("type", raw.contact_type.as_deref(), |s| match s {
             "customers" => Ok(ContactType::Customer),
             "vendors" => Ok(ContactType::Vendor),
             _ => Err(Violation::new(

@@ -33,9 +33,10 @@ macro_rules! string_enum {
                 }
             }
 
-            /// Parses the wire/storage spelling (exact, lowercase).
+            /// Parses the wire/storage spelling: exact and lowercase, like every enum token
+            /// (tokens are not text, so surrounding whitespace is not trimmed).
             pub fn parse(raw: &str) -> Result<Self, Violation> {
-                match raw.trim() {
+                match raw {
                     $($text => Ok(Self::$variant),)+
                     "" => Err(Violation::required()),
                     _ => Err(Violation::new(

@@ -12,5 +12,6 @@ mod changes;
 mod create_user;
 mod envelope;
 mod lifecycle;
+mod openapi;
 mod outage;
 mod retries;

@@ -33,6 +33,17 @@ pub fn raw_new_business(f: &mut Fields) -> RawNewBusiness {
 }
 
 /// `POST /business/create`.
+#[utoipa::path(
+    post,
+    path = "/business/create",
+    operation_id = "create_business",
+    tag = "businesses",
+    request_body = crate::requests::CreateBusinessRequest,
+    responses(
+        (status = 200, description = "The created business (one item).", body = crate::views::Success<crate::views::BusinessView>),
+        (status = 409, description = "`duplicate` (`ein` already used in the program), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -69,6 +80,17 @@ pub async fn create(
 }
 
 /// `POST /business/get`.
+#[utoipa::path(
+    post,
+    path = "/business/get",
+    operation_id = "get_business",
+    tag = "businesses",
+    request_body = crate::requests::BusinessIdRequest,
+    responses(
+        (status = 200, description = "The business (one item).", body = crate::views::Success<crate::views::BusinessView>),
+        (status = 404, description = "`not_found`: no such business in the caller's program.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -89,6 +111,17 @@ pub async fn get(
 }
 
 /// `POST /business/customers/get-all`: the business's contacts, newest first.
+#[utoipa::path(
+    post,
+    path = "/business/customers/get-all",
+    operation_id = "list_business_contacts",
+    tag = "businesses",
+    request_body = crate::requests::ListContactsRequest,
+    responses(
+        (status = 200, description = "A page of the business's contacts, newest first.", body = crate::views::Success<crate::views::ContactView>),
+        (status = 404, description = "`not_found`: no such business in the caller's program.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn customers(
     state: web::Data<AppState>,

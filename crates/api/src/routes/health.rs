@@ -7,11 +7,30 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 /// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The process answers.", body = crate::openapi::HealthSchema)),
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "success", "message": "ok"}))
 }
 
 /// The database is reachable.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers.", body = crate::openapi::HealthSchema),
+        (status = 503, description = "The database cannot be reached.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.ping().await?;
     Ok(HttpResponse::Ok().json(json!({"status": "success", "message": "ready"})))

@@ -23,6 +23,17 @@ pub fn raw_new_user(f: &mut Fields) -> RawNewUser {
 }
 
 /// `POST /user/create`: validates, stores, and answers with the created user.
+#[utoipa::path(
+    post,
+    path = "/user/create",
+    operation_id = "create_user",
+    tag = "users",
+    request_body = crate::requests::CreateUserRequest,
+    responses(
+        (status = 200, description = "The created user (one item).", body = crate::views::Success<crate::views::UserView>),
+        (status = 409, description = "`duplicate` (`email`, `username` or `ssn` already used in the program), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -94,6 +105,17 @@ pub fn required_id<T>(
 
 /// `POST /user/get`: one user of the caller's program (404 otherwise, also for another
 /// program's user).
+#[utoipa::path(
+    post,
+    path = "/user/get",
+    operation_id = "get_user",
+    tag = "users",
+    request_body = crate::requests::UserIdRequest,
+    responses(
+        (status = 200, description = "The user (one item).", body = crate::views::Success<crate::views::UserView>),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -114,6 +136,16 @@ pub async fn get(
 }
 
 /// `POST /user/get-all`: a page of the program's users with filters, search and sort.
+#[utoipa::path(
+    post,
+    path = "/user/get-all",
+    operation_id = "list_users",
+    tag = "users",
+    request_body = crate::requests::ListUsersRequest,
+    responses(
+        (status = 200, description = "A page of users and the total.", body = crate::views::Success<crate::views::UserView>),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn get_all(
     state: web::Data<AppState>,
@@ -195,6 +227,18 @@ async fn change(
 }
 
 /// `POST /user/block`: `active` → `blocked`, with an optional reason (≤ 256).
+#[utoipa::path(
+    post,
+    path = "/user/block",
+    operation_id = "block_user",
+    tag = "users",
+    request_body = crate::requests::BlockUserRequest,
+    responses(
+        (status = 200, description = "The blocked user.", body = crate::views::Success<crate::views::UserView>),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 409, description = "`invalid_transition` (already blocked), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn block(
     state: web::Data<AppState>,
@@ -205,6 +249,18 @@ pub async fn block(
 }
 
 /// `POST /user/unblock`: `blocked` → `active`.
+#[utoipa::path(
+    post,
+    path = "/user/unblock",
+    operation_id = "unblock_user",
+    tag = "users",
+    request_body = crate::requests::UserIdRequest,
+    responses(
+        (status = 200, description = "The active user.", body = crate::views::Success<crate::views::UserView>),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 409, description = "`invalid_transition` (not blocked), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn unblock(
     state: web::Data<AppState>,
@@ -215,6 +271,18 @@ pub async fn unblock(
 }
 
 /// `POST /user/send-verification-request`: KYC `not_started` → `pending`.
+#[utoipa::path(
+    post,
+    path = "/user/send-verification-request",
+    operation_id = "send_verification_request",
+    tag = "users",
+    request_body = crate::requests::UserIdRequest,
+    responses(
+        (status = 200, description = "The user, KYC `pending`. A 422 lists what is missing: `date_of_birth`, `ssn`, `terms_accepted: true`.", body = crate::views::Success<crate::views::UserView>),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 409, description = "`invalid_transition` (blocked, or KYC already requested), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn send_verification_request(
     state: web::Data<AppState>,
@@ -226,6 +294,18 @@ pub async fn send_verification_request(
 
 /// `POST /user/update`: a partial update with the create rules; `email`, `business_id` and
 /// `is_vendor` cannot be updated.
+#[utoipa::path(
+    post,
+    path = "/user/update",
+    operation_id = "update_user",
+    tag = "users",
+    request_body = crate::requests::UpdateUserRequest,
+    responses(
+        (status = 200, description = "The updated user.", body = crate::views::Success<crate::views::UserView>),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 409, description = "`duplicate` (`username` or `ssn`), `invalid_transition` (names, date of birth or SSN after KYC was requested), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(program))]
 pub async fn update(
     state: web::Data<AppState>,
