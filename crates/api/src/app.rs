@@ -60,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
+        .service(web::resource("/metrics").route(web::get().to(crate::metrics::render)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(docs_page())

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod kyc;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod requests;
 pub mod routes;

@@ -63,6 +63,7 @@ pub fn run(
     clock: Arc<dyn Clock>,
     settings: &Settings,
 ) -> std::io::Result<Server> {
+    crate::metrics::install();
     let state = web::Data::new(AppState {
         auth: Authenticator::new(store.clone(), clock.clone(), settings.api_key_ttl),
         store: store.clone(),
@@ -80,6 +81,7 @@ pub fn run(
     spawn_sweepers(store, clock);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::metrics::record))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .configure(configure)

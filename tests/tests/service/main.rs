@@ -13,5 +13,6 @@ mod create_user;
 mod envelope;
 mod lifecycle;
 mod openapi;
+mod operations;
 mod outage;
 mod retries;
