@@ -47,7 +47,9 @@ pub enum Command {
     #[command(subcommand)]
     Kyc(KycCommand),
     /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
-    /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response.
+    /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response. Calls to an
+    /// endpoint of the API are retried on transient failures (429, 5xx, connection errors),
+    /// changes with an automatic Idempotency-Key so they apply at most once.
     Call {
         /// Path such as /api/v3/user/create.
         path: String,
@@ -283,7 +285,21 @@ async fn call(path: &str, file: Option<&str>) -> CliResult {
         Some(f) => std::fs::read(f)?,
     };
     let client = client::Client::from_env()?;
-    let response = client.post(path, &body, None).await?;
+    // A known endpoint is retried on transient answers; a change carries an automatic
+    // Idempotency-Key, so that a retry cannot apply it twice. Anything else is sent once.
+    let response = match client::Endpoint::from_path(path) {
+        Some(e) if e.mutating() => {
+            client
+                .post_idempotent(path, &body, client.max_attempts())
+                .await?
+        }
+        Some(_) => {
+            client
+                .post_retrying(path, &body, client.max_attempts())
+                .await?
+        }
+        None => client.post(path, &body, None).await?,
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "HTTP {}", response.status)?;
     match serde_json::from_slice::<serde_json::Value>(&response.body) {

@@ -237,3 +237,112 @@ async fn operator_commands_postgres() {
 async fn operator_commands_mysql() {
     operator_commands(Backend::Mysql).await;
 }
+
+/// Kills the server child when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `onboard serve`, then `onboard call` as the README shows it: a signed create from the
+/// example file, a read from standard input, and a refusal printed with a failing exit.
+#[tokio::test]
+async fn call_signs_requests_to_a_running_server() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let Some(db) = TestDatabase::create(Backend::Sqlite).await.unwrap() else {
+        return;
+    };
+    let env = Env {
+        url: db.url.clone(),
+        data_keys: format!("k1:{}", SecretKey::generate().unwrap().to_base64().as_str()),
+        blind: SecretKey::generate().unwrap().to_base64().to_string(),
+    };
+    let (ok, stdout, stderr) = onboard(&env, &["program", "create", "--name", "cli", "--json"]);
+    assert!(ok, "{stderr}");
+    let creds: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_onboard"))
+            .args(["serve", "--bind", &addr])
+            .env("DATABASE_URL", &env.url)
+            .env("ONBOARD_DATA_KEYS", &env.data_keys)
+            .env("ONBOARD_ACTIVE_KEY", "k1")
+            .env("ONBOARD_BLIND_INDEX_KEY", &env.blind)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "serve never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let call = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_onboard"))
+            .arg("call")
+            .args(args)
+            .env("ONBOARD_URL", format!("http://{addr}"))
+            .env("ONBOARD_API_KEY", creds["api_key"].as_str().unwrap())
+            .env(
+                "ONBOARD_HMAC_USERNAME",
+                creds["hmac_username"].as_str().unwrap(),
+            )
+            .env(
+                "ONBOARD_HMAC_SECRET",
+                creds["hmac_secret"].as_str().unwrap(),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/create-user.json"
+    );
+
+    let (ok, out) = call(&["/api/v3/user/create", example], None);
+    assert!(ok, "{out}");
+    let (status, body) = out.split_once('\n').unwrap();
+    assert_eq!(status, "HTTP 200");
+    let created: serde_json::Value = serde_json::from_str(body).unwrap();
+    let id = created["data"]["items"][0]["id"].as_str().unwrap();
+    assert_eq!(created["data"]["items"][0]["ssn_last_4"], "6789");
+
+    let (ok, out) = call(
+        &["/api/v4/user/get", "-"],
+        Some(&format!(r#"{{"user_id":"{id}"}}"#)),
+    );
+    assert!(ok && out.contains(id), "{out}");
+
+    let (ok, out) = call(&["/api/v3/user/create", example], None);
+    assert!(!ok, "a refusal fails the command");
+    assert!(
+        out.starts_with("HTTP 409") && out.contains("\"duplicate\""),
+        "{out}"
+    );
+    db.drop_database().await;
+}

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use zeroize::Zeroizing;
 
+use crate::api::{ApiVersion, DEFAULT_ATTEMPTS};
 use crate::signing::{self, SignedRequest, SigningError};
 
 /// The headers the client signs on every call, in this order (SPEC §2.1 and §2.2).
@@ -106,6 +107,8 @@ pub struct Client {
     username: String,
     secret: Zeroizing<String>,
     http: reqwest::Client,
+    version: ApiVersion,
+    max_attempts: u32,
 }
 
 impl fmt::Debug for Client {
@@ -115,6 +118,8 @@ impl fmt::Debug for Client {
             .field("api_key", &"[redacted]")
             .field("username", &self.username)
             .field("secret", &"[redacted]")
+            .field("version", &self.version)
+            .field("max_attempts", &self.max_attempts)
             .finish_non_exhaustive()
     }
 }
@@ -134,7 +139,34 @@ impl Client {
             username: hmac_username.to_owned(),
             secret: Zeroizing::new(hmac_secret.to_owned()),
             http,
+            version: ApiVersion::default(),
+            max_attempts: DEFAULT_ATTEMPTS,
         }
+    }
+
+    /// The same client, with typed calls under `version` (default `/api/v3`).
+    #[must_use]
+    pub fn with_version(mut self, version: ApiVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The same client, with typed calls making at most `attempts` attempts (at least one;
+    /// default [`DEFAULT_ATTEMPTS`]).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The API version of typed calls.
+    pub fn version(&self) -> ApiVersion {
+        self.version
+    }
+
+    /// The attempts of a typed call.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
     }
 
     /// From `ONBOARD_URL` (default `http://127.0.0.1:8080`), `ONBOARD_API_KEY`,
@@ -262,10 +294,31 @@ impl Client {
         max_attempts: u32,
     ) -> Result<Response, ClientError> {
         let key = uuid::Uuid::new_v4().to_string();
+        self.retrying(path, body, Some(&key), max_attempts).await
+    }
+
+    /// A signed POST without an idempotency key, retried like [`Client::post_idempotent`].
+    /// Only for calls that change nothing (reads): a retried change could apply twice.
+    pub async fn post_retrying(
+        &self,
+        path: &str,
+        body: &[u8],
+        max_attempts: u32,
+    ) -> Result<Response, ClientError> {
+        self.retrying(path, body, None, max_attempts).await
+    }
+
+    async fn retrying(
+        &self,
+        path: &str,
+        body: &[u8],
+        key: Option<&str>,
+        max_attempts: u32,
+    ) -> Result<Response, ClientError> {
         let mut attempt = 1;
         let mut date = SystemTime::now();
         loop {
-            let result = self.send(path, body, Some(&key), date).await;
+            let result = self.send(path, body, key, date).await;
             match retry_delay(&result, attempt) {
                 Some(delay) if attempt < max_attempts => {
                     tokio::time::sleep(delay).await;

@@ -1,7 +1,14 @@
 //! Onboard's client: the HMAC-SHA512 request signer (the same one the server's verifier
-//! uses) and signed calls with automatic idempotency keys.
+//! uses), signed calls with automatic idempotency keys and retries, and typed calls for every
+//! endpoint ([`Client::create_user`], [`Client::get_user`], …).
 
+mod api;
 mod http;
 pub mod signing;
 
+pub use api::{
+    ApiError, ApiVersion, Business, CallError, Contact, CreateBusiness, CreateUser,
+    DEFAULT_ATTEMPTS, Endpoint, FieldError, ListContacts, ListUsers, MetaEntry, Page, Pagination,
+    UpdateUser, User,
+};
 pub use http::{CLIENT_SIGNED, Client, ClientError, DEFAULT_URL, Response};

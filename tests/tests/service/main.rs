@@ -16,3 +16,4 @@ mod openapi;
 mod operations;
 mod outage;
 mod retries;
+mod typed_client;

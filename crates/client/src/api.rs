@@ -1,0 +1,810 @@
+//! Typed calls: one method per endpoint, request and response types in the wire shape, and
+//! the error envelope as an error value.
+//!
+//! The types here mirror the JSON of the service (SPEC §3) and nothing more: the server is
+//! where the rules are enforced, and its 422 answers list every failing field
+//! ([`ApiError::errors`]). Responses are read leniently (unknown fields are ignored), so a
+//! newer server does not break an older client.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::http::{Client, ClientError, Response};
+
+/// Attempts of a typed call before its last answer is returned (see
+/// [`Client::post_idempotent`] for which answers are retried).
+pub const DEFAULT_ATTEMPTS: u32 = 4;
+
+/// The API version prefix of typed calls; the two versions are identical today.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ApiVersion {
+    /// `/api/v3`.
+    #[default]
+    V3,
+    /// `/api/v4`.
+    V4,
+}
+
+impl ApiVersion {
+    /// The path prefix, without a trailing slash.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::V3 => "/api/v3",
+            Self::V4 => "/api/v4",
+        }
+    }
+}
+
+/// Every endpoint of the API. [`Endpoint::mutating`] ones are sent with an automatic
+/// `Idempotency-Key`, so that a retry never applies a change twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `/user/create`.
+    CreateUser,
+    /// `/user/get`.
+    GetUser,
+    /// `/user/get-all`.
+    ListUsers,
+    /// `/user/update`.
+    UpdateUser,
+    /// `/user/block`.
+    BlockUser,
+    /// `/user/unblock`.
+    UnblockUser,
+    /// `/user/send-verification-request`.
+    SendVerificationRequest,
+    /// `/business/create`.
+    CreateBusiness,
+    /// `/business/get`.
+    GetBusiness,
+    /// `/business/customers/get-all`.
+    ListContacts,
+}
+
+impl Endpoint {
+    /// All endpoints.
+    pub const ALL: [Self; 10] = [
+        Self::CreateUser,
+        Self::GetUser,
+        Self::ListUsers,
+        Self::UpdateUser,
+        Self::BlockUser,
+        Self::UnblockUser,
+        Self::SendVerificationRequest,
+        Self::CreateBusiness,
+        Self::GetBusiness,
+        Self::ListContacts,
+    ];
+
+    /// The path below the version prefix.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::CreateUser => "/user/create",
+            Self::GetUser => "/user/get",
+            Self::ListUsers => "/user/get-all",
+            Self::UpdateUser => "/user/update",
+            Self::BlockUser => "/user/block",
+            Self::UnblockUser => "/user/unblock",
+            Self::SendVerificationRequest => "/user/send-verification-request",
+            Self::CreateBusiness => "/business/create",
+            Self::GetBusiness => "/business/get",
+            Self::ListContacts => "/business/customers/get-all",
+        }
+    }
+
+    /// Whether the call changes state (and so takes an `Idempotency-Key`).
+    pub const fn mutating(self) -> bool {
+        !matches!(
+            self,
+            Self::GetUser | Self::ListUsers | Self::GetBusiness | Self::ListContacts
+        )
+    }
+
+    /// The endpoint of a full path such as `/api/v3/user/create` (either version; a query
+    /// string is ignored).
+    pub fn from_path(path: &str) -> Option<Self> {
+        let path = path.split('?').next().unwrap_or_default();
+        let rest = [ApiVersion::V3, ApiVersion::V4]
+            .iter()
+            .find_map(|v| path.strip_prefix(v.prefix()))?;
+        Self::ALL.into_iter().find(|e| e.path() == rest)
+    }
+}
+
+/// One `{name, value}` pair of `meta_data`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaEntry {
+    /// `^[A-Za-z0-9_.-]{1,64}$`, unique in the list.
+    pub name: String,
+    /// At most 512 characters.
+    pub value: String,
+}
+
+impl MetaEntry {
+    /// A pair.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The body of `/user/create`. Optional fields left `None` are not sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CreateUser {
+    /// Given name.
+    pub first_name: String,
+    /// Middle name (`""` means none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    /// Family name.
+    pub last_name: String,
+    /// Unique in the program.
+    pub email: String,
+    /// E.164, e.g. `+15555551234`.
+    pub phone_number: String,
+    /// Street address.
+    pub address_one: String,
+    /// Second address line (`""` means none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_two: Option<String>,
+    /// City.
+    pub city: String,
+    /// ISO 3166-2 subdivision of `country`, without the prefix (`TX`).
+    pub state: String,
+    /// US ZIP code, five digits.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 (`US`).
+    pub country: String,
+    /// Unique in the program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+    /// `NNN-NN-NNNN` or nine digits; encrypted at rest, answered as `ssn_last_4`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssn: Option<String>,
+    /// Whether the user accepted the program's terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms_accepted: Option<bool>,
+    /// Integrator-defined pairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_data: Option<Vec<MetaEntry>>,
+    /// Link the user to this business (`buss-…`) as a contact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_id: Option<String>,
+    /// With `business_id`: a vendor rather than a customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_vendor: Option<bool>,
+}
+
+/// The body of `/user/update`: only the fields given change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UpdateUser {
+    /// The user, `user-…`.
+    pub user_id: String,
+    /// New given name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// New middle name; `Some("")` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    /// New family name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// New phone number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// New street address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_one: Option<String>,
+    /// New second line; `Some("")` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_two: Option<String>,
+    /// New city.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// New state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// New ZIP code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// New country.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// New username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// New date of birth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+    /// New SSN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssn: Option<String>,
+    /// Terms accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms_accepted: Option<bool>,
+    /// Replaces the whole list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_data: Option<Vec<MetaEntry>>,
+}
+
+/// The body of `/user/get-all`. `None` fields take the server's defaults (page 1, 10 per
+/// page, newest first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ListUsers {
+    /// Page number, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    /// Page size, 1–500.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+    /// Exact email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Case-insensitive substring of names, email, username or phone number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    /// `active`, `blocked` or `closed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `not_started`, `pending`, `verified` or `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kyc_status: Option<String>,
+    /// `created_at:desc`, `created_at:asc`, `last_name:asc` or `last_name:desc`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+}
+
+/// The body of `/business/create`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CreateBusiness {
+    /// Legal name.
+    pub business_name: String,
+    /// Contact email.
+    pub email: String,
+    /// E.164.
+    pub phone_number: String,
+    /// Street address.
+    pub business_address: String,
+    /// Second address line (`""` means none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_address_2: Option<String>,
+    /// City.
+    pub city: String,
+    /// ISO 3166-2 subdivision of `country`, without the prefix.
+    pub state: String,
+    /// US ZIP code.
+    pub zipcode: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// `NN-NNNNNNN`; unique in the program, answered as `ein_last_4`.
+    pub ein: String,
+    /// `sole_proprietorship`, `partnership`, `llc`, `corporation` or `non_profit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_type: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incorporated_date: Option<String>,
+    /// ISO 3166-2 subdivision of `country`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incorporated_state: Option<String>,
+    /// Integrator-defined pairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_data: Option<Vec<MetaEntry>>,
+}
+
+/// The body of `/business/customers/get-all`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ListContacts {
+    /// The business, `buss-…`.
+    pub business_id: String,
+    /// `customers` or `vendors` (default both).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub contact_type: Option<String>,
+    /// Page number, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    /// Page size, 1–500.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+}
+
+/// A user as the service answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct User {
+    /// `user-…`.
+    pub id: String,
+    /// The UUID inside `id`.
+    pub uuid: String,
+    /// Given name.
+    pub first_name: String,
+    /// Middle name.
+    pub middle_name: Option<String>,
+    /// Family name.
+    pub last_name: String,
+    /// Email.
+    pub email: String,
+    /// E.164.
+    pub phone_number: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// Street address.
+    pub address_one: String,
+    /// Second line.
+    pub address_two: Option<String>,
+    /// City.
+    pub city: String,
+    /// Subdivision code.
+    pub state: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// ZIP code.
+    pub postal_code: String,
+    /// The last four digits of the SSN; the full SSN is never answered.
+    pub ssn_last_4: Option<String>,
+    /// `active`, `blocked` or `closed`.
+    pub status: String,
+    /// `not_started`, `pending`, `verified` or `rejected`.
+    pub kyc_status: String,
+    /// Username.
+    pub username: Option<String>,
+    /// Whether the terms were accepted.
+    pub terms_accepted: bool,
+    /// Integrator-defined pairs.
+    pub meta_data: Vec<MetaEntry>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A business as the service answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Business {
+    /// `buss-…`.
+    pub id: String,
+    /// The UUID inside `id`.
+    pub uuid: String,
+    /// Legal name.
+    pub business_name: String,
+    /// Email.
+    pub email: String,
+    /// E.164.
+    pub phone_number: String,
+    /// Street address.
+    pub business_address: String,
+    /// Second line.
+    pub business_address_2: Option<String>,
+    /// City.
+    pub city: String,
+    /// Subdivision code.
+    pub state: String,
+    /// ZIP code.
+    pub zipcode: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// The last four digits of the EIN.
+    pub ein_last_4: String,
+    /// Legal form.
+    pub business_type: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub incorporated_date: Option<String>,
+    /// Subdivision code.
+    pub incorporated_state: Option<String>,
+    /// `active`, `blocked` or `closed`.
+    pub status: String,
+    /// Verification state of the business.
+    pub kyb_status: String,
+    /// Integrator-defined pairs.
+    pub meta_data: Vec<MetaEntry>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A user linked to a business.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Contact {
+    /// `bcus-…`.
+    pub id: String,
+    /// The UUID inside `id`.
+    pub uuid: String,
+    /// `buss-…`.
+    pub business_id: String,
+    /// `customers` or `vendors`.
+    pub contact_type: String,
+    /// `user-…`.
+    pub user_id: String,
+    /// The user's given name.
+    pub first_name: String,
+    /// The user's family name.
+    pub last_name: String,
+    /// The user's email.
+    pub email: String,
+    /// The user's phone number.
+    pub phone_number: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// How a page was cut.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Pagination {
+    /// Page number, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+    /// Items matching in all pages.
+    pub total: u64,
+    /// Sort order.
+    pub sort: String,
+    /// The search text, if any.
+    pub search: Option<String>,
+}
+
+/// One page of items.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// How they were paged.
+    pub pagination: Pagination,
+}
+
+#[derive(Deserialize)]
+struct SuccessEnvelope<T> {
+    data: Page<T>,
+}
+
+/// One entry of an error envelope's `errors`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct FieldError {
+    /// The request field, when the error is about one.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Machine-readable code (`invalid_format`, `duplicate`, `unauthorized`, …).
+    pub code: String,
+    /// Human-readable text.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    message: String,
+    #[serde(default)]
+    errors: Vec<FieldError>,
+}
+
+/// An answer other than 2xx, in the platform's error envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// The envelope's `message`.
+    pub message: String,
+    /// Every reported error (a 422 lists every failing field).
+    pub errors: Vec<FieldError>,
+    /// `Retry-After` in seconds (429 and 503).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// Whether some entry has this code (and, when given, this field).
+    pub fn has(&self, code: &str, field: Option<&str>) -> bool {
+        self.errors
+            .iter()
+            .any(|e| e.code == code && (field.is_none() || e.field.as_deref() == field))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.message)?;
+        for e in &self.errors {
+            match &e.field {
+                Some(field) => write!(f, "; {field}: {} ({})", e.message, e.code)?,
+                None => write!(f, "; {} ({})", e.message, e.code)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a typed call can end in, other than its value.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The call could not be made (transport, signing, URL).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The service refused it, in its error envelope.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The service answered something that is not the documented shape.
+    #[error("unexpected answer (HTTP {status}): {detail}")]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// What did not parse, and the start of the body.
+        detail: String,
+    },
+}
+
+impl CallError {
+    /// The envelope, when the service refused the call.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A success envelope's single item, or the error the answer stands for.
+fn one<T: DeserializeOwned>(response: &Response) -> Result<T, CallError> {
+    let mut page = page::<T>(response)?;
+    match (page.items.pop(), page.items.is_empty()) {
+        (Some(item), true) => Ok(item),
+        _ => Err(CallError::Unexpected {
+            status: response.status,
+            detail: "expected exactly one item".to_owned(),
+        }),
+    }
+}
+
+/// A success envelope's page, or the error the answer stands for.
+fn page<T: DeserializeOwned>(response: &Response) -> Result<Page<T>, CallError> {
+    let unexpected = |e: serde_json::Error| CallError::Unexpected {
+        status: response.status,
+        detail: format!("{e}; body starts {:?}", snippet(&response.body)),
+    };
+    if (200..300).contains(&response.status) {
+        return serde_json::from_slice::<SuccessEnvelope<T>>(&response.body)
+            .map(|e| e.data)
+            .map_err(unexpected);
+    }
+    let envelope = serde_json::from_slice::<ErrorEnvelope>(&response.body).map_err(unexpected)?;
+    Err(CallError::Api(ApiError {
+        status: response.status,
+        message: envelope.message,
+        errors: envelope.errors,
+        retry_after: response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse().ok()),
+    }))
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+#[derive(Serialize)]
+struct UserIdBody<'a> {
+    user_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct BlockBody<'a> {
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct BusinessIdBody<'a> {
+    business_id: &'a str,
+}
+
+impl Client {
+    /// Sends `body` to `endpoint` under this client's version: a mutating call with an
+    /// automatic `Idempotency-Key` and retries, a read with retries and no key.
+    pub async fn call(
+        &self,
+        endpoint: Endpoint,
+        body: &impl Serialize,
+    ) -> Result<Response, ClientError> {
+        let path = format!("{}{}", self.version().prefix(), endpoint.path());
+        let body = serde_json::to_vec(body)?;
+        if endpoint.mutating() {
+            self.post_idempotent(&path, &body, self.max_attempts())
+                .await
+        } else {
+            self.post_retrying(&path, &body, self.max_attempts()).await
+        }
+    }
+
+    async fn one<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        body: &impl Serialize,
+    ) -> Result<T, CallError> {
+        one(&self.call(endpoint, body).await?)
+    }
+
+    async fn page<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        body: &impl Serialize,
+    ) -> Result<Page<T>, CallError> {
+        page(&self.call(endpoint, body).await?)
+    }
+
+    /// `/user/create`.
+    pub async fn create_user(&self, user: &CreateUser) -> Result<User, CallError> {
+        self.one(Endpoint::CreateUser, user).await
+    }
+
+    /// `/user/get`.
+    pub async fn get_user(&self, user_id: &str) -> Result<User, CallError> {
+        self.one(Endpoint::GetUser, &UserIdBody { user_id }).await
+    }
+
+    /// `/user/get-all`.
+    pub async fn list_users(&self, query: &ListUsers) -> Result<Page<User>, CallError> {
+        self.page(Endpoint::ListUsers, query).await
+    }
+
+    /// `/user/update`.
+    pub async fn update_user(&self, change: &UpdateUser) -> Result<User, CallError> {
+        self.one(Endpoint::UpdateUser, change).await
+    }
+
+    /// `/user/block`.
+    pub async fn block_user(&self, user_id: &str, reason: Option<&str>) -> Result<User, CallError> {
+        self.one(Endpoint::BlockUser, &BlockBody { user_id, reason })
+            .await
+    }
+
+    /// `/user/unblock`.
+    pub async fn unblock_user(&self, user_id: &str) -> Result<User, CallError> {
+        self.one(Endpoint::UnblockUser, &UserIdBody { user_id })
+            .await
+    }
+
+    /// `/user/send-verification-request`: submits the user for KYC.
+    pub async fn send_verification_request(&self, user_id: &str) -> Result<User, CallError> {
+        self.one(Endpoint::SendVerificationRequest, &UserIdBody { user_id })
+            .await
+    }
+
+    /// `/business/create`.
+    pub async fn create_business(&self, business: &CreateBusiness) -> Result<Business, CallError> {
+        self.one(Endpoint::CreateBusiness, business).await
+    }
+
+    /// `/business/get`.
+    pub async fn get_business(&self, business_id: &str) -> Result<Business, CallError> {
+        self.one(Endpoint::GetBusiness, &BusinessIdBody { business_id })
+            .await
+    }
+
+    /// `/business/customers/get-all`.
+    pub async fn list_contacts(&self, query: &ListContacts) -> Result<Page<Contact>, CallError> {
+        self.page(Endpoint::ListContacts, query).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn endpoints_round_trip_their_paths() {
+        for e in Endpoint::ALL {
+            for v in [ApiVersion::V3, ApiVersion::V4] {
+                let path = format!("{}{}", v.prefix(), e.path());
+                assert_eq!(Endpoint::from_path(&path), Some(e), "{path}");
+                assert_eq!(Endpoint::from_path(&format!("{path}?x=1")), Some(e));
+            }
+        }
+        assert_eq!(Endpoint::from_path("/api/v2/user/create"), None);
+        assert_eq!(Endpoint::from_path("/api/v3/user/create/"), None);
+        assert_eq!(Endpoint::from_path("/user/create"), None);
+        let reads: Vec<_> = Endpoint::ALL
+            .into_iter()
+            .filter(|e| !e.mutating())
+            .collect();
+        assert_eq!(
+            reads,
+            [
+                Endpoint::GetUser,
+                Endpoint::ListUsers,
+                Endpoint::GetBusiness,
+                Endpoint::ListContacts
+            ]
+        );
+    }
+
+    #[test]
+    fn absent_options_are_not_sent() {
+        let body = serde_json::to_value(UpdateUser {
+            user_id: "user-1".to_owned(),
+            middle_name: Some(String::new()),
+            ..UpdateUser::default()
+        })
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"user_id": "user-1", "middle_name": ""})
+        );
+        let contacts = serde_json::to_value(ListContacts {
+            business_id: "buss-1".to_owned(),
+            contact_type: Some("vendors".to_owned()),
+            ..ListContacts::default()
+        })
+        .unwrap();
+        assert_eq!(
+            contacts,
+            serde_json::json!({"business_id": "buss-1", "type": "vendors"})
+        );
+        let block = serde_json::to_value(BlockBody {
+            user_id: "user-1",
+            reason: None,
+        })
+        .unwrap();
+        assert_eq!(block, serde_json::json!({"user_id": "user-1"}));
+    }
+
+    #[test]
+    fn success_envelopes_give_their_items() {
+        let body = r#"{"status":"success","message":"operation completed","data":{"items":[{"name":"a","value":"b"}],"pagination":{"page":1,"per_page":1,"total":1,"sort":"created_at:desc","search":null,"later_field":1}},"extra":true}"#;
+        let item: MetaEntry = one(&response(200, &[], body)).unwrap();
+        assert_eq!(item, MetaEntry::new("a", "b"));
+        let two = body.replace(
+            r#"[{"name":"a","value":"b"}]"#,
+            r#"[{"name":"a","value":"b"},{"name":"c","value":"d"}]"#,
+        );
+        assert!(matches!(
+            one::<MetaEntry>(&response(200, &[], &two)),
+            Err(CallError::Unexpected { status: 200, .. })
+        ));
+        let listed: Page<MetaEntry> = page(&response(200, &[], &two)).unwrap();
+        assert_eq!(listed.items.len(), 2);
+        assert_eq!(listed.pagination.sort, "created_at:desc");
+    }
+
+    #[test]
+    fn error_envelopes_become_api_errors() {
+        let body = r#"{"status":"error","message":"validation failed","errors":[{"field":"email","code":"invalid_format","message":"not an email"},{"code":"unknown","message":"x"}]}"#;
+        let err = one::<User>(&response(422, &[], body)).unwrap_err();
+        let api = err.api().unwrap();
+        assert_eq!(api.status, 422);
+        assert!(api.has("invalid_format", Some("email")));
+        assert!(api.has("unknown", None));
+        assert!(!api.has("invalid_format", Some("ssn")));
+        assert_eq!(
+            err.to_string(),
+            "HTTP 422: validation failed; email: not an email (invalid_format); x (unknown)"
+        );
+        let limited = one::<User>(&response(
+            429,
+            &[("Retry-After", "3")],
+            r#"{"status":"error","message":"slow down","errors":[]}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(limited.api().unwrap().retry_after, Some(3));
+        let garbage = one::<User>(&response(502, &[], "<html>bad gateway</html>")).unwrap_err();
+        assert!(
+            matches!(&garbage, CallError::Unexpected { status: 502, detail } if detail.contains("bad gateway")),
+            "{garbage}"
+        );
+    }
+}
