@@ -10,6 +10,7 @@
 mod auth;
 mod changes;
 mod create_user;
+mod docs_page;
 mod envelope;
 mod lifecycle;
 mod openapi;
