@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use serde_json::json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
@@ -190,6 +191,48 @@ const MUTATING: [&str; 6] = [
     "create_business",
 ];
 
+/// Where the id in an answer can be used next, as OpenAPI links on the 200 answer: (from
+/// operation, link name, to operation, the body field that takes the id). Stateful tests
+/// (schemathesis) follow them, e.g. create a user, then block and unblock that user.
+const LINKS: [(&str, &str, &str, &str); 11] = [
+    ("create_user", "GetUser", "get_user", "user_id"),
+    ("create_user", "UpdateUser", "update_user", "user_id"),
+    ("create_user", "BlockUser", "block_user", "user_id"),
+    (
+        "create_user",
+        "SendVerificationRequest",
+        "send_verification_request",
+        "user_id",
+    ),
+    ("update_user", "GetUser", "get_user", "user_id"),
+    ("block_user", "UnblockUser", "unblock_user", "user_id"),
+    ("unblock_user", "BlockUser", "block_user", "user_id"),
+    (
+        "send_verification_request",
+        "GetUser",
+        "get_user",
+        "user_id",
+    ),
+    (
+        "create_business",
+        "GetBusiness",
+        "get_business",
+        "business_id",
+    ),
+    (
+        "create_business",
+        "ListBusinessContacts",
+        "list_business_contacts",
+        "business_id",
+    ),
+    (
+        "create_business",
+        "CreateUser",
+        "create_user",
+        "business_id",
+    ),
+];
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -335,6 +378,19 @@ fn share(op: &mut utoipa::openapi::path::Operation, version: &str) {
                 .into()
             });
     }
+    if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+        for (_, name, to, field) in LINKS.iter().filter(|(from, ..)| *from == id) {
+            ok.links.insert(
+                (*name).to_owned(),
+                LinkBuilder::new()
+                    .operation_id(format!("{to}_{short}"))
+                    .request_body(Some(json!({ *field: "$response.body#/data/items/0/id" })))
+                    .description(format!("The answer's `data.items[0].id` as `{field}`."))
+                    .build()
+                    .into(),
+            );
+        }
+    }
     if mutating {
         op.parameters
             .get_or_insert_with(Vec::new)
@@ -415,6 +471,45 @@ mod tests {
             }
         }
         assert_eq!(ids.len(), 2 * 10 + 3);
+    }
+
+    #[test]
+    fn links_name_operations_of_the_same_version_whose_body_takes_the_id() {
+        let doc: serde_json::Value = serde_json::from_str(&json()).unwrap();
+        let mut by_id = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                by_id.insert(op["operationId"].as_str().unwrap().to_owned(), (path, op));
+            }
+        }
+        let mut count = 0;
+        for (id, (path, op)) in &by_id {
+            let Some(links) = op["responses"]["200"]["links"].as_object() else {
+                continue;
+            };
+            for link in links.values() {
+                let target = link["operationId"].as_str().unwrap();
+                let (target_path, target_op) = &by_id[target];
+                let version = |p: &str| p.split('/').nth(2).unwrap_or_default().to_owned();
+                assert_eq!(version(path), version(target_path), "{id} -> {target}");
+                let body = link["requestBody"].as_object().unwrap();
+                let schema =
+                    target_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap();
+                for field in body.keys() {
+                    assert!(
+                        doc["components"]["schemas"][schema]["properties"][field].is_object(),
+                        "{id} -> {target}: {field}"
+                    );
+                }
+                count += 1;
+            }
+        }
+        assert_eq!(count, 2 * LINKS.len());
     }
 
     #[test]

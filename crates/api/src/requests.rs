@@ -97,7 +97,7 @@ pub struct CreateUserRequest {
     /// `YYYY-MM-DD`: a real date, not in the future, not before 1900-01-01; the person is
     /// at least the configured minimum age (default 18, code `underage`).
     #[schema(
-        pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$",
+        pattern = r"^\s*(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\s*$",
         example = "1980-04-20"
     )]
     pub date_of_birth: Option<String>,
@@ -173,7 +173,7 @@ pub struct UpdateUserRequest {
     #[schema(pattern = r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{2,31}\s*$")]
     pub username: Option<String>,
     /// As in create.
-    #[schema(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")]
+    #[schema(pattern = r"^\s*(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\s*$")]
     pub date_of_birth: Option<String>,
     /// As in create.
     #[schema(pattern = r"^\s*([0-9]{9}|[0-9]{3}-[0-9]{2}-[0-9]{4})\s*$")]
@@ -226,7 +226,8 @@ pub struct ListUsersRequest {
     /// Page size (default 10).
     #[schema(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
-    /// Exact email, case-insensitive.
+    /// Exact email, case-insensitive: an address as in /user/create (422 otherwise).
+    #[schema(pattern = "@", example = "jane.doe@example.com")]
     pub email: Option<String>,
     /// Case-insensitive substring of first or last name, email, username or phone number:
     /// 1–128 characters after trimming.
@@ -298,7 +299,9 @@ pub struct CreateBusinessRequest {
     #[schema(value_type = Option<BusinessTypeSchema>)]
     pub business_type: Option<String>,
     /// `YYYY-MM-DD`, a real date not in the future and not before 1800-01-01.
-    #[schema(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")]
+    #[schema(
+        pattern = r"^\s*(1[89][0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\s*$"
+    )]
     pub incorporated_date: Option<String>,
     /// An ISO 3166-2 subdivision of `country`, without the prefix.
     #[schema(pattern = r"^\s*[A-Za-z0-9]{1,3}\s*$")]
