@@ -159,6 +159,7 @@ const MEMBERS: &[(&str, &str)] = &[
     ("storage", "crates/storage"),
     ("api", "crates/api"),
     ("client", "crates/client"),
+    ("bench", "crates/bench"),
     ("migrations", "migrations"),
     ("xtask", "xtask"),
     ("tests", "tests"),
