@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use storage::{SecretString, SqlStore};
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, ReplayRecord};
 use crate::body::Fields;
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -159,13 +159,58 @@ pub struct Authenticated {
     pub fields: Fields,
 }
 
-/// The common front half of every `/api` handler: size limit, authentication, media type,
-/// JSON shape. Order: 413, 401, 415, 400.
+/// The common front half of every `/api` handler: size limit, authentication (with the
+/// replay guard), media type, JSON shape. Order: 413, 401, 415, 400.
 pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Authenticated, ApiError> {
+    authenticate_inner(state, req, payload, false)
+        .await
+        .map(|(request, _)| request)
+}
+
+/// [`authenticate`], except that the replay guard's record of a request that passes every
+/// check is returned instead of written, for the handler to write in the transaction of the
+/// work itself (one commit instead of two). The handler must then write it before the
+/// request has any effect, and call [`record_replay`] when it fails before writing it.
+/// A request that fails a check here has its signature recorded before the error is
+/// returned, as with [`authenticate`].
+pub async fn authenticate_deferred(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Authenticated, ReplayRecord), ApiError> {
+    let (request, replay) = authenticate_inner(state, req, payload, true).await?;
+    let replay = replay.ok_or_else(|| ApiError::Internal("no replay record".into()))?;
+    Ok((request, replay))
+}
+
+/// Records a verified request's signature (401 `replayed_request`, counted as an
+/// authentication failure of the client's address, if it was already recorded).
+pub async fn record_replay(
+    state: &AppState,
+    req: &HttpRequest,
+    program: domain::ProgramId,
+    replay: &ReplayRecord,
+) -> Result<(), ApiError> {
+    let result = state.auth.record(program, replay).await;
+    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.peer_addr().map(|a| a.ip())) {
+        let _ = state
+            .limits
+            .auth_failures
+            .take(&ip, std::time::Instant::now());
+    }
+    result
+}
+
+async fn authenticate_inner(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    defer_replay: bool,
+) -> Result<(Authenticated, Option<ReplayRecord>), ApiError> {
     let now = std::time::Instant::now();
     let peer = req.peer_addr().map(|a| a.ip());
     if let Some(ip) = peer {
@@ -182,8 +227,8 @@ pub async fn authenticate(
         .ok()
         .and_then(|f| f.take_raw("api_key"))
         .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
-    let (program, key_id) = match state.auth.authenticate(req, &body, body_key).await {
-        Ok(caller) => caller,
+    let verified = match state.auth.verify(req, &body, body_key).await {
+        Ok(verified) => verified,
         Err(e) => {
             if let (ApiError::Unauthorized(_), Some(ip)) = (&e, peer) {
                 let _ = state.limits.auth_failures.take(&ip, now);
@@ -191,25 +236,47 @@ pub async fn authenticate(
             return Err(e);
         }
     };
+    let (program, key_id) = (verified.program, verified.key_id);
+    let replay = if defer_replay {
+        Some(verified.replay)
+    } else {
+        record_replay(state, req, program, &verified.replay).await?;
+        None
+    };
     // Every handler's span declares a `program` field.
     tracing::Span::current().record("program", tracing::field::display(program));
-    state
-        .limits
-        .programs
-        .take(&program, now)
-        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| m.essence_str() == ContentType::json().0.essence_str());
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
+    let checked = (|| {
+        state
+            .limits
+            .programs
+            .take(&program, now)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.essence_str() == ContentType::json().0.essence_str());
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parsed
+    })();
+    match checked {
+        Ok(fields) => Ok((
+            Authenticated {
+                program,
+                key_id,
+                fields,
+            },
+            replay,
+        )),
+        Err(e) => {
+            // Refused after all: the signature is used up all the same.
+            if let Some(replay) = &replay {
+                record_replay(state, req, program, replay).await?;
+            }
+            Err(e)
+        }
     }
-    Ok(Authenticated {
-        program,
-        key_id,
-        fields: parsed?,
-    })
 }

@@ -40,6 +40,11 @@ pub struct Authenticator {
     ttl: Duration,
     keys: RwLock<HashMap<[u8; 32], CachedKey>>,
     credentials: RwLock<HashMap<String, CachedCredential>>,
+    /// One argon2id verification at a time: each takes ~19 MiB and ~50 ms of a core, and a
+    /// burst of requests with a key not yet cached (every connection of a client at once,
+    /// after a restart) would otherwise run one each, in parallel. Requests that waited
+    /// look in the cache again first, so such a burst costs one verification.
+    verifying: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -47,6 +52,36 @@ impl std::fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
+    }
+}
+
+/// A request whose signature and API key are valid, not yet recorded by the replay guard.
+#[derive(Debug)]
+#[must_use = "a verified request's signature must be recorded by the replay guard"]
+pub struct Verified {
+    /// The caller's program.
+    pub program: ProgramId,
+    /// The id of the API key used.
+    pub key_id: String,
+    /// What the replay guard must record.
+    pub replay: ReplayRecord,
+}
+
+/// The replay guard's record of one signature: its digest (SHA-256, hex) and how long it is
+/// kept (the skew window past the later of X-Date and now).
+#[derive(Clone, Debug)]
+pub struct ReplayRecord {
+    digest: String,
+    keep_until: chrono::DateTime<chrono::Utc>,
+}
+
+impl ReplayRecord {
+    /// The record as the storage layer writes it inside a transaction.
+    pub fn first_use(&self) -> storage::FirstUse<'_> {
+        storage::FirstUse {
+            signature_digest: &self.digest,
+            expires_at: self.keep_until,
+        }
     }
 }
 
@@ -71,17 +106,48 @@ impl Authenticator {
             ttl,
             keys: RwLock::new(HashMap::new()),
             credentials: RwLock::new(HashMap::new()),
+            verifying: tokio::sync::Semaphore::new(1),
         }
     }
 
     /// Authenticates one request whose body bytes are `body`; `body_api_key` is the
-    /// `api_key` field removed from the JSON body, if any. Returns the caller's program.
+    /// `api_key` field removed from the JSON body, if any. Returns the caller's program and
+    /// API key id. The signature is recorded by the replay guard before this returns.
     pub async fn authenticate(
         &self,
         req: &HttpRequest,
         body: &[u8],
         body_api_key: Option<SecretString>,
     ) -> Result<(ProgramId, String), ApiError> {
+        let verified = self.verify(req, body, body_api_key).await?;
+        self.record(verified.program, &verified.replay).await?;
+        Ok((verified.program, verified.key_id))
+    }
+
+    /// Records a verified request's signature; 401 `replayed_request` if it was already
+    /// recorded.
+    pub async fn record(&self, program: ProgramId, replay: &ReplayRecord) -> Result<(), ApiError> {
+        if self
+            .store
+            .first_use(program, &replay.digest, replay.keep_until)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(fail(AuthFailure::ReplayedRequest))
+        }
+    }
+
+    /// Everything [`Authenticator::authenticate`] checks except the replay guard: the
+    /// returned [`ReplayRecord`] must then be recorded, by [`Authenticator::record`] or in
+    /// the transaction of the work the request asks for (`SqlStore::create_user_once`),
+    /// before the request has any effect.
+    pub async fn verify(
+        &self,
+        req: &HttpRequest,
+        body: &[u8],
+        body_api_key: Option<SecretString>,
+    ) -> Result<Verified, ApiError> {
         let header = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
@@ -152,10 +218,11 @@ impl Authenticator {
 
         let digest = hex(&Sha256::digest(auth.signature.as_bytes()));
         let keep_until = sent.max(now) + chrono::Duration::from_std(MAX_SKEW).unwrap_or_default();
-        if !self.store.first_use(program, &digest, keep_until).await? {
-            return Err(fail(AuthFailure::ReplayedRequest));
-        }
-        Ok((program, key_id))
+        Ok(Verified {
+            program,
+            key_id,
+            replay: ReplayRecord { digest, keep_until },
+        })
     }
 
     async fn credential(&self, username: &str) -> Result<(ProgramId, SecretString), ApiError> {
@@ -216,6 +283,20 @@ impl Authenticator {
                 return Err(fail(AuthFailure::InvalidApiKey));
             }
             None => {}
+        }
+        let _permit = self
+            .verifying
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal("the key verifier is closed".into()))?;
+        let verified_meanwhile = self.keys.read().ok().and_then(|cache| {
+            cache
+                .get(&fingerprint)
+                .filter(|c| c.checked.elapsed() < self.ttl)
+                .map(|c| (c.program, c.key_id.clone()))
+        });
+        if let Some(found) = verified_meanwhile {
+            return Ok(found);
         }
         let verified = self
             .store

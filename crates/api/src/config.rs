@@ -18,6 +18,9 @@ pub struct Config {
     pub max_connections: u32,
     /// SQLite durability: `full` (default) or `normal`.
     pub sqlite_synchronous: String,
+    /// Group commit: how many batches of concurrent creates may be written at once (0: the
+    /// default, 1).
+    pub create_batches: usize,
     /// Minimum age of a user, in years.
     pub min_age: u32,
     /// Largest accepted request body, in bytes.
@@ -49,6 +52,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".to_owned(),
             max_connections: 10,
             sqlite_synchronous: "full".to_owned(),
+            create_batches: 0,
             min_age: domain::ParseContext::DEFAULT_MIN_AGE,
             body_limit_bytes: 64 * 1024,
             api_key_cache_ttl_secs: 30,
@@ -70,6 +74,7 @@ const FIELDS: &[&str] = &[
     "bind",
     "max_connections",
     "sqlite_synchronous",
+    "create_batches",
     "min_age",
     "body_limit_bytes",
     "api_key_cache_ttl_secs",
@@ -106,6 +111,7 @@ impl Config {
     pub fn database(&self) -> storage::DatabaseConfig {
         let mut db = storage::DatabaseConfig::new(self.database_url.clone());
         db.max_connections = self.max_connections;
+        db.create_batches = self.create_batches;
         db.sqlite_durability = if self.sqlite_synchronous.eq_ignore_ascii_case("normal") {
             storage::SqliteDurability::Normal
         } else {

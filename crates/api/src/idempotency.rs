@@ -15,6 +15,7 @@ use domain::ProgramId;
 use storage::{Claim, IdempotencyRepository as _};
 
 use crate::app::AppState;
+use crate::auth::ReplayRecord;
 use crate::error::{ApiError, ErrorItem};
 
 /// The header.
@@ -98,6 +99,46 @@ pub async fn begin(
         key,
         digest,
     })
+}
+
+/// [`begin`] for a handler that writes the replay guard's record in its own transaction (see
+/// `app::authenticate_deferred`): the record is returned when there is no `Idempotency-Key`.
+/// With a key, the record is written here, before the key is claimed, as by [`begin`].
+pub async fn begin_deferred(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+) -> Result<(Mutation, Option<ReplayRecord>), ApiError> {
+    let (request, replay) = crate::app::authenticate_deferred(state, req, payload).await?;
+    let key = match key(req) {
+        Ok(key) => key,
+        Err(e) => {
+            crate::app::record_replay(state, req, request.program, &replay).await?;
+            return Err(e);
+        }
+    };
+    let replay = if key.is_some() {
+        crate::app::record_replay(state, req, request.program, &replay).await?;
+        None
+    } else {
+        Some(replay)
+    };
+    let digest = digest(
+        state,
+        request.program,
+        req.path(),
+        &request.fields.canonical(),
+    );
+    Ok((
+        Mutation {
+            program: request.program,
+            key_id: request.key_id,
+            fields: request.fields,
+            key,
+            digest,
+        },
+        replay,
+    ))
 }
 
 fn json_response(status: StatusCode, body: String, replayed: bool) -> HttpResponse {

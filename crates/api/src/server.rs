@@ -14,6 +14,7 @@ use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::{Limits, Rate};
+use crate::telemetry::RequestSpan;
 
 /// A server bound to a listener, not yet running.
 #[derive(Debug)]
@@ -82,7 +83,7 @@ pub fn run(
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(crate::metrics::record))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .configure(configure)
     })

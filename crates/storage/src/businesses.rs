@@ -30,7 +30,7 @@ pub(crate) fn ein_aad(business_id: &str) -> Aad<'_> {
 
 #[async_trait]
 impl BusinessRepository for SqlStore {
-    #[tracing::instrument(skip(self, business, completion), fields(program = %program, business = %id))]
+    #[tracing::instrument(level = "debug", skip(self, business, completion), fields(program = %program, business = %id))]
     async fn create_business(
         &self,
         program: ProgramId,
@@ -101,7 +101,7 @@ impl BusinessRepository for SqlStore {
         Ok(Business::create(id, program, business, now))
     }
 
-    #[tracing::instrument(skip(self), fields(program = %program, business = %id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(program = %program, business = %id))]
     async fn get_business(
         &self,
         program: ProgramId,
@@ -122,7 +122,7 @@ impl BusinessRepository for SqlStore {
         business_from_rows(id, program, &row, meta).map(Some)
     }
 
-    #[tracing::instrument(skip(self, query), fields(program = %program))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(program = %program))]
     async fn list_contacts(
         &self,
         program: ProgramId,

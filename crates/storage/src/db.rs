@@ -33,6 +33,9 @@ pub struct DatabaseConfig {
     pub sqlite_busy_timeout: Duration,
     /// SQLite: commit durability.
     pub sqlite_durability: SqliteDurability,
+    /// Group commit: how many batches of concurrent creates may be written at once; 0 for
+    /// the default, 1 (see `group::BATCHES_AT_ONCE`).
+    pub create_batches: usize,
 }
 
 impl DatabaseConfig {
@@ -44,9 +47,13 @@ impl DatabaseConfig {
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_durability: SqliteDurability::Full,
+            create_batches: 0,
         }
     }
 }
+
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Opens a pool. SQLite gets WAL, a busy timeout, foreign keys on and the chosen durability.
 pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, StorageError> {
@@ -57,7 +64,10 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, Stor
         .acquire_timeout(config.acquire_timeout)
         .connect_timeout(config.acquire_timeout)
         .sqlx_logging(false)
-        .test_before_acquire(true);
+        // A pooled connection is pinged before use only once it has been idle for a while
+        // (the way connections go stale: a server restart, a proxy or firewall timeout); a
+        // ping on every acquire cost a round trip per statement under load.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     let busy = config.sqlite_busy_timeout;
     let sync = match config.sqlite_durability {
         SqliteDurability::Full => SqliteSynchronous::Full,

@@ -11,7 +11,7 @@ use sea_orm::{
 use crate::SqlStore;
 use crate::entity::{idempotency_records as idem, seen_signatures as seen};
 use crate::error::StorageError;
-use crate::repo::{Claim, Completion, IdempotencyRepository, ReplayGuard};
+use crate::repo::{Claim, Completion, FirstUse, IdempotencyRepository, ReplayGuard};
 use crate::time::to_ms;
 
 /// Marks a claimed record completed with its response, on `conn` (a transaction when the
@@ -211,6 +211,28 @@ impl IdempotencyRepository for SqlStore {
     }
 }
 
+/// Records a signature as used, on `conn` (a transaction when the work it authorises is
+/// written in the same one, so that both commit together). `Ok(false)` if it was already
+/// recorded; then, inside a transaction, the transaction must be abandoned.
+pub(crate) async fn first_use_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    program: ProgramId,
+    use_: FirstUse<'_>,
+) -> Result<bool, StorageError> {
+    let row = seen::ActiveModel {
+        signature_digest: Set(use_.signature_digest.to_owned()),
+        program_id: Set(program.uuid().to_string()),
+        expires_at: Set(to_ms(use_.expires_at)),
+    };
+    match seen::Entity::insert(row).exec_without_returning(conn).await {
+        Ok(_) => Ok(true),
+        Err(e) => match StorageError::from(e) {
+            StorageError::Conflict(_) => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
 #[async_trait]
 impl ReplayGuard for SqlStore {
     async fn first_use(
@@ -219,21 +241,15 @@ impl ReplayGuard for SqlStore {
         signature_digest: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let row = seen::ActiveModel {
-            signature_digest: Set(signature_digest.to_owned()),
-            program_id: Set(program.uuid().to_string()),
-            expires_at: Set(to_ms(expires_at)),
-        };
-        match seen::Entity::insert(row)
-            .exec_without_returning(&self.db)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => match StorageError::from(e) {
-                StorageError::Conflict(_) => Ok(false),
-                other => Err(other),
+        first_use_in(
+            &self.db,
+            program,
+            FirstUse {
+                signature_digest,
+                expires_at,
             },
-        }
+        )
+        .await
     }
 
     async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {

@@ -8,6 +8,7 @@ mod crypto;
 mod db;
 mod entity;
 mod error;
+mod group;
 mod guards;
 mod programs;
 mod repo;
@@ -24,7 +25,7 @@ pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{ConflictField, StorageError};
 pub use repo::{
-    Audit, BusinessRepository, Claim, Completion, HmacCredential, IdempotencyRepository,
+    Audit, BusinessRepository, Claim, Completion, FirstUse, HmacCredential, IdempotencyRepository,
     IssuedCredentials, NewUserIds, Page, ProgramRepository, ProgramSummary, RenderedCompletion,
     ReplayGuard, UserEvent, UserRepository, VerifiedApiKey,
 };
@@ -37,19 +38,38 @@ pub use secret::SecretString;
 pub struct SqlStore {
     db: DatabaseConnection,
     keys: Keyring,
+    group: group::Shared,
 }
 
 impl SqlStore {
     /// A store over an open (and migrated) connection.
     pub fn new(db: DatabaseConnection, keys: Keyring) -> Self {
-        Self { db, keys }
+        Self::with_create_batches(db, keys, 0)
+    }
+
+    /// [`SqlStore::new`] with at most `batches_at_once` batches of creates written at once
+    /// (group commit; 0 for the default: see [`DatabaseConfig::create_batches`]).
+    pub fn with_create_batches(
+        db: DatabaseConnection,
+        keys: Keyring,
+        batches_at_once: usize,
+    ) -> Self {
+        let batches_at_once = match batches_at_once {
+            0 => group::BATCHES_AT_ONCE,
+            n => n,
+        };
+        Self {
+            db,
+            keys,
+            group: std::sync::Arc::new(group::GroupCommit::new(batches_at_once)),
+        }
     }
 
     /// Connects, migrates, and returns the store.
     pub async fn open(config: &DatabaseConfig, keys: Keyring) -> Result<Self, StorageError> {
         let db = connect(config).await?;
         migrate(&db).await?;
-        Ok(Self::new(db, keys))
+        Ok(Self::with_create_batches(db, keys, config.create_batches))
     }
 
     /// The underlying connection (for readiness checks and tests).

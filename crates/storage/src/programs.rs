@@ -69,7 +69,7 @@ fn program_id(text: &str) -> Result<ProgramId, StorageError> {
 
 #[async_trait]
 impl ProgramRepository for SqlStore {
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     async fn create_program(
         &self,
         name: &str,

@@ -315,6 +315,16 @@ pub trait IdempotencyRepository: Send + Sync {
     async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
 }
 
+/// A request signature to record as used in the same transaction as the work it authorises
+/// (the replay guard of SPEC §2.1, written with the work instead of in a commit of its own).
+#[derive(Clone, Copy, Debug)]
+pub struct FirstUse<'a> {
+    /// The digest of the signature, as given to [`ReplayGuard::first_use`].
+    pub signature_digest: &'a str,
+    /// Until when the record is kept.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// The replay guard: signatures accepted within the skew window.
 #[async_trait]
 pub trait ReplayGuard: Send + Sync {

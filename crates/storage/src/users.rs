@@ -20,7 +20,7 @@ use crate::entity::{
 };
 use crate::error::StorageError;
 use crate::repo::{
-    Audit, Completion, NewUserIds, Page, RenderedCompletion, UserEvent, UserRepository,
+    Audit, Completion, FirstUse, NewUserIds, Page, RenderedCompletion, UserEvent, UserRepository,
 };
 use crate::time::{from_ms, to_ms, truncate};
 
@@ -40,7 +40,6 @@ pub(crate) fn ssn_label(program: ProgramId) -> String {
 
 #[async_trait]
 impl UserRepository for SqlStore {
-    #[tracing::instrument(skip(self, user, completion), fields(program = %program, user = %ids.user))]
     async fn create_user(
         &self,
         program: ProgramId,
@@ -49,54 +48,13 @@ impl UserRepository for SqlStore {
         now: DateTime<Utc>,
         completion: Option<Completion<'_>>,
     ) -> Result<User, StorageError> {
-        let now = truncate(now);
-        let id = ids.user.uuid().to_string();
-        let program_id = program.uuid().to_string();
-        let profile = user.profile();
-        let row = self.user_row(program, &id, user, now)?;
-        let meta = meta_rows(&id, profile.meta_data());
-
-        let txn = self.db.begin().await?;
-        users::Entity::insert(row)
-            .exec_without_returning(&txn)
-            .await?;
-        add_to_count(&txn, program, shard_of(ids.user), 1).await?;
-        if !meta.is_empty() {
-            user_meta_data::Entity::insert_many(meta)
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        if let Some(link) = user.business() {
-            // Checked after the first write, so that on SQLite the transaction takes the
-            // write lock first (a read-then-write transaction can fail with SQLITE_BUSY
-            // instead of waiting).
-            let found = businesses::Entity::find_by_id(link.business_id.uuid().to_string())
-                .filter(businesses::Column::ProgramId.eq(program_id.clone()))
-                .one(&txn)
-                .await?;
-            if found.is_none() {
-                return Err(StorageError::NotFound("business_id"));
-            }
-            let contact = business_contacts::ActiveModel {
-                id: Set(ids.contact.uuid().to_string()),
-                program_id: Set(program_id),
-                business_id: Set(link.business_id.uuid().to_string()),
-                user_id: Set(id),
-                contact_type: Set(link.contact_type.as_str().to_owned()),
-                created_at: Set(to_ms(now)),
-            };
-            business_contacts::Entity::insert(contact)
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        if let Some(completion) = completion {
-            crate::guards::complete_in(&txn, program, completion).await?;
-        }
-        txn.commit().await?;
-        Ok(User::create(ids.user, program, user, now))
+        // Without a signature to record, there is no replay to refuse: always `Some`.
+        self.create_user_in(program, ids, user, now, completion, None)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("a create returned no user".into()))
     }
 
-    #[tracing::instrument(skip(self, audit, completion), fields(program = %program, user = %id, ?change))]
+    #[tracing::instrument(level = "debug", skip(self, audit, completion), fields(program = %program, user = %id, ?change))]
     async fn change_user(
         &self,
         program: ProgramId,
@@ -168,7 +126,7 @@ impl UserRepository for SqlStore {
         Ok(user)
     }
 
-    #[tracing::instrument(skip(self, raw, ctx, completion), fields(program = %program, user = %id))]
+    #[tracing::instrument(level = "debug", skip(self, raw, ctx, completion), fields(program = %program, user = %id))]
     async fn update_user(
         &self,
         program: ProgramId,
@@ -330,7 +288,7 @@ impl UserRepository for SqlStore {
             .collect()
     }
 
-    #[tracing::instrument(skip(self, query), fields(program = %program))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(program = %program))]
     async fn list_users(
         &self,
         program: ProgramId,
@@ -339,7 +297,7 @@ impl UserRepository for SqlStore {
         self.list_users_impl(program, query).await
     }
 
-    #[tracing::instrument(skip(self), fields(program = %program, user = %id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(program = %program, user = %id))]
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError> {
         let row = users::Entity::find_by_id(id.uuid().to_string())
             .filter(users::Column::ProgramId.eq(program.uuid().to_string()))
@@ -413,7 +371,7 @@ fn user_from_rows(
 impl SqlStore {
     /// Decrypts a user's SSN for the one consumer that needs it (a KYC verifier). Fails
     /// with [`crate::CryptoError::Unauthentic`] if the ciphertext does not belong to this row.
-    #[tracing::instrument(skip(self), fields(program = %program, user = %id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(program = %program, user = %id))]
     pub async fn reveal_ssn(
         &self,
         program: ProgramId,
@@ -729,4 +687,228 @@ async fn count_users(db: &impl ConnectionTrait, program: ProgramId) -> Result<u6
         .all(db)
         .await?;
     Ok(u64::try_from(shards.iter().sum::<i64>()).unwrap_or(0))
+}
+
+/// A create ready to write: its rows built (SSN sealed, blind index computed), its replay
+/// record and idempotency completion owned, so that it can wait in a batch.
+pub(crate) struct PreparedCreate {
+    program: ProgramId,
+    /// The count shard of the new user.
+    shard: i32,
+    user: users::ActiveModel,
+    meta: Vec<user_meta_data::ActiveModel>,
+    contact: Option<business_contacts::ActiveModel>,
+    business_id: Option<String>,
+    first_use: Option<(String, DateTime<Utc>)>,
+    completion: Option<OwnedCompletion>,
+}
+
+struct OwnedCompletion {
+    key: String,
+    claimed_at: DateTime<Utc>,
+    status: u16,
+    body: String,
+}
+
+impl OwnedCompletion {
+    fn borrow(&self) -> Completion<'_> {
+        Completion {
+            key: &self.key,
+            claimed_at: self.claimed_at,
+            status: self.status,
+            body: &self.body,
+        }
+    }
+}
+
+impl SqlStore {
+    /// [`UserRepository::create_user`] that also records the request's signature as used
+    /// (the replay guard) in the same transaction: the user and the record commit together,
+    /// with one commit instead of two. `Ok(None)` when the signature was already recorded (a
+    /// replay): nothing is written. When this fails, the caller still records the signature
+    /// on its own (see `ReplayGuard::first_use`).
+    pub async fn create_user_once(
+        &self,
+        program: ProgramId,
+        ids: NewUserIds,
+        user: &NewUser,
+        now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
+        first_use: FirstUse<'_>,
+    ) -> Result<Option<User>, StorageError> {
+        self.create_user_in(program, ids, user, now, completion, Some(first_use))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, user, completion, first_use), fields(program = %program, user = %ids.user))]
+    async fn create_user_in(
+        &self,
+        program: ProgramId,
+        ids: NewUserIds,
+        user: &NewUser,
+        now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
+        first_use: Option<FirstUse<'_>>,
+    ) -> Result<Option<User>, StorageError> {
+        let now = truncate(now);
+        let prepared = self.prepare_create(program, ids, user, now, completion, first_use)?;
+        if self.create_grouped(prepared).await? {
+            Ok(Some(User::create(ids.user, program, user, now)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn prepare_create(
+        &self,
+        program: ProgramId,
+        ids: NewUserIds,
+        user: &NewUser,
+        now: DateTime<Utc>,
+        completion: Option<Completion<'_>>,
+        first_use: Option<FirstUse<'_>>,
+    ) -> Result<PreparedCreate, StorageError> {
+        let id = ids.user.uuid().to_string();
+        let program_id = program.uuid().to_string();
+        let row = self.user_row(program, &id, user, now)?;
+        let meta = meta_rows(&id, user.profile().meta_data());
+        let (contact, business_id) = match user.business() {
+            Some(link) => {
+                let business_id = link.business_id.uuid().to_string();
+                let contact = business_contacts::ActiveModel {
+                    id: Set(ids.contact.uuid().to_string()),
+                    program_id: Set(program_id),
+                    business_id: Set(business_id.clone()),
+                    user_id: Set(id),
+                    contact_type: Set(link.contact_type.as_str().to_owned()),
+                    created_at: Set(to_ms(now)),
+                };
+                (Some(contact), Some(business_id))
+            }
+            None => (None, None),
+        };
+        Ok(PreparedCreate {
+            program,
+            shard: shard_of(ids.user),
+            user: row,
+            meta,
+            contact,
+            business_id,
+            first_use: first_use.map(|f| (f.signature_digest.to_owned(), f.expires_at)),
+            completion: completion.map(|c| OwnedCompletion {
+                key: c.key.to_owned(),
+                claimed_at: c.claimed_at,
+                status: c.status,
+                body: c.body.to_owned(),
+            }),
+        })
+    }
+
+    /// One create in its own transaction. `Ok(false)`: a replayed signature, nothing written.
+    pub(crate) async fn create_alone(&self, create: &PreparedCreate) -> Result<bool, StorageError> {
+        let txn = self.db.begin().await?;
+        let written = async {
+            // First, so that a replay is refused before anything else is tried (and so that
+            // on SQLite the transaction takes the write lock at once).
+            if let Some((digest, expires_at)) = &create.first_use
+                && !crate::guards::first_use_in(
+                    &txn,
+                    create.program,
+                    FirstUse {
+                        signature_digest: digest,
+                        expires_at: *expires_at,
+                    },
+                )
+                .await?
+            {
+                return Ok(false);
+            }
+            insert_batch(&txn, &[create]).await?;
+            Ok(true)
+        }
+        .await;
+        match written {
+            Ok(true) => {
+                txn.commit().await?;
+                Ok(true)
+            }
+            refused => {
+                // Rolled back now, not when the connection is next used: the caller records
+                // this signature next, and its uncommitted row would hold that insert's lock.
+                let _ = txn.rollback().await;
+                refused
+            }
+        }
+    }
+}
+
+/// Writes `creates` on `txn` (without their replay records when there is one create: the
+/// caller wrote it first), with one multi-row insert per table. Fails as a whole.
+pub(crate) async fn insert_batch(
+    txn: &impl ConnectionTrait,
+    creates: &[&PreparedCreate],
+) -> Result<(), StorageError> {
+    if creates.len() > 1 {
+        let seen: Vec<_> = creates
+            .iter()
+            .filter_map(|c| {
+                c.first_use.as_ref().map(|(digest, expires_at)| {
+                    crate::entity::seen_signatures::ActiveModel {
+                        signature_digest: Set(digest.clone()),
+                        program_id: Set(c.program.uuid().to_string()),
+                        expires_at: Set(to_ms(*expires_at)),
+                    }
+                })
+            })
+            .collect();
+        if !seen.is_empty() {
+            crate::entity::seen_signatures::Entity::insert_many(seen)
+                .exec_without_returning(txn)
+                .await?;
+        }
+    }
+    users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
+        .exec_without_returning(txn)
+        .await?;
+    // One count row per program in the batch (the shard of its first user), in program
+    // order, so that concurrent batches lock count rows in the same order.
+    let mut per_program = std::collections::BTreeMap::<String, (ProgramId, i32, i64)>::new();
+    for c in creates {
+        per_program
+            .entry(c.program.uuid().to_string())
+            .or_insert((c.program, c.shard, 0))
+            .2 += 1;
+    }
+    for (program, shard, n) in per_program.into_values() {
+        add_to_count(txn, program, shard, n).await?;
+    }
+    let meta: Vec<_> = creates
+        .iter()
+        .flat_map(|c| c.meta.iter().cloned())
+        .collect();
+    if !meta.is_empty() {
+        user_meta_data::Entity::insert_many(meta)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for c in creates {
+        if let (Some(contact), Some(business_id)) = (&c.contact, &c.business_id) {
+            let found = businesses::Entity::find_by_id(business_id.clone())
+                .filter(businesses::Column::ProgramId.eq(c.program.uuid().to_string()))
+                .one(txn)
+                .await?;
+            if found.is_none() {
+                return Err(StorageError::NotFound("business_id"));
+            }
+            business_contacts::Entity::insert(contact.clone())
+                .exec_without_returning(txn)
+                .await?;
+        }
+    }
+    for c in creates {
+        if let Some(completion) = &c.completion {
+            crate::guards::complete_in(txn, c.program, completion.borrow()).await?;
+        }
+    }
+    Ok(())
 }

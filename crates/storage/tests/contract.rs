@@ -714,6 +714,47 @@ contract!(
     replay_guard_remembers_signatures
 );
 
+async fn a_create_and_its_signature_commit_together(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let sig = |d| storage::FirstUse {
+        signature_digest: d,
+        expires_at: now() + Duration::minutes(5),
+    };
+    let first = new_user(&raw_user(1));
+    let created = store
+        .create_user_once(p, ids(), &first, now(), None, sig("sig-1"))
+        .await
+        .unwrap();
+    assert!(created.is_some());
+    assert!(
+        !store.first_use(p, "sig-1", now()).await.unwrap(),
+        "the signature was recorded with the user"
+    );
+    // The same signature again: refused before anything is written.
+    let again = store
+        .create_user_once(p, ids(), &new_user(&raw_user(2)), now(), None, sig("sig-1"))
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    // A create that fails (the same email) records nothing, its signature neither.
+    let err = store
+        .create_user_once(p, ids(), &first, now(), None, sig("sig-2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
+    assert!(
+        store.first_use(p, "sig-2", now()).await.unwrap(),
+        "a failed create leaves its signature unrecorded"
+    );
+    let all = domain::UserQuery::parse(&domain::RawUserQuery::default()).unwrap();
+    assert_eq!(store.list_users(p, &all).await.unwrap().total, 1);
+}
+contract!(
+    a_create_and_its_signature_commit_together,
+    a_create_and_its_signature_commit_together
+);
+
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable() {
     let mut config = storage::DatabaseConfig::new("postgres://postgres@127.0.0.1:9/none");
@@ -887,4 +928,121 @@ async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
 contract!(
     totals_count_only_committed_users,
     totals_count_only_committed_users
+);
+
+/// `n` creates started at once, each with its own signature `prefix-i`; the answers in order.
+async fn create_at_once(
+    store: &SqlStore,
+    p: ProgramId,
+    users: Vec<(String, NewUser)>,
+) -> Vec<Result<Option<UserId>, StorageError>> {
+    let tasks: Vec<_> = users
+        .into_iter()
+        .map(|(sig, user)| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let ids = ids();
+                let first_use = storage::FirstUse {
+                    signature_digest: &sig,
+                    expires_at: now() + Duration::minutes(5),
+                };
+                store
+                    .create_user_once(p, ids, &user, now(), None, first_use)
+                    .await
+                    .map(|created| created.map(|_| ids.user))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+async fn concurrent_creates_commit_together(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
+    let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
+    store
+        .create_business(p, bid, &nb, now(), None)
+        .await
+        .unwrap();
+    let users = (1..=24)
+        .map(|n| {
+            let mut raw = raw_user(n);
+            if n % 6 == 0 {
+                raw.business_id = Some(bid.to_string());
+            }
+            (format!("ok-{n}"), new_user(&raw))
+        })
+        .collect();
+    let (batches_before, _) = store.grouped_creates();
+    let answers = create_at_once(store, p, users).await;
+    let created: Vec<UserId> = answers
+        .into_iter()
+        .map(|a| a.unwrap().expect("not a replay"))
+        .collect();
+    let (batches, shared) = store.grouped_creates();
+    assert!(
+        batches > batches_before && shared >= 2,
+        "creates started at once share a commit ({batches} batches, {shared} creates)"
+    );
+    for id in &created {
+        let user = store.get_user(p, *id).await.unwrap().expect("committed");
+        assert_eq!(user.id(), *id);
+    }
+    let all = domain::UserQuery::parse(&domain::RawUserQuery::default()).unwrap();
+    assert_eq!(store.list_users(p, &all).await.unwrap().total, 24);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM business_contacts").await, 4);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM seen_signatures").await, 24);
+}
+contract!(
+    concurrent_creates_commit_together,
+    concurrent_creates_commit_together
+);
+
+async fn a_refused_create_in_a_batch_refuses_only_itself(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let missing = BusinessId::from_uuid(uuid::Uuid::now_v7());
+    let mut users: Vec<(String, NewUser)> = (1..=12)
+        .map(|n| (format!("ok-{n}"), new_user(&raw_user(n))))
+        .collect();
+    // The same email as user 1, under another signature.
+    let mut dup = raw_user(100);
+    dup.email = raw_user(1).email;
+    users.push(("dup".into(), new_user(&dup)));
+    // User 2's signature again, on another user: a replay.
+    users.push(("ok-2".into(), new_user(&raw_user(101))));
+    // A business that does not exist.
+    let mut orphan = raw_user(102);
+    orphan.business_id = Some(missing.to_string());
+    users.push(("orphan".into(), new_user(&orphan)));
+
+    let answers = create_at_once(store, p, users).await;
+    let created = answers.iter().filter(|a| matches!(a, Ok(Some(_)))).count();
+    let replays = answers.iter().filter(|a| matches!(a, Ok(None))).count();
+    let conflicts = answers
+        .iter()
+        .filter(|a| matches!(a, Err(StorageError::Conflict(ConflictField::Email))))
+        .count();
+    assert!(
+        matches!(answers[14], Err(StorageError::NotFound("business_id"))),
+        "{:?}",
+        answers[14]
+    );
+    // Of user 1 and its duplicate one is created; of user 2 and its replay, one.
+    assert_eq!((created, replays, conflicts), (12, 1, 1), "{answers:?}");
+    let all = domain::UserQuery::parse(&domain::RawUserQuery::default()).unwrap();
+    assert_eq!(store.list_users(p, &all).await.unwrap().total, 12);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 12);
+    // Only the created users' signatures are recorded with them.
+    assert_eq!(count(db, "SELECT COUNT(*) FROM seen_signatures").await, 12);
+    assert!(store.first_use(p, "orphan", now()).await.unwrap());
+}
+contract!(
+    a_refused_create_in_a_batch_refuses_only_itself,
+    a_refused_create_in_a_batch_refuses_only_itself
 );

@@ -130,6 +130,23 @@ service_test!(
     every_auth_failure_has_its_code
 );
 
+/// A create refused by validation records its signature all the same: its replay is 401,
+/// not a second 422 (the create's own transaction, which records accepted signatures, never
+/// ran).
+async fn a_refused_create_cannot_be_replayed(app: &TestApp) {
+    let mut body = seed_body(7);
+    body["postal_code"] = "nope".into();
+    let bytes = body.to_string();
+    let refused = RawRequest::signed(app, CREATE, bytes.as_bytes());
+    let (status, _, reply) = refused.send(app).await;
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&reply));
+    expect_401(app, refused, "replayed_request").await;
+}
+service_test!(
+    a_refused_create_cannot_be_replayed,
+    a_refused_create_cannot_be_replayed
+);
+
 /// A request that does not sign the api_key header, sending `api_key` (or none).
 fn without_api_key(app: &TestApp, body: &[u8], api_key: Option<&str>) -> RawRequest {
     RawRequest::build(

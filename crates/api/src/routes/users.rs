@@ -1,6 +1,6 @@
 //! User endpoints: `POST /user/create`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _, web};
 use domain::{
     ContactId, NewUser, ParseContext, RawNewUser, RawUserQuery, User, UserChange, UserId, UserQuery,
 };
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::app::{AppState, authenticate};
 use crate::body::Fields;
-use crate::error::ApiError;
+use crate::error::{ApiError, AuthFailure};
 use crate::idempotency;
 use crate::views::{Pagination, Success, UserView};
 
@@ -40,11 +40,14 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request = idempotency::begin(&state, &req, payload).await?;
+    // Without an Idempotency-Key, the replay guard's record is written in the create's own
+    // transaction (one commit per create instead of two).
+    let (request, replay) = idempotency::begin_deferred(&state, &req, payload).await?;
     let (program, key, digest) = (request.program, request.key, request.digest);
     let mut fields = request.fields;
     let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |claim| async move {
+    let work_replay = replay.clone();
+    let result = idempotency::run(&state, program, key, &digest, |claim| async move {
         let state = work_state;
         let raw = raw_new_user(&mut fields);
         let now = truncate_ms(state.clock.now());
@@ -67,14 +70,35 @@ pub async fn create(
             status: 200,
             body: &body,
         });
-        let user = state
-            .store
-            .create_user(program, ids, &new_user, now, completion)
-            .await?;
+        let user = match &work_replay {
+            Some(replay) => state
+                .store
+                .create_user_once(program, ids, &new_user, now, completion, replay.first_use())
+                .await?
+                .ok_or(ApiError::Unauthorized(AuthFailure::ReplayedRequest))?,
+            None => {
+                state
+                    .store
+                    .create_user(program, ids, &new_user, now, completion)
+                    .await?
+            }
+        };
         tracing::info!(user = %user.id(), "user created");
         Ok(body)
     })
-    .await
+    .await;
+    match (result, replay) {
+        (Err(e), Some(replay)) => {
+            // Nothing was written, and neither was the signature's record: write it now, so
+            // that this request cannot be replayed either (SPEC §2.1).
+            let recorded = crate::app::record_replay(&state, &req, program, &replay).await;
+            match recorded {
+                Err(replayed) if !e.status_code().is_server_error() => Err(replayed),
+                _ => Err(e),
+            }
+        }
+        (result, _) => result,
+    }
 }
 
 /// `t` at millisecond precision, as stored.
