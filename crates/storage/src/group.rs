@@ -5,7 +5,15 @@
 //! There is no background task: the callers themselves take turns to lead. A caller queues
 //! its create, then waits for whichever comes first, its answer or a batch permit; with a
 //! permit it takes everything queued (up to [`MAX_BATCH`]) and writes it as one batch, in a
-//! task of its own so that a caller that goes away cannot abandon the others' writes.
+//! task of its own so that a caller that goes away cannot abandon the others' writes. On a
+//! server database the permit covers a batch's statements, not its commit: the next batch is
+//! built while the previous one's commit waits for the disk. (On SQLite, whose one writer
+//! holds the lock until the commit, the permit covers the commit too: the next batch would
+//! only sleep in the busy handler.)
+//!
+//! The replay guard's records (`ReplayGuard::first_use`, every authenticated request but a
+//! create) are grouped the same way: one multi-row insert for the signatures waiting, a
+//! single statement, so committed when it returns.
 //!
 //! A batch is all or nothing. When any statement of it fails before the commit (a duplicate
 //! email, a replayed signature, a missing business, a lost idempotency claim, a deadlock
@@ -17,8 +25,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
+use domain::ProgramId;
 use sea_orm::{DbErr, TransactionTrait as _};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::SqlStore;
 use crate::error::StorageError;
@@ -31,40 +41,101 @@ use crate::users::PreparedCreate;
 /// the service write their batches in parallel.
 pub(crate) const BATCHES_AT_ONCE: usize = 1;
 
-/// At most this many creates in one batch.
+/// At most this many creates, or signatures, in one batch.
 pub(crate) const MAX_BATCH: usize = 64;
 
-/// The queue of creates waiting for a batch, and how many batches may be written at once.
+/// Creates and signatures waiting for a batch, and how many batches may be written at once.
 pub(crate) struct GroupCommit {
-    queue: Mutex<Vec<Job>>,
-    leaders: Semaphore,
+    creates: Queue<PreparedCreate>,
+    signatures: Queue<Signature>,
     /// Creates committed in batches of more than one.
     shared: AtomicU64,
-    /// Batches of more than one committed.
+    /// Batches of more than one create committed.
     batches: AtomicU64,
+    /// Whether a batch of creates lets the next one start before its own commit.
+    overlap_commits: bool,
 }
 
-struct Job {
-    create: PreparedCreate,
-    answer: oneshot::Sender<Result<bool, StorageError>>,
+/// A replay-guard record to write (see `ReplayGuard::first_use`).
+pub(crate) struct Signature {
+    pub(crate) program: ProgramId,
+    pub(crate) digest: String,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+/// Work waiting for a batch, and the permits to lead one.
+struct Queue<T> {
+    waiting: Mutex<Vec<Job<T>>>,
+    leaders: Arc<Semaphore>,
+}
+
+/// One caller's work and where its answer goes: `Ok(false)` for a replayed signature.
+pub(crate) struct Job<T> {
+    pub(crate) work: T,
+    pub(crate) answer: oneshot::Sender<Result<bool, StorageError>>,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    fn new(batches_at_once: usize) -> Self {
+        Self {
+            waiting: Mutex::new(Vec::new()),
+            leaders: Arc::new(Semaphore::new(batches_at_once.max(1))),
+        }
+    }
+
+    /// Queues `work`, then leads batches (each written by `write` in a task of its own, which
+    /// releases the permit when the next batch may start) until `work`'s answer arrives.
+    async fn submit<F, Fut>(&self, work: T, write: F) -> Result<bool, StorageError>
+    where
+        F: Fn(Vec<Job<T>>, OwnedSemaphorePermit) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (answer, mut answered) = oneshot::channel();
+        self.waiting
+            .lock()
+            .map_err(|_| poisoned())?
+            .push(Job { work, answer });
+        loop {
+            let permit = tokio::select! {
+                biased;
+                result = &mut answered => return result.unwrap_or_else(|_| Err(abandoned())),
+                permit = self.leaders.clone().acquire_owned() => permit.map_err(|_| abandoned())?,
+            };
+            let batch = {
+                let mut waiting = self.waiting.lock().map_err(|_| poisoned())?;
+                let n = waiting.len().min(MAX_BATCH);
+                waiting.drain(..n).collect::<Vec<_>>()
+            };
+            if batch.is_empty() {
+                // Another leader took this work; its answer is on the way.
+                drop(permit);
+                return answered.await.unwrap_or_else(|_| Err(abandoned()));
+            }
+            // This caller then leads the next batch or gets its answer, whichever comes first
+            // (its work was in that batch, unless more than MAX_BATCH were queued ahead).
+            tokio::spawn(write(batch, permit));
+        }
+    }
 }
 
 impl std::fmt::Debug for GroupCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupCommit")
-            .field("batches_at_once", &self.leaders.available_permits())
+            .field("overlap_commits", &self.overlap_commits)
             .finish_non_exhaustive()
     }
 }
 
 impl GroupCommit {
-    /// `batches_at_once` concurrent batch transactions (at least one).
-    pub(crate) fn new(batches_at_once: usize) -> Self {
+    /// `batches_at_once` concurrent batches of each kind (at least one); `overlap_commits`:
+    /// see the module's documentation.
+    pub(crate) fn new(batches_at_once: usize, overlap_commits: bool) -> Self {
         Self {
-            queue: Mutex::new(Vec::new()),
-            leaders: Semaphore::new(batches_at_once.max(1)),
+            creates: Queue::new(batches_at_once),
+            signatures: Queue::new(batches_at_once),
             shared: AtomicU64::new(0),
             batches: AtomicU64::new(0),
+            overlap_commits,
         }
     }
 }
@@ -84,48 +155,78 @@ impl SqlStore {
         &self,
         create: PreparedCreate,
     ) -> Result<bool, StorageError> {
-        let (answer, mut answered) = oneshot::channel();
+        let store = self.clone();
         self.group
-            .queue
-            .lock()
-            .map_err(|_| poisoned())?
-            .push(Job { create, answer });
-        loop {
-            let permit = tokio::select! {
-                biased;
-                result = &mut answered => return result.unwrap_or_else(|_| Err(abandoned())),
-                permit = self.group.leaders.acquire() => permit.map_err(|_| abandoned())?,
-            };
-            let batch = {
-                let mut queue = self.group.queue.lock().map_err(|_| poisoned())?;
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect::<Vec<_>>()
-            };
-            if batch.is_empty() {
-                // Another leader took this create; its answer is on the way.
-                drop(permit);
-                return answered.await.unwrap_or_else(|_| Err(abandoned()));
+            .creates
+            .submit(create, move |batch, permit| {
+                let store = store.clone();
+                async move { store.write_batch(batch, permit).await }
+            })
+            .await
+    }
+
+    /// Records a signature as used, in one multi-row insert with whatever other signatures
+    /// are waiting (a single statement: committed when it returns). `Ok(false)`: already
+    /// recorded. A batch refused by a duplicate is retried one by one, so only the replay
+    /// is refused.
+    pub(crate) async fn first_use_grouped(
+        &self,
+        signature: Signature,
+    ) -> Result<bool, StorageError> {
+        let store = self.clone();
+        self.group
+            .signatures
+            .submit(signature, move |batch, permit| {
+                let store = store.clone();
+                async move {
+                    store.write_signatures(batch).await;
+                    drop(permit);
+                }
+            })
+            .await
+    }
+
+    async fn write_signatures(&self, batch: Vec<Job<Signature>>) {
+        if batch.len() > 1 {
+            let signatures: Vec<&Signature> = batch.iter().map(|j| &j.work).collect();
+            if crate::guards::insert_signatures(&self.db, &signatures)
+                .await
+                .is_ok()
+            {
+                for job in batch {
+                    let _ = job.answer.send(Ok(true));
+                }
+                return;
             }
-            let store = self.clone();
-            let written = tokio::spawn(async move { store.write_batch(batch).await });
-            let _ = written.await;
-            drop(permit);
-            // This create was in that batch, unless more than MAX_BATCH were queued ahead.
+        }
+        for job in batch {
+            let result = crate::guards::first_use_in(
+                &self.db,
+                job.work.program,
+                crate::repo::FirstUse {
+                    signature_digest: &job.work.digest,
+                    expires_at: job.work.expires_at,
+                },
+            )
+            .await;
+            let _ = job.answer.send(result);
         }
     }
 
-    /// Writes one batch and answers each of its creates.
-    async fn write_batch(&self, batch: Vec<Job>) {
+    /// Writes one batch and answers each of its creates; `permit` is released once no
+    /// statement of the batch is left but the commit.
+    async fn write_batch(&self, batch: Vec<Job<PreparedCreate>>, permit: OwnedSemaphorePermit) {
+        let mut permit = Some(permit);
         if batch.len() == 1 {
             // Nothing to share: the single-create transaction.
             for job in batch {
-                let result = self.create_alone(&job.create).await;
+                let result = self.create_alone(&job.work).await;
                 let _ = job.answer.send(result);
             }
             return;
         }
-        let creates: Vec<&PreparedCreate> = batch.iter().map(|j| &j.create).collect();
-        match self.create_together(&creates).await {
+        let creates: Vec<&PreparedCreate> = batch.iter().map(|j| &j.work).collect();
+        match self.create_together(&creates, &mut permit).await {
             Ok(()) => {
                 self.group.batches.fetch_add(1, Ordering::Relaxed);
                 self.group
@@ -138,7 +239,7 @@ impl SqlStore {
             Err(Failed::BeforeCommit(e)) => {
                 tracing::debug!(size = batch.len(), error = %e, "batch refused; creating one by one");
                 for job in batch {
-                    let result = self.create_alone(&job.create).await;
+                    let result = self.create_alone(&job.work).await;
                     let _ = job.answer.send(result);
                 }
             }
@@ -152,7 +253,11 @@ impl SqlStore {
     }
 
     /// Every create of `creates` in one transaction, with multi-row inserts.
-    async fn create_together(&self, creates: &[&PreparedCreate]) -> Result<(), Failed> {
+    async fn create_together(
+        &self,
+        creates: &[&PreparedCreate],
+        permit: &mut Option<OwnedSemaphorePermit>,
+    ) -> Result<(), Failed> {
         let txn = self
             .db
             .begin()
@@ -162,7 +267,11 @@ impl SqlStore {
             // Rolled back before the creates run again one by one, so that none of them waits
             // for a lock this transaction still holds.
             let _ = txn.rollback().await;
+            // The permit stays held for the creates' second, one-by-one attempt.
             return Err(Failed::BeforeCommit(e));
+        }
+        if self.group.overlap_commits {
+            drop(permit.take());
         }
         txn.commit().await.map_err(|e| Failed::Commit(e.into()))
     }

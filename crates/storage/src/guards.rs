@@ -233,6 +233,23 @@ pub(crate) async fn first_use_in(
     }
 }
 
+/// Records many signatures as used in one statement; fails as a whole (a duplicate among
+/// them included).
+pub(crate) async fn insert_signatures(
+    conn: &impl sea_orm::ConnectionTrait,
+    signatures: &[&crate::group::Signature],
+) -> Result<(), StorageError> {
+    let rows = signatures.iter().map(|s| seen::ActiveModel {
+        signature_digest: Set(s.digest.clone()),
+        program_id: Set(s.program.uuid().to_string()),
+        expires_at: Set(to_ms(s.expires_at)),
+    });
+    seen::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ReplayGuard for SqlStore {
     async fn first_use(
@@ -241,14 +258,11 @@ impl ReplayGuard for SqlStore {
         signature_digest: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        first_use_in(
-            &self.db,
+        self.first_use_grouped(crate::group::Signature {
             program,
-            FirstUse {
-                signature_digest,
-                expires_at,
-            },
-        )
+            digest: signature_digest.to_owned(),
+            expires_at,
+        })
         .await
     }
 

@@ -54,6 +54,10 @@ impl SqlStore {
         keys: Keyring,
         batches_at_once: usize,
     ) -> Self {
+        let overlap_commits = !matches!(
+            sea_orm::ConnectionTrait::get_database_backend(&db),
+            sea_orm::DatabaseBackend::Sqlite
+        );
         let batches_at_once = match batches_at_once {
             0 => group::BATCHES_AT_ONCE,
             n => n,
@@ -61,7 +65,7 @@ impl SqlStore {
         Self {
             db,
             keys,
-            group: std::sync::Arc::new(group::GroupCommit::new(batches_at_once)),
+            group: std::sync::Arc::new(group::GroupCommit::new(batches_at_once, overlap_commits)),
         }
     }
 

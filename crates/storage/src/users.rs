@@ -299,14 +299,29 @@ impl UserRepository for SqlStore {
 
     #[tracing::instrument(level = "debug", skip(self), fields(program = %program, user = %id))]
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError> {
-        let row = users::Entity::find_by_id(id.uuid().to_string())
+        // One statement: the row and its meta_data rows, joined (each statement on the pool
+        // also costs a round trip when its connection is returned).
+        use sea_orm::{EntityTrait as _, JoinType, QuerySelect as _};
+        let meta_of_user: sea_orm::RelationDef = user_meta_data::Entity::belongs_to(users::Entity)
+            .from(user_meta_data::Column::UserId)
+            .to(users::Column::Id)
+            .into();
+        let rows = users::Entity::find_by_id(id.uuid().to_string())
             .filter(users::Column::ProgramId.eq(program.uuid().to_string()))
-            .one(&self.db)
+            .join_rev(JoinType::LeftJoin, meta_of_user)
+            .select_also(user_meta_data::Entity)
+            .order_by_asc(user_meta_data::Column::Position)
+            .all(&self.db)
             .await?;
-        match row {
-            None => Ok(None),
-            Some(row) => load_user(&self.db, program, row).await.map(Some),
-        }
+        let mut rows = rows.into_iter();
+        let Some((row, first)) = rows.next() else {
+            return Ok(None);
+        };
+        let meta = first
+            .into_iter()
+            .chain(rows.filter_map(|(_, m)| m))
+            .collect();
+        user_from_rows(program, row, meta).map(Some)
     }
 }
 

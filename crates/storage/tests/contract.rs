@@ -1046,3 +1046,40 @@ contract!(
     a_refused_create_in_a_batch_refuses_only_itself,
     a_refused_create_in_a_batch_refuses_only_itself
 );
+
+async fn concurrent_signatures_are_recorded_once_each(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    // 20 signatures at once, "sig-3" twice: exactly one of its two uses is the first.
+    let digests: Vec<String> = (0..20)
+        .map(|n| format!("sig-{n}"))
+        .chain(std::iter::once("sig-3".to_owned()))
+        .collect();
+    let tasks: Vec<_> = digests
+        .iter()
+        .map(|d| {
+            let (store, d) = (store.clone(), d.clone());
+            tokio::spawn(async move {
+                store
+                    .first_use(p, &d, now() + Duration::minutes(5))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut first = Vec::new();
+    for task in tasks {
+        first.push(task.await.unwrap());
+    }
+    assert_eq!(first.iter().filter(|f| !**f).count(), 1, "{first:?}");
+    assert!(!first[3] || !first[20], "sig-3 was first twice");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM seen_signatures").await, 20);
+    // Each is now recorded.
+    for d in &digests {
+        assert!(!store.first_use(p, d, now()).await.unwrap(), "{d}");
+    }
+}
+contract!(
+    concurrent_signatures_are_recorded_once_each,
+    concurrent_signatures_are_recorded_once_each
+);
