@@ -110,20 +110,6 @@ impl Authenticator {
         }
     }
 
-    /// Authenticates one request whose body bytes are `body`; `body_api_key` is the
-    /// `api_key` field removed from the JSON body, if any. Returns the caller's program and
-    /// API key id. The signature is recorded by the replay guard before this returns.
-    pub async fn authenticate(
-        &self,
-        req: &HttpRequest,
-        body: &[u8],
-        body_api_key: Option<SecretString>,
-    ) -> Result<(ProgramId, String), ApiError> {
-        let verified = self.verify(req, body, body_api_key).await?;
-        self.record(verified.program, &verified.replay).await?;
-        Ok((verified.program, verified.key_id))
-    }
-
     /// Records a verified request's signature; 401 `replayed_request` if it was already
     /// recorded.
     pub async fn record(&self, program: ProgramId, replay: &ReplayRecord) -> Result<(), ApiError> {
@@ -138,7 +124,7 @@ impl Authenticator {
         }
     }
 
-    /// Everything [`Authenticator::authenticate`] checks except the replay guard: the
+    /// Everything about a request's credentials except the replay guard: the
     /// returned [`ReplayRecord`] must then be recorded, by [`Authenticator::record`] or in
     /// the transaction of the work the request asks for (`SqlStore::create_user_once`),
     /// before the request has any effect.

@@ -188,8 +188,8 @@ impl SqlStore {
 
     async fn write_signatures(&self, batch: Vec<Job<Signature>>) {
         if batch.len() > 1 {
-            let signatures: Vec<&Signature> = batch.iter().map(|j| &j.work).collect();
-            if crate::guards::insert_signatures(&self.db, &signatures)
+            let signatures = batch.iter().map(|j| &j.work);
+            if crate::guards::insert_signatures(&self.db, signatures)
                 .await
                 .is_ok()
             {
@@ -200,15 +200,7 @@ impl SqlStore {
             }
         }
         for job in batch {
-            let result = crate::guards::first_use_in(
-                &self.db,
-                job.work.program,
-                crate::repo::FirstUse {
-                    signature_digest: &job.work.digest,
-                    expires_at: job.work.expires_at,
-                },
-            )
-            .await;
+            let result = crate::guards::first_use_in(&self.db, &job.work).await;
             let _ = job.answer.send(result);
         }
     }
@@ -263,7 +255,20 @@ impl SqlStore {
             .begin()
             .await
             .map_err(|e| Failed::BeforeCommit(e.into()))?;
-        if let Err(e) = crate::users::insert_batch(&txn, creates).await {
+        // The replay records first: a replay is refused before anything else is tried (and
+        // on SQLite the transaction takes the write lock at once).
+        let signatures: Vec<&Signature> = creates
+            .iter()
+            .filter_map(|c| c.first_use.as_ref())
+            .collect();
+        let written = async {
+            if !signatures.is_empty() {
+                crate::guards::insert_signatures(&txn, signatures).await?;
+            }
+            crate::users::insert_batch(&txn, creates).await
+        }
+        .await;
+        if let Err(e) = written {
             // Rolled back before the creates run again one by one, so that none of them waits
             // for a lock this transaction still holds.
             let _ = txn.rollback().await;

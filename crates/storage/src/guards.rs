@@ -11,7 +11,8 @@ use sea_orm::{
 use crate::SqlStore;
 use crate::entity::{idempotency_records as idem, seen_signatures as seen};
 use crate::error::StorageError;
-use crate::repo::{Claim, Completion, FirstUse, IdempotencyRepository, ReplayGuard};
+use crate::group::Signature;
+use crate::repo::{Claim, Completion, IdempotencyRepository, ReplayGuard};
 use crate::time::to_ms;
 
 /// Marks a claimed record completed with its response, on `conn` (a transaction when the
@@ -211,20 +212,26 @@ impl IdempotencyRepository for SqlStore {
     }
 }
 
+/// The `seen_signatures` row of a signature.
+fn seen_row(s: &Signature) -> seen::ActiveModel {
+    seen::ActiveModel {
+        signature_digest: Set(s.digest.clone()),
+        program_id: Set(s.program.uuid().to_string()),
+        expires_at: Set(to_ms(s.expires_at)),
+    }
+}
+
 /// Records a signature as used, on `conn` (a transaction when the work it authorises is
 /// written in the same one, so that both commit together). `Ok(false)` if it was already
 /// recorded; then, inside a transaction, the transaction must be abandoned.
 pub(crate) async fn first_use_in(
     conn: &impl sea_orm::ConnectionTrait,
-    program: ProgramId,
-    use_: FirstUse<'_>,
+    signature: &Signature,
 ) -> Result<bool, StorageError> {
-    let row = seen::ActiveModel {
-        signature_digest: Set(use_.signature_digest.to_owned()),
-        program_id: Set(program.uuid().to_string()),
-        expires_at: Set(to_ms(use_.expires_at)),
-    };
-    match seen::Entity::insert(row).exec_without_returning(conn).await {
+    match seen::Entity::insert(seen_row(signature))
+        .exec_without_returning(conn)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) => match StorageError::from(e) {
             StorageError::Conflict(_) => Ok(false),
@@ -237,14 +244,9 @@ pub(crate) async fn first_use_in(
 /// them included).
 pub(crate) async fn insert_signatures(
     conn: &impl sea_orm::ConnectionTrait,
-    signatures: &[&crate::group::Signature],
+    signatures: impl IntoIterator<Item = &Signature>,
 ) -> Result<(), StorageError> {
-    let rows = signatures.iter().map(|s| seen::ActiveModel {
-        signature_digest: Set(s.digest.clone()),
-        program_id: Set(s.program.uuid().to_string()),
-        expires_at: Set(to_ms(s.expires_at)),
-    });
-    seen::Entity::insert_many(rows)
+    seen::Entity::insert_many(signatures.into_iter().map(seen_row))
         .exec_without_returning(conn)
         .await?;
     Ok(())
@@ -258,7 +260,7 @@ impl ReplayGuard for SqlStore {
         signature_digest: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        self.first_use_grouped(crate::group::Signature {
+        self.first_use_grouped(Signature {
             program,
             digest: signature_digest.to_owned(),
             expires_at,

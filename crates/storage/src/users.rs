@@ -19,6 +19,7 @@ use crate::entity::{
     business_contacts, businesses, program_user_counts, user_events, user_meta_data, users,
 };
 use crate::error::StorageError;
+use crate::group::Signature;
 use crate::repo::{
     Audit, Completion, FirstUse, NewUserIds, Page, RenderedCompletion, UserEvent, UserRepository,
 };
@@ -714,7 +715,8 @@ pub(crate) struct PreparedCreate {
     meta: Vec<user_meta_data::ActiveModel>,
     contact: Option<business_contacts::ActiveModel>,
     business_id: Option<String>,
-    first_use: Option<(String, DateTime<Utc>)>,
+    /// The replay guard's record written with it, if any.
+    pub(crate) first_use: Option<Signature>,
     completion: Option<OwnedCompletion>,
 }
 
@@ -766,23 +768,6 @@ impl SqlStore {
         first_use: Option<FirstUse<'_>>,
     ) -> Result<Option<User>, StorageError> {
         let now = truncate(now);
-        let prepared = self.prepare_create(program, ids, user, now, completion, first_use)?;
-        if self.create_grouped(prepared).await? {
-            Ok(Some(User::create(ids.user, program, user, now)))
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn prepare_create(
-        &self,
-        program: ProgramId,
-        ids: NewUserIds,
-        user: &NewUser,
-        now: DateTime<Utc>,
-        completion: Option<Completion<'_>>,
-        first_use: Option<FirstUse<'_>>,
-    ) -> Result<PreparedCreate, StorageError> {
         let id = ids.user.uuid().to_string();
         let program_id = program.uuid().to_string();
         let row = self.user_row(program, &id, user, now)?;
@@ -802,21 +787,30 @@ impl SqlStore {
             }
             None => (None, None),
         };
-        Ok(PreparedCreate {
+        let prepared = PreparedCreate {
             program,
             shard: shard_of(ids.user),
             user: row,
             meta,
             contact,
             business_id,
-            first_use: first_use.map(|f| (f.signature_digest.to_owned(), f.expires_at)),
+            first_use: first_use.map(|f| Signature {
+                program,
+                digest: f.signature_digest.to_owned(),
+                expires_at: f.expires_at,
+            }),
             completion: completion.map(|c| OwnedCompletion {
                 key: c.key.to_owned(),
                 claimed_at: c.claimed_at,
                 status: c.status,
                 body: c.body.to_owned(),
             }),
-        })
+        };
+        if self.create_grouped(prepared).await? {
+            Ok(Some(User::create(ids.user, program, user, now)))
+        } else {
+            Ok(None)
+        }
     }
 
     /// One create in its own transaction. `Ok(false)`: a replayed signature, nothing written.
@@ -825,16 +819,8 @@ impl SqlStore {
         let written = async {
             // First, so that a replay is refused before anything else is tried (and so that
             // on SQLite the transaction takes the write lock at once).
-            if let Some((digest, expires_at)) = &create.first_use
-                && !crate::guards::first_use_in(
-                    &txn,
-                    create.program,
-                    FirstUse {
-                        signature_digest: digest,
-                        expires_at: *expires_at,
-                    },
-                )
-                .await?
+            if let Some(signature) = &create.first_use
+                && !crate::guards::first_use_in(&txn, signature).await?
             {
                 return Ok(false);
             }
@@ -857,31 +843,12 @@ impl SqlStore {
     }
 }
 
-/// Writes `creates` on `txn` (without their replay records when there is one create: the
-/// caller wrote it first), with one multi-row insert per table. Fails as a whole.
+/// Writes the rows of `creates` on `txn` (not their replay records: the caller writes those
+/// first), with one multi-row insert per table. Fails as a whole.
 pub(crate) async fn insert_batch(
     txn: &impl ConnectionTrait,
     creates: &[&PreparedCreate],
 ) -> Result<(), StorageError> {
-    if creates.len() > 1 {
-        let seen: Vec<_> = creates
-            .iter()
-            .filter_map(|c| {
-                c.first_use.as_ref().map(|(digest, expires_at)| {
-                    crate::entity::seen_signatures::ActiveModel {
-                        signature_digest: Set(digest.clone()),
-                        program_id: Set(c.program.uuid().to_string()),
-                        expires_at: Set(to_ms(*expires_at)),
-                    }
-                })
-            })
-            .collect();
-        if !seen.is_empty() {
-            crate::entity::seen_signatures::Entity::insert_many(seen)
-                .exec_without_returning(txn)
-                .await?;
-        }
-    }
     users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
         .exec_without_returning(txn)
         .await?;

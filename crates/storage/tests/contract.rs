@@ -112,6 +112,17 @@ fn raw_business(n: u32) -> RawNewBusiness {
     }
 }
 
+/// A new business of `p` (from `raw_business(1)`).
+async fn business(store: &SqlStore, p: ProgramId) -> BusinessId {
+    let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
+    let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
+    store
+        .create_business(p, bid, &nb, now(), None)
+        .await
+        .unwrap();
+    bid
+}
+
 async fn count(db: &TestDb, sql: &str) -> i64 {
     let row = db
         .store
@@ -292,12 +303,7 @@ contract!(
 async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
-    let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
-    let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
-    store
-        .create_business(p, bid, &nb, now(), None)
-        .await
-        .unwrap();
+    let bid = business(store, p).await;
     let mut raw = raw_user(1);
     raw.business_id = Some(bid.to_string());
     let first = ids();
@@ -477,12 +483,7 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
             .unwrap();
         users.push((id.user, n));
     }
-    let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
-    let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
-    db.store
-        .create_business(p, bid, &nb, now(), None)
-        .await
-        .unwrap();
+    business(&db.store, p).await;
 
     let both = common::keyring("k2", &[("k1", &keys.k1), ("k2", &keys.k2)], &keys.blind);
     let rotating = SqlStore::new(db.store.connection().clone(), both);
@@ -963,12 +964,7 @@ async fn create_at_once(
 async fn concurrent_creates_commit_together(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
-    let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
-    let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
-    store
-        .create_business(p, bid, &nb, now(), None)
-        .await
-        .unwrap();
+    let bid = business(store, p).await;
     let users = (1..=24)
         .map(|n| {
             let mut raw = raw_user(n);
