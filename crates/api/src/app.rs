@@ -1,38 +1,13 @@
-//! The actix-web application: routes under `/api/v3` and `/api/v4`, health checks, fallbacks.
+//! The actix-web application: routes under `/api/v3` and `/api/v4`, health checks, the
+//! OpenAPI document and its page, fallbacks.
 
-use std::sync::Arc;
-
+use actix_web::HttpResponse;
 use actix_web::http::header::{self, ContentType};
-use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse};
-use futures_util::StreamExt as _;
-use storage::{SecretString, SqlStore};
+use actix_web::web;
 
-use crate::auth::{Authenticator, ReplayRecord};
-use crate::body::Fields;
-use crate::clock::Clock;
-use crate::error::ApiError;
+use crate::error::{ApiError, Missing};
 use crate::routes;
-
-/// Everything a handler needs, shared by all workers.
-#[derive(Debug)]
-pub struct AppState {
-    /// Repositories.
-    pub store: SqlStore,
-    /// Request authentication.
-    pub auth: Authenticator,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// Minimum age of a user, in years.
-    pub min_age: u32,
-    /// Largest accepted request body, in bytes.
-    pub body_limit: usize,
-    /// Rate limits.
-    pub limits: crate::limits::Limits,
-}
-
-/// The API versions served, with identical behaviour.
-pub const VERSIONS: [&str; 2] = ["/api/v3", "/api/v4"];
+use crate::state::VERSIONS;
 
 /// Registers every route on an `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -110,173 +85,9 @@ where
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("route"))
+    Err(ApiError::NotFound(Missing::Route))
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
-}
-
-/// Reads the body, refusing more than `limit` bytes (413) before reading them all.
-pub async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| match e {
-            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge(limit),
-            other => ApiError::BadRequest(vec![crate::error::ErrorItem::general(
-                "malformed_body",
-                format!("the body could not be read: {other}"),
-            )]),
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-/// A signed, authenticated JSON request, with the `api_key` body field already removed.
-#[derive(Debug)]
-pub struct Authenticated {
-    /// The caller's program.
-    pub program: domain::ProgramId,
-    /// The id of the API key used (for the audit trail).
-    pub key_id: String,
-    /// The body's fields, ready to be read.
-    pub fields: Fields,
-}
-
-/// The common front half of every `/api` handler: size limit, authentication (with the
-/// replay guard), media type, JSON shape. Order: 413, 401, 415, 400.
-pub async fn authenticate(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<Authenticated, ApiError> {
-    authenticate_inner(state, req, payload, false)
-        .await
-        .map(|(request, _)| request)
-}
-
-/// [`authenticate`], except that the replay guard's record of a request that passes every
-/// check is returned instead of written, for the handler to write in the transaction of the
-/// work itself (one commit instead of two). The handler must then write it before the
-/// request has any effect, and call [`record_replay`] when it fails before writing it.
-/// A request that fails a check here has its signature recorded before the error is
-/// returned, as with [`authenticate`].
-pub async fn authenticate_deferred(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(Authenticated, ReplayRecord), ApiError> {
-    let (request, replay) = authenticate_inner(state, req, payload, true).await?;
-    let replay = replay.ok_or_else(|| ApiError::Internal("no replay record".into()))?;
-    Ok((request, replay))
-}
-
-/// Records a verified request's signature (401 `replayed_request`, counted as an
-/// authentication failure of the client's address, if it was already recorded).
-pub async fn record_replay(
-    state: &AppState,
-    req: &HttpRequest,
-    program: domain::ProgramId,
-    replay: &ReplayRecord,
-) -> Result<(), ApiError> {
-    let result = state.auth.record(program, replay).await;
-    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.peer_addr().map(|a| a.ip())) {
-        let _ = state
-            .limits
-            .auth_failures
-            .take(&ip, std::time::Instant::now());
-    }
-    result
-}
-
-async fn authenticate_inner(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-    defer_replay: bool,
-) -> Result<(Authenticated, Option<ReplayRecord>), ApiError> {
-    let now = std::time::Instant::now();
-    let peer = req.peer_addr().map(|a| a.ip());
-    if let Some(ip) = peer {
-        state
-            .limits
-            .auth_failures
-            .check(&ip, now)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    }
-    let body = read_body(req, payload, state.body_limit).await?;
-    let mut parsed = Fields::parse(&body);
-    let body_key = parsed
-        .as_mut()
-        .ok()
-        .and_then(|f| f.take_raw("api_key"))
-        .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
-    let verified = match state.auth.verify(req, &body, body_key).await {
-        Ok(verified) => verified,
-        Err(e) => {
-            if let (ApiError::Unauthorized(_), Some(ip)) = (&e, peer) {
-                let _ = state.limits.auth_failures.take(&ip, now);
-            }
-            return Err(e);
-        }
-    };
-    let (program, key_id) = (verified.program, verified.key_id);
-    let replay = if defer_replay {
-        Some(verified.replay)
-    } else {
-        record_replay(state, req, program, &verified.replay).await?;
-        None
-    };
-    // Every handler's span declares a `program` field.
-    tracing::Span::current().record("program", tracing::field::display(program));
-    let checked = (|| {
-        state
-            .limits
-            .programs
-            .take(&program, now)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.essence_str() == ContentType::json().0.essence_str());
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        parsed
-    })();
-    match checked {
-        Ok(fields) => Ok((
-            Authenticated {
-                program,
-                key_id,
-                fields,
-            },
-            replay,
-        )),
-        Err(e) => {
-            // Refused after all: the signature is used up all the same.
-            if let Some(replay) = &replay {
-                record_replay(state, req, program, replay).await?;
-            }
-            Err(e)
-        }
-    }
 }

@@ -8,11 +8,11 @@ use actix_web::HttpRequest;
 use client::signing::{self, Authorization};
 use domain::ProgramId;
 use sha2::{Digest as _, Sha256};
-use storage::{ProgramRepository as _, ReplayGuard as _, SecretString, SqlStore};
+use storage::{Repositories, SecretString, Signature};
 use subtle::ConstantTimeEq as _;
 
 use crate::clock::Clock;
-use crate::error::{ApiError, AuthFailure};
+use crate::error::{ApiError, AuthFailure, InternalCause};
 
 /// Largest accepted distance between X-Date and the server clock.
 pub const MAX_SKEW: Duration = Duration::from_secs(300);
@@ -35,7 +35,7 @@ struct CachedCredential {
 /// for `ttl`; after that their revocation status is re-read from the database without
 /// argon2, so a revoked key stops working within `ttl`.
 pub struct Authenticator {
-    store: SqlStore,
+    store: Arc<dyn Repositories>,
     clock: Arc<dyn Clock>,
     ttl: Duration,
     keys: RwLock<HashMap<[u8; 32], CachedKey>>,
@@ -63,26 +63,9 @@ pub struct Verified {
     pub program: ProgramId,
     /// The id of the API key used.
     pub key_id: String,
-    /// What the replay guard must record.
-    pub replay: ReplayRecord,
-}
-
-/// The replay guard's record of one signature: its digest (SHA-256, hex) and how long it is
-/// kept (the skew window past the later of X-Date and now).
-#[derive(Clone, Debug)]
-pub struct ReplayRecord {
-    digest: String,
-    keep_until: chrono::DateTime<chrono::Utc>,
-}
-
-impl ReplayRecord {
-    /// The record as the storage layer writes it inside a transaction.
-    pub fn first_use(&self) -> storage::FirstUse<'_> {
-        storage::FirstUse {
-            signature_digest: &self.digest,
-            expires_at: self.keep_until,
-        }
-    }
+    /// What the replay guard must record: the signature's digest (SHA-256, hex), kept for
+    /// the skew window past the later of X-Date and now.
+    pub replay: Signature,
 }
 
 fn fail(f: AuthFailure) -> ApiError {
@@ -99,7 +82,7 @@ fn header_value(req: &HttpRequest, name: &str) -> Option<String> {
 
 impl Authenticator {
     /// An authenticator over `store`, remembering verified keys for `ttl`.
-    pub fn new(store: SqlStore, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+    pub fn new(store: Arc<dyn Repositories>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
         Self {
             store,
             clock,
@@ -112,22 +95,17 @@ impl Authenticator {
 
     /// Records a verified request's signature; 401 `replayed_request` if it was already
     /// recorded.
-    pub async fn record(&self, program: ProgramId, replay: &ReplayRecord) -> Result<(), ApiError> {
-        if self
-            .store
-            .first_use(program, &replay.digest, replay.keep_until)
-            .await?
-        {
+    pub async fn record(&self, replay: Signature) -> Result<(), ApiError> {
+        if self.store.first_use(replay).await? {
             Ok(())
         } else {
             Err(fail(AuthFailure::ReplayedRequest))
         }
     }
 
-    /// Everything about a request's credentials except the replay guard: the
-    /// returned [`ReplayRecord`] must then be recorded, by [`Authenticator::record`] or in
-    /// the transaction of the work the request asks for (`SqlStore::create_user_once`),
-    /// before the request has any effect.
+    /// Everything about a request's credentials except the replay guard: the returned
+    /// [`Signature`] must then be recorded, by [`Authenticator::record`] or in the transaction
+    /// of the work the request asks for (`storage::Along`), before the request has any effect.
     pub async fn verify(
         &self,
         req: &HttpRequest,
@@ -207,7 +185,7 @@ impl Authenticator {
         Ok(Verified {
             program,
             key_id,
-            replay: ReplayRecord { digest, keep_until },
+            replay: Signature::new(program, digest, keep_until),
         })
     }
 
@@ -274,7 +252,7 @@ impl Authenticator {
             .verifying
             .acquire()
             .await
-            .map_err(|_| ApiError::Internal("the key verifier is closed".into()))?;
+            .map_err(|_| ApiError::Internal(InternalCause::VerifierClosed))?;
         let verified_meanwhile = self.keys.read().ok().and_then(|cache| {
             cache
                 .get(&fingerprint)

@@ -336,9 +336,11 @@ async fn kyc_decide(
         actor: "operator",
         reason: reason.as_ref().map(domain::Reason::as_str),
     };
-    let user = store
-        .change_user(program, id, change, audit, now, None)
+    let outcome = store
+        .change_user(program, id, change, audit, now, storage::Along::nothing())
         .await?;
+    // Nothing is along, so no signature can be replayed.
+    let user = outcome.written().ok_or("the decision was not written")?;
     println!("{} kyc_status is now {}", user.id(), user.kyc_status());
     Ok(())
 }

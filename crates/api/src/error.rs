@@ -5,7 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use domain::ValidationErrors;
 use serde::Serialize;
-use storage::{ConflictField, StorageError};
+use storage::{ConflictCode, ConflictField, Entity, StorageError};
 
 /// One entry of the envelope's `errors` list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -116,7 +116,7 @@ pub enum ApiError {
     Unauthorized(AuthFailure),
     /// 404: unknown route or entity.
     #[error("not found")]
-    NotFound(&'static str),
+    NotFound(Missing),
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -145,8 +145,52 @@ pub enum ApiError {
     #[error("storage unavailable")]
     Unavailable,
     /// 500: a bug. The cause is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] InternalCause),
+}
+
+/// What a 404 did not find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// No route has this path.
+    Route,
+    /// The entity the request addresses is not the program's.
+    Entity(Entity),
+}
+
+impl Missing {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Route => "route",
+            Self::Entity(entity) => entity.as_str(),
+        }
+    }
+}
+
+/// The cause of a 500, logged with its whole chain.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalCause {
+    /// A storage failure that is not the client's (a bug, damaged data, an id collision).
+    #[error(transparent)]
+    Storage(StorageError),
+    /// A response could not be serialised.
+    #[error("serialising a response")]
+    Render(#[source] serde_json::Error),
+    /// The API key verifier's semaphore was closed.
+    #[error("the key verifier is closed")]
+    VerifierClosed,
+}
+
+impl ApiError {
+    /// A response that could not be serialised.
+    pub fn render(err: serde_json::Error) -> Self {
+        Self::Internal(InternalCause::Render(err))
+    }
+
+    /// The entity was not found (404).
+    pub fn not_found(entity: Entity) -> Self {
+        Self::NotFound(Missing::Entity(entity))
+    }
 }
 
 impl From<ValidationErrors> for ApiError {
@@ -163,27 +207,31 @@ impl From<ValidationErrors> for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
+        // Exhaustive on purpose: a new kind of storage error must be given its answer here.
         match err {
-            StorageError::Conflict(ConflictField::Id) => {
-                Self::Internal("an id collided with an existing row".into())
+            StorageError::NotFound(entity) => Self::not_found(entity),
+            StorageError::MissingReference(reference) => {
+                Self::Unprocessable(vec![ErrorItem::field(
+                    reference.field(),
+                    "not_found",
+                    "does not exist in this program",
+                )])
             }
-            StorageError::Conflict(field) => Self::Duplicate(field),
-            StorageError::NotFound("user") => Self::NotFound("user"),
-            StorageError::NotFound(what) => Self::Unprocessable(vec![ErrorItem::field(
-                what,
-                "not_found",
-                "does not exist in this program",
-            )]),
-            StorageError::Unavailable(_) => Self::Unavailable,
+            StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Id)) => {
+                // A generated id or an unnamed unique key collided: not the client's doing.
+                Self::Internal(InternalCause::Storage(err))
+            }
+            StorageError::Conflict(ConflictCode::Duplicate(field)) => Self::Duplicate(field),
+            StorageError::Conflict(ConflictCode::ClaimLost) => Self::Conflict(
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed".into(),
+            ),
             StorageError::Rejected(domain::ChangeError::Missing(errors)) => errors.into(),
             StorageError::Rejected(other) => {
                 Self::Conflict("invalid_transition", other.to_string())
             }
-            StorageError::ClaimLost => Self::Conflict(
-                "idempotency_in_progress",
-                "a request with this Idempotency-Key is still being processed".into(),
-            ),
-            other => Self::Internal(error_chain(&other)),
+            StorageError::Unavailable(_) => Self::Unavailable,
+            StorageError::Internal(_) => Self::Internal(InternalCause::Storage(err)),
         }
     }
 }
@@ -221,7 +269,10 @@ impl ApiError {
             ),
             Self::NotFound(what) => (
                 "The requested resource was not found.",
-                vec![ErrorItem::general("not_found", format!("{what} not found"))],
+                vec![ErrorItem::general(
+                    "not_found",
+                    format!("{} not found", what.as_str()),
+                )],
             ),
             Self::MethodNotAllowed => (
                 "The method is not allowed for this resource.",
@@ -309,7 +360,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let Self::Internal(cause) = self {
-            tracing::error!(cause = %cause, "internal error");
+            tracing::error!(cause = %error_chain(cause), "internal error");
         }
         let (status, body) = self.body();
         let mut builder = HttpResponse::build(status);

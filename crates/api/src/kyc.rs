@@ -105,7 +105,7 @@ pub async fn run_once(
             reason,
         };
         match store
-            .change_user(program, id, change, audit, clock.now(), None)
+            .change_user(program, id, change, audit, clock.now(), storage::Along::nothing())
             .await
         {
             Ok(_) => decided += 1,

@@ -4,135 +4,20 @@
 //! added here once. Served at `GET /openapi.json`; `cargo xtask openapi` writes it to
 //! `docs/openapi.json`, and a test fails when that file is out of date.
 
-use std::borrow::Cow;
-
 use serde_json::json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required, ResponseBuilder};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-use crate::app::VERSIONS;
+use crate::schemas::{ErrorEnvelopeSchema, string_enum};
+use crate::state::VERSIONS;
 use crate::error::ErrorItem;
 use crate::routes::{businesses, health, users};
-
-/// A string schema allowing exactly `values`.
-fn string_enum<'a>(
-    description: Option<&str>,
-    values: impl IntoIterator<Item = &'a str>,
-) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Type(Type::String))
-        .description(description)
-        .enum_values(Some(values))
-        .into()
-}
-
-/// Declares a named schema (a marker type) for a set of wire tokens.
-macro_rules! token_schema {
-    ($(#[$doc:meta])* $marker:ident, $name:literal, $description:literal, $values:expr) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $marker;
-
-        impl PartialSchema for $marker {
-            fn schema() -> RefOr<Schema> {
-                string_enum(Some($description), $values)
-            }
-        }
-
-        impl ToSchema for $marker {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed($name)
-            }
-        }
-    };
-}
-
-token_schema!(
-    /// `"success"`.
-    SuccessStatus,
-    "SuccessStatus",
-    "Always `success` in a success envelope.",
-    ["success"]
-);
-token_schema!(
-    /// `"error"`.
-    ErrorStatus,
-    "ErrorStatus",
-    "Always `error` in an error envelope.",
-    ["error"]
-);
-token_schema!(
-    /// The user (and business) account statuses, from the domain.
-    UserStatusSchema,
-    "UserStatus",
-    "Whether the account may be used: `active` → `blocked` by /user/block, back by /user/unblock.",
-    domain::UserStatus::ALL.iter().map(|s| s.as_str())
-);
-token_schema!(
-    /// The KYC/KYB statuses, from the domain.
-    KycStatusSchema,
-    "KycStatus",
-    "`not_started` → `pending` (/user/send-verification-request) → `verified` | `rejected`.",
-    domain::KycStatus::ALL.iter().map(|s| s.as_str())
-);
-token_schema!(
-    /// The legal forms of a business, from the domain.
-    BusinessTypeSchema,
-    "BusinessType",
-    "The legal form of a business.",
-    domain::BusinessType::ALL.iter().map(|s| s.as_str())
-);
-token_schema!(
-    /// User orders, from the domain.
-    SortSchema,
-    "UserSort",
-    "The order of /user/get-all.",
-    domain::UserSort::ALL.iter().map(|s| s.as_str())
-);
-token_schema!(
-    /// Contact types as the API spells them.
-    ContactTypeSchema,
-    "ContactType",
-    "`customers` (linked without `is_vendor`) or `vendors`.",
-    domain::ContactType::ALL
-        .iter()
-        .map(|t| crate::views::contact_type(*t))
-);
-
-/// The error envelope: `{"status":"error","message":…,"errors":[…]}`.
-#[derive(Debug, ToSchema)]
-#[schema(as = ErrorEnvelope, example = json!({
-    "status": "error",
-    "message": "The request failed validation.",
-    "errors": [{"field": "postal_code", "code": "invalid_format", "message": "must be a 5-digit US ZIP code"}]
-}))]
-#[allow(dead_code)]
-pub struct ErrorEnvelopeSchema {
-    #[schema(value_type = ErrorStatus)]
-    status: String,
-    /// One human sentence.
-    message: String,
-    /// Every failure, not only the first.
-    #[schema(min_items = 1)]
-    errors: Vec<ErrorItem>,
-}
-
-/// `GET /healthz` and `GET /readyz`.
-#[derive(Debug, ToSchema)]
-#[schema(as = Health)]
-#[allow(dead_code)]
-pub struct HealthSchema {
-    #[schema(value_type = SuccessStatus)]
-    status: String,
-    #[schema(example = "ok")]
-    message: String,
-}
 
 /// How to sign a request (SPEC §2.1), shown with the `hmac` security scheme.
 const HMAC_DESCRIPTION: &str = "HMAC-SHA512 request signature. \

@@ -13,7 +13,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::openapi::{
+use crate::schemas::{
     BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, SortSchema, UserStatusSchema,
 };
 

@@ -9,7 +9,8 @@ use actix_web::{App, HttpServer, web};
 use storage::{IdempotencyRepository as _, ReplayGuard as _, SqlStore};
 use tracing_actix_web::TracingLogger;
 
-use crate::app::{AppState, configure};
+use crate::app::configure;
+use crate::state::AppState;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -56,6 +57,22 @@ impl From<&Config> for Settings {
     }
 }
 
+/// The state of the API over `store` (the SQL store, or a fake in handler tests).
+pub fn state(
+    store: Arc<dyn storage::Repositories>,
+    clock: Arc<dyn Clock>,
+    settings: &Settings,
+) -> AppState {
+    AppState {
+        auth: Authenticator::new(store.clone(), clock.clone(), settings.api_key_ttl),
+        store,
+        clock,
+        min_age: settings.min_age,
+        body_limit: settings.body_limit,
+        limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
+    }
+}
+
 /// Starts serving on `listener`; returns the running server (await it to wait for shutdown).
 /// SIGINT/SIGTERM stop accepting, let in-flight requests finish (up to 30 s), then exit.
 pub fn run(
@@ -65,14 +82,7 @@ pub fn run(
     settings: &Settings,
 ) -> std::io::Result<Server> {
     crate::metrics::install();
-    let state = web::Data::new(AppState {
-        auth: Authenticator::new(store.clone(), clock.clone(), settings.api_key_ttl),
-        store: store.clone(),
-        clock: clock.clone(),
-        min_age: settings.min_age,
-        body_limit: settings.body_limit,
-        limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
-    });
+    let state = web::Data::new(self::state(Arc::new(store.clone()), clock.clone(), settings));
     crate::kyc::spawn_worker(
         store.clone(),
         settings.kyc_verifier.clone(),

@@ -5,7 +5,8 @@ use domain::{Business, MetaData, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::openapi::{
+use crate::schemas::{
+    contact_type,
     BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, SortSchema, SuccessStatus,
     UserStatusSchema,
 };
@@ -300,10 +301,17 @@ impl From<&domain::BusinessContact> for ContactView {
     }
 }
 
-/// The wire spelling of a contact type, in answers and in the `type` filter.
-pub fn contact_type(t: domain::ContactType) -> &'static str {
-    match t {
-        domain::ContactType::Customer => "customers",
-        domain::ContactType::Vendor => "vendors",
-    }
+/// A body as sent.
+pub fn to_body(value: &impl Serialize) -> Result<String, crate::error::ApiError> {
+    serde_json::to_string(value).map_err(crate::error::ApiError::render)
+}
+
+/// The answer with one user, as sent and as stored for an `Idempotency-Key`.
+pub fn render_user(user: &User) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&Success::one(UserView::from(user)))
+}
+
+/// The answer with one business, as sent and as stored for an `Idempotency-Key`.
+pub fn render_business(business: &Business) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&Success::one(BusinessView::from(business)))
 }

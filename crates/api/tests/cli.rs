@@ -6,7 +6,7 @@ use std::process::Command;
 
 use domain::{ContactId, KycStatus, NewUser, ParseContext, RawNewUser, UserChange, UserId};
 use storage::testing::{Backend, TestDatabase};
-use storage::{Audit, Keyring, NewUserIds, SecretKey, UserRepository as _};
+use storage::{Along, Audit, Keyring, NewUserIds, SecretKey, UserRepository as _};
 
 struct Env {
     url: String,
@@ -97,16 +97,20 @@ async fn operator_commands(backend: Backend) {
         contact: ContactId::from_uuid(uuid::Uuid::now_v7()),
     };
     store
-        .create_user(program, ids, &new_user, now, None)
+        .create_user(program, ids, &new_user, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
     let audit = Audit {
         actor: "test",
         reason: None,
     };
     store
-        .change_user(program, ids.user, UserChange::SubmitKyc, audit, now, None)
+        .change_user(program, ids.user, UserChange::SubmitKyc, audit, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
 
     let user = ids.user.to_string();
@@ -153,12 +157,16 @@ async fn operator_commands(backend: Backend) {
         contact: ContactId::from_uuid(uuid::Uuid::now_v7()),
     };
     store
-        .create_user(program, ids2, &second, now, None)
+        .create_user(program, ids2, &second, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
     store
-        .change_user(program, ids2.user, UserChange::SubmitKyc, audit, now, None)
+        .change_user(program, ids2.user, UserChange::SubmitKyc, audit, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
     let (ok, stdout, stderr) =
         onboard(&env, &["kyc", "decide", &ids2.user.to_string(), "verified"]);

@@ -9,15 +9,17 @@ use domain::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, TransactionTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
 use crate::SqlStore;
 use crate::crypto::Aad;
 use crate::entity::{business_contacts, business_meta_data, businesses, users};
-use crate::error::StorageError;
-use crate::repo::{BusinessRepository, Completion, Page};
+use crate::along::{Along, Outcome};
+use crate::error::{Problem, StorageError};
+use crate::repo::{BusinessRepository, Page};
 use crate::time::{from_ms, to_ms, truncate};
+use crate::users::rows::uuid_of;
 
 /// The associated data of a business's EIN ciphertext.
 pub(crate) fn ein_aad(business_id: &str) -> Aad<'_> {
@@ -30,15 +32,15 @@ pub(crate) fn ein_aad(business_id: &str) -> Aad<'_> {
 
 #[async_trait]
 impl BusinessRepository for SqlStore {
-    #[tracing::instrument(level = "debug", skip(self, business, completion), fields(program = %program, business = %id))]
+    #[tracing::instrument(level = "debug", skip(self, business, along), fields(program = %program, business = %id))]
     async fn create_business(
         &self,
         program: ProgramId,
         id: BusinessId,
         business: &NewBusiness,
         now: DateTime<Utc>,
-        completion: Option<Completion<'_>>,
-    ) -> Result<Business, StorageError> {
+        along: Along<Business>,
+    ) -> Result<Outcome<Business>, StorageError> {
         let now = truncate(now);
         let row_id = id.uuid().to_string();
         let p = business.profile();
@@ -85,20 +87,22 @@ impl BusinessRepository for SqlStore {
                 value: Set(e.value().as_str().to_owned()),
             })
             .collect();
-        let txn = self.db.begin().await?;
-        businesses::Entity::insert(row)
-            .exec_without_returning(&txn)
-            .await?;
-        if !meta.is_empty() {
-            business_meta_data::Entity::insert_many(meta)
+        let Some(txn) = self.begin_along(&along).await? else {
+            return Ok(Outcome::Replayed);
+        };
+        let written = async {
+            businesses::Entity::insert(row)
                 .exec_without_returning(&txn)
                 .await?;
+            if !meta.is_empty() {
+                business_meta_data::Entity::insert_many(meta)
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+            Ok(Business::create(id, program, business, now))
         }
-        if let Some(completion) = completion {
-            crate::guards::complete_in(&txn, program, completion).await?;
-        }
-        txn.commit().await?;
-        Ok(Business::create(id, program, business, now))
+        .await;
+        self.commit_along(txn, program, &along, written).await
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(program = %program, business = %id))]
@@ -132,8 +136,8 @@ impl BusinessRepository for SqlStore {
     }
 }
 
-fn corrupt(what: &str) -> impl FnOnce(domain::Violation) -> StorageError + '_ {
-    move |v| StorageError::Corrupt(format!("businesses.{what}: {v}"))
+fn corrupt(column: &'static str) -> impl FnOnce(domain::Violation) -> StorageError {
+    move |v| StorageError::corrupt(column, v)
 }
 
 fn business_from_rows(
@@ -142,7 +146,7 @@ fn business_from_rows(
     row: &businesses::Model,
     meta: Vec<business_meta_data::Model>,
 ) -> Result<Business, StorageError> {
-    let country = Country::parse(&row.country).map_err(corrupt("country"))?;
+    let country = Country::parse(&row.country).map_err(corrupt("businesses.country"))?;
     let raw_meta: Vec<RawMetaEntry> = meta
         .into_iter()
         .map(|m| RawMetaEntry {
@@ -151,49 +155,51 @@ fn business_from_rows(
         })
         .collect();
     let profile = BusinessProfile {
-        name: BusinessName::parse(&row.business_name).map_err(corrupt("business_name"))?,
-        email: Email::parse(&row.email).map_err(corrupt("email"))?,
-        phone_number: PhoneNumber::parse(&row.phone_number).map_err(corrupt("phone_number"))?,
+        name: BusinessName::parse(&row.business_name).map_err(corrupt("businesses.business_name"))?,
+        email: Email::parse(&row.email).map_err(corrupt("businesses.email"))?,
+        phone_number: PhoneNumber::parse(&row.phone_number).map_err(corrupt("businesses.phone_number"))?,
         address_one: domain::AddressLine::parse(&row.address_one)
-            .map_err(corrupt("address_one"))?,
+            .map_err(corrupt("businesses.address_one"))?,
         address_two: row
             .address_two
             .as_deref()
             .map(domain::AddressLine::parse)
             .transpose()
-            .map_err(corrupt("address_two"))?,
-        city: City::parse(&row.city).map_err(corrupt("city"))?,
-        state: State::parse(&row.state, country).map_err(corrupt("state"))?,
-        zipcode: PostalCode::parse(&row.zipcode).map_err(corrupt("zipcode"))?,
+            .map_err(corrupt("businesses.address_two"))?,
+        city: City::parse(&row.city).map_err(corrupt("businesses.city"))?,
+        state: State::parse(&row.state, country).map_err(corrupt("businesses.state"))?,
+        zipcode: PostalCode::parse(&row.zipcode).map_err(corrupt("businesses.zipcode"))?,
         country,
         business_type: row
             .business_type
             .as_deref()
             .map(BusinessType::parse)
             .transpose()
-            .map_err(corrupt("business_type"))?,
+            .map_err(corrupt("businesses.business_type"))?,
         incorporated_date: row
             .incorporated_date
             .as_deref()
             .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
             .transpose()
-            .map_err(|_| StorageError::Corrupt("businesses.incorporated_date".into()))?,
+            .map_err(|_| {
+                StorageError::corrupt("businesses.incorporated_date", Problem::Timestamp)
+            })?,
         incorporated_state: row
             .incorporated_state
             .as_deref()
             .map(|s| State::parse(s, country))
             .transpose()
-            .map_err(corrupt("incorporated_state"))?,
+            .map_err(corrupt("businesses.incorporated_state"))?,
         meta_data: MetaData::parse("meta_data", &raw_meta)
-            .map_err(|e| StorageError::Corrupt(format!("business_meta_data: {e}")))?,
+            .map_err(|e| StorageError::corrupt("business_meta_data", e))?,
     };
     Ok(Business::new(
         id,
         program,
         profile,
-        Last4::parse(&row.ein_last_4).map_err(corrupt("ein_last_4"))?,
-        UserStatus::parse(&row.status).map_err(corrupt("status"))?,
-        KycStatus::parse(&row.kyb_status).map_err(corrupt("kyb_status"))?,
+        Last4::parse(&row.ein_last_4).map_err(corrupt("businesses.ein_last_4"))?,
+        UserStatus::parse(&row.status).map_err(corrupt("businesses.status"))?,
+        KycStatus::parse(&row.kyb_status).map_err(corrupt("businesses.kyb_status"))?,
         from_ms(row.created_at)?,
         from_ms(row.updated_at)?,
     ))
@@ -248,7 +254,7 @@ impl SqlStore {
             .map(|l| {
                 let u = people
                     .get(&l.user_id)
-                    .ok_or_else(|| StorageError::Corrupt("a contact's user is missing".into()))?;
+                    .ok_or_else(|| StorageError::corrupt("business_contacts.user_id", Problem::Dangling))?;
                 contact_from_rows(&l, u)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -256,17 +262,12 @@ impl SqlStore {
     }
 }
 
-fn uuid_of(text: &str, what: &str) -> Result<uuid::Uuid, StorageError> {
-    uuid::Uuid::parse_str(text).map_err(|_| StorageError::Corrupt(format!("{what} is not a uuid")))
-}
 
 fn contact_from_rows(
     link: &business_contacts::Model,
     user: &users::Model,
 ) -> Result<BusinessContact, StorageError> {
-    let bad = |what: &'static str| {
-        move |v: domain::Violation| StorageError::Corrupt(format!("{what}: {v}"))
-    };
+    let bad = |column: &'static str| move |v: domain::Violation| StorageError::corrupt(column, v);
     Ok(BusinessContact {
         id: ContactId::from_uuid(uuid_of(&link.id, "business_contacts.id")?),
         business_id: BusinessId::from_uuid(uuid_of(
@@ -274,11 +275,11 @@ fn contact_from_rows(
             "business_contacts.business_id",
         )?),
         user_id: UserId::from_uuid(uuid_of(&link.user_id, "business_contacts.user_id")?),
-        contact_type: ContactType::parse(&link.contact_type).map_err(bad("contact_type"))?,
-        first_name: PersonName::parse(&user.first_name).map_err(bad("first_name"))?,
-        last_name: PersonName::parse(&user.last_name).map_err(bad("last_name"))?,
-        email: Email::parse(&user.email).map_err(bad("email"))?,
-        phone_number: PhoneNumber::parse(&user.phone_number).map_err(bad("phone_number"))?,
+        contact_type: ContactType::parse(&link.contact_type).map_err(bad("business_contacts.contact_type"))?,
+        first_name: PersonName::parse(&user.first_name).map_err(bad("users.first_name"))?,
+        last_name: PersonName::parse(&user.last_name).map_err(bad("users.last_name"))?,
+        email: Email::parse(&user.email).map_err(bad("users.email"))?,
+        phone_number: PhoneNumber::parse(&user.phone_number).map_err(bad("users.phone_number"))?,
         created_at: from_ms(link.created_at)?,
     })
 }

@@ -33,39 +33,182 @@ impl ConflictField {
     }
 }
 
+/// An entity a request addresses by its id (`user_id` of `/user/get`): missing, it is a 404.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Entity {
+    /// A user of the program.
+    User,
+    /// A business of the program.
+    Business,
+    /// A program (operator commands).
+    Program,
+    /// An API key (operator commands).
+    ApiKey,
+}
+
+impl Entity {
+    /// The entity's name in messages (`user`, `business`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Business => "business",
+            Self::Program => "program",
+            Self::ApiKey => "api key",
+        }
+    }
+}
+
+/// A field of a request that refers to another entity (`business_id` of `/user/create`):
+/// missing, the request is refused field by field (422).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// `business_id`: a business of the program.
+    BusinessId,
+}
+
+impl Reference {
+    /// The request field.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::BusinessId => "business_id",
+        }
+    }
+}
+
+/// Why a write conflicted with what is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConflictCode {
+    /// A unique constraint refused the write.
+    Duplicate(ConflictField),
+    /// The idempotency claim the write was to complete is no longer held by its caller.
+    ClaimLost,
+}
+
+/// What is wrong with a stored value.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// Not a UUID.
+    #[error("not a uuid")]
+    NotUuid,
+    /// A timestamp out of range.
+    #[error("timestamp out of range")]
+    Timestamp,
+    /// Bytes that are not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// A number out of its range.
+    #[error("number out of range")]
+    OutOfRange,
+    /// A row the stored data requires is missing.
+    #[error("a row it refers to is missing")]
+    Dangling,
+    /// A value that fails its domain rule (the rule's code and message; never the value).
+    #[error("{0}")]
+    Rule(#[from] domain::Violation),
+    /// Values that fail their domain rules together (a user or business rebuilt from rows).
+    #[error("{0}")]
+    Rules(#[from] domain::ValidationErrors),
+    /// A user row that breaks the user's invariants.
+    #[error("{0}")]
+    Invariant(#[from] domain::UserInvariantError),
+}
+
+/// A failure that is a bug or a damaged database, never the client's doing (500).
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    /// Any database error that is neither a known conflict nor unavailability.
+    #[error("database error")]
+    Database(#[source] DbErr),
+    /// Key or cipher failure.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// A stored value failed its rule or its format.
+    #[error("stored data is corrupt: {column}")]
+    Corrupt {
+        /// `table.column` of the value.
+        column: &'static str,
+        /// What is wrong with it.
+        #[source]
+        problem: Problem,
+    },
+    /// The answer to store with a change could not be rendered.
+    #[error("rendering the stored answer")]
+    Render(#[source] serde_json::Error),
+    /// A blocking task (argon2) panicked or was cancelled.
+    #[error("a blocking task failed")]
+    Task,
+    /// Password hashing failed.
+    #[error("argon2 hashing failed")]
+    Hashing,
+    /// The group commit lost a batch (a lock poisoned or a leader gone).
+    #[error("a batch of creates was abandoned")]
+    Abandoned,
+    /// A batch's commit failed; whether it took effect is unknown.
+    #[error("the commit of a batch of creates failed")]
+    BatchCommit(#[source] Box<StorageError>),
+}
+
+impl InternalError {
+    /// A corrupt stored value.
+    pub(crate) fn corrupt(column: &'static str, problem: impl Into<Problem>) -> Self {
+        Self::Corrupt {
+            column,
+            problem: problem.into(),
+        }
+    }
+}
+
 /// Every failure of a repository method.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    /// A unique constraint refused the write; nothing was written.
-    #[error("a record with the same {} already exists", .0.as_str())]
-    Conflict(ConflictField),
-    /// A referenced record (business, user, program) does not exist in the program.
-    #[error("{0} does not exist")]
-    NotFound(&'static str),
+    /// The entity the request addresses does not exist in the program.
+    #[error("{} does not exist", .0.as_str())]
+    NotFound(Entity),
+    /// An entity the request refers to does not exist in the program; nothing was written.
+    #[error("{} does not exist", .0.field())]
+    MissingReference(Reference),
+    /// The write conflicts with what is stored; nothing was written.
+    #[error("conflict: {0:?}")]
+    Conflict(ConflictCode),
+    /// The domain refused a lifecycle change; nothing was written.
+    #[error("change refused: {0}")]
+    Rejected(#[from] domain::ChangeError),
     /// The database cannot be reached (connection refused, pool timeout, I/O error);
     /// the API answers 503 and the client may retry.
     #[error("the database is unavailable")]
     Unavailable(#[source] DbErr),
-    /// A stored value failed its domain rule or failed to decrypt.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    /// The domain refused a lifecycle change; nothing was written.
-    #[error("change refused: {0}")]
-    Rejected(#[from] domain::ChangeError),
-    /// The idempotency claim this write was to complete is no longer held; nothing was written.
-    #[error("the idempotency claim was lost")]
-    ClaimLost,
-    /// Key or cipher failure.
+    /// A bug or damaged data (500).
     #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    /// Any other database error (a bug or an unexpected state).
-    #[error("database error")]
-    Database(#[source] DbErr),
+    Internal(#[from] InternalError),
+}
+
+impl StorageError {
+    /// A corrupt stored value (see [`InternalError::Corrupt`]).
+    pub(crate) fn corrupt(column: &'static str, problem: impl Into<Problem>) -> Self {
+        Self::Internal(InternalError::corrupt(column, problem))
+    }
+
+    /// A duplicate of `field`.
+    pub fn duplicate(field: ConflictField) -> Self {
+        Self::Conflict(ConflictCode::Duplicate(field))
+    }
+
+    /// Whether a unique constraint refused the write.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::Conflict(ConflictCode::Duplicate(_)))
+    }
+}
+
+impl From<CryptoError> for StorageError {
+    fn from(err: CryptoError) -> Self {
+        Self::Internal(InternalError::Crypto(err))
+    }
 }
 
 /// The named unique constraints, the columns they cover (SQLite reports columns, not names),
-/// and the field each one protects.
-const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
+/// and the field each one protects. A test (`every_unique_index_is_attributed`) fails when a
+/// migration adds a unique index that is not listed here.
+pub const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
     (
         "uq_users_program_email",
         "users.program_id, users.email_key",
@@ -113,7 +256,7 @@ pub(crate) fn classify(err: DbErr) -> StorageError {
         return StorageError::Unavailable(err);
     }
     let Some(sqlx_err) = sqlx_error(&err) else {
-        return StorageError::Database(err);
+        return InternalError::Database(err).into();
     };
     match sqlx_err {
         sqlx::Error::Io(_)
@@ -124,12 +267,12 @@ pub(crate) fn classify(err: DbErr) -> StorageError {
         | sqlx::Error::Protocol(_) => StorageError::Unavailable(err),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let field = unique_field(db.constraint(), db.message());
-            StorageError::Conflict(field)
+            StorageError::duplicate(field)
         }
         sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
             StorageError::Unavailable(err)
         }
-        _ => StorageError::Database(err),
+        _ => InternalError::Database(err).into(),
     }
 }
 

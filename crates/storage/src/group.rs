@@ -25,14 +25,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use domain::ProgramId;
-use sea_orm::{DbErr, TransactionTrait as _};
+use sea_orm::TransactionTrait as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::SqlStore;
-use crate::error::StorageError;
-use crate::users::PreparedCreate;
+use crate::error::{InternalError, StorageError};
+use crate::replay::Signature;
+use crate::users::create::PreparedCreate;
 
 /// How many batches may be written at once by default. One: measured on PostgreSQL with 8
 /// clients (`cargo xtask bench --quick --only create`), one batch at a time gave 1953
@@ -54,13 +53,6 @@ pub(crate) struct GroupCommit {
     batches: AtomicU64,
     /// Whether a batch of creates lets the next one start before its own commit.
     overlap_commits: bool,
-}
-
-/// A replay-guard record to write (see `ReplayGuard::first_use`).
-pub(crate) struct Signature {
-    pub(crate) program: ProgramId,
-    pub(crate) digest: String,
-    pub(crate) expires_at: DateTime<Utc>,
 }
 
 /// Work waiting for a batch, and the permits to lead one.
@@ -189,7 +181,7 @@ impl SqlStore {
     async fn write_signatures(&self, batch: Vec<Job<Signature>>) {
         if batch.len() > 1 {
             let signatures = batch.iter().map(|j| &j.work);
-            if crate::guards::insert_signatures(&self.db, signatures)
+            if crate::replay::insert_signatures(&self.db, signatures)
                 .await
                 .is_ok()
             {
@@ -200,7 +192,7 @@ impl SqlStore {
             }
         }
         for job in batch {
-            let result = crate::guards::first_use_in(&self.db, &job.work).await;
+            let result = crate::replay::first_use_in(&self.db, &job.work).await;
             let _ = job.answer.send(result);
         }
     }
@@ -263,9 +255,9 @@ impl SqlStore {
             .collect();
         let written = async {
             if !signatures.is_empty() {
-                crate::guards::insert_signatures(&txn, signatures).await?;
+                crate::replay::insert_signatures(&txn, signatures).await?;
             }
-            crate::users::insert_batch(&txn, creates).await
+            crate::users::create::insert_batch(&txn, creates).await
         }
         .await;
         if let Err(e) = written {
@@ -289,19 +281,23 @@ enum Failed {
 
 /// The same error for each create of a batch whose commit failed.
 fn replicate(e: &StorageError) -> StorageError {
-    let err = DbErr::Custom(format!("the commit of a batch of creates failed: {e}"));
     match e {
-        StorageError::Unavailable(_) => StorageError::Unavailable(err),
-        _ => StorageError::Database(err),
+        StorageError::Unavailable(db) => StorageError::Unavailable(sea_orm::DbErr::Custom(
+            format!("the commit of a batch of creates failed: {db}"),
+        )),
+        other => InternalError::BatchCommit(Box::new(StorageError::Internal(
+            InternalError::Database(sea_orm::DbErr::Custom(other.to_string())),
+        )))
+        .into(),
     }
 }
 
 fn poisoned() -> StorageError {
-    StorageError::Database(DbErr::Custom("the create queue's lock is poisoned".into()))
+    InternalError::Abandoned.into()
 }
 
 fn abandoned() -> StorageError {
-    StorageError::Database(DbErr::Custom("a batch of creates was abandoned".into()))
+    InternalError::Abandoned.into()
 }
 
 /// Shared by clones of one store.

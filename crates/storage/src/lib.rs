@@ -3,14 +3,16 @@
 //! Entities are private; every method takes and returns `domain` types, and rows come back
 //! through the domain constructors, so a corrupt row is an error rather than an invalid value.
 
+mod along;
 mod businesses;
 mod crypto;
 mod db;
 mod entity;
 mod error;
 mod group;
-mod guards;
+mod idempotency;
 mod programs;
+mod replay;
 mod repo;
 mod rotate;
 mod secret;
@@ -23,11 +25,16 @@ use sea_orm::DatabaseConnection;
 
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
-pub use error::{ConflictField, StorageError};
+pub use along::{Along, Completion, Outcome, Render};
+pub use error::{
+    ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
+    UNIQUE_CONSTRAINTS,
+};
+pub use replay::Signature;
 pub use repo::{
-    Audit, BusinessRepository, Claim, Completion, FirstUse, HmacCredential, IdempotencyRepository,
-    IssuedCredentials, NewUserIds, Page, ProgramRepository, ProgramSummary, RenderedCompletion,
-    ReplayGuard, UserEvent, UserRepository, VerifiedApiKey,
+    Audit, BusinessRepository, Claim, HmacCredential, IdempotencyRepository, IssuedCredentials,
+    NewUserIds, Page, ProgramRepository, ProgramSummary, ReplayGuard, Repositories, UserEvent,
+    UserRepository, VerifiedApiKey,
 };
 pub use rotate::RotationReport;
 pub use sea_orm::DbBackend;
@@ -88,6 +95,17 @@ impl SqlStore {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
+        ping(&self.db).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Repositories for SqlStore {
+    fn keyed_digest(&self, label: &str, message: &[u8]) -> String {
+        self.keys.blind_index(label, message)
+    }
+
+    async fn ping(&self) -> Result<(), StorageError> {
         ping(&self.db).await
     }
 }

@@ -15,7 +15,7 @@ use sea_orm::{
 use crate::SqlStore;
 use crate::crypto::{Aad, CryptoError, hex};
 use crate::entity::{api_keys, hmac_credentials, programs};
-use crate::error::StorageError;
+use crate::error::{Entity, InternalError, Problem, StorageError};
 use crate::repo::{
     HmacCredential, IssuedCredentials, ProgramRepository, ProgramSummary, VerifiedApiKey,
 };
@@ -56,15 +56,15 @@ async fn new_api_key(
             .map(|h| h.to_string())
     })
     .await
-    .map_err(|_| StorageError::Corrupt("argon2 task failed".into()))?
-    .map_err(|_| StorageError::Corrupt("argon2 hashing failed".into()))?;
+    .map_err(|_| InternalError::Task)?
+    .map_err(|_| InternalError::Hashing)?;
     Ok((key_id, key, hash, digest))
 }
 
 fn program_id(text: &str) -> Result<ProgramId, StorageError> {
     uuid::Uuid::parse_str(text)
         .map(ProgramId::from_uuid)
-        .map_err(|_| StorageError::Corrupt("programs.id is not a uuid".into()))
+        .map_err(|_| StorageError::corrupt("programs.id", Problem::NotUuid))
 }
 
 #[async_trait]
@@ -172,7 +172,7 @@ impl ProgramRepository for SqlStore {
             .await?
             .is_none()
         {
-            return Err(StorageError::NotFound("program"));
+            return Err(StorageError::NotFound(Entity::Program));
         }
         api_keys::Entity::update_many()
             .col_expr(api_keys::Column::RevokedAt, to_ms(now).into())
@@ -202,7 +202,7 @@ impl ProgramRepository for SqlStore {
             .exec(&self.db)
             .await?;
         if res.rows_affected == 0 {
-            return Err(StorageError::NotFound("api key"));
+            return Err(StorageError::NotFound(Entity::ApiKey));
         }
         Ok(())
     }
@@ -233,7 +233,7 @@ impl ProgramRepository for SqlStore {
             })
         })
         .await
-        .map_err(|_| StorageError::Corrupt("argon2 task failed".into()))?;
+        .map_err(|_| InternalError::Task)?;
         if !ok {
             return Ok(None);
         }
@@ -268,7 +268,7 @@ impl ProgramRepository for SqlStore {
             hmac_aad(&row.username),
         )?;
         let secret = String::from_utf8(plain.to_vec())
-            .map_err(|_| StorageError::Corrupt("hmac secret is not UTF-8".into()))?;
+            .map_err(|_| StorageError::corrupt("hmac_credentials.secret_ciphertext", Problem::NotUtf8))?;
         Ok(Some(HmacCredential {
             program_id: program_id(&row.program_id)?,
             secret: SecretString::new(secret),

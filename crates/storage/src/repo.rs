@@ -16,7 +16,9 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+use crate::along::{Along, Outcome};
 use crate::error::StorageError;
+use crate::replay::Signature;
 use crate::secret::SecretString;
 
 /// The credentials of a new program, shown once.
@@ -106,30 +108,6 @@ pub struct NewUserIds {
     pub contact: ContactId,
 }
 
-/// The response that completes a claimed idempotency key, written in the same transaction
-/// as the work it protects. `Debug` shows the key and status, never the body (personal data).
-#[derive(Clone, Copy)]
-pub struct Completion<'a> {
-    /// The claimed key.
-    pub key: &'a str,
-    /// The `now` given to the `claim` that returned `Claimed`: the fencing token, so that a
-    /// holder whose claim was taken over after its lease cannot complete it.
-    pub claimed_at: DateTime<Utc>,
-    /// HTTP status of the response.
-    pub status: u16,
-    /// The exact response body.
-    pub body: &'a str,
-}
-
-impl std::fmt::Debug for Completion<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completion")
-            .field("key", &self.key)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Who caused a change and why, for the audit trail.
 #[derive(Clone, Copy, Debug)]
 pub struct Audit<'a> {
@@ -137,26 +115,6 @@ pub struct Audit<'a> {
     pub actor: &'a str,
     /// Why, if given.
     pub reason: Option<&'a str>,
-}
-
-/// The response of a change, rendered from the changed user inside the change's transaction
-/// and stored as the completion of a claimed idempotency key.
-#[derive(Clone, Copy)]
-pub struct RenderedCompletion<'a> {
-    /// The claimed key.
-    pub key: &'a str,
-    /// The fencing token (see [`Completion::claimed_at`]).
-    pub claimed_at: DateTime<Utc>,
-    /// Renders the 200 body from the changed user.
-    pub render: &'a (dyn Fn(&User) -> String + Send + Sync),
-}
-
-impl std::fmt::Debug for RenderedCompletion<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RenderedCompletion")
-            .field("key", &self.key)
-            .finish_non_exhaustive()
-    }
 }
 
 /// One audited transition of a user.
@@ -179,23 +137,24 @@ pub struct UserEvent {
 /// Users.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Writes the user, its meta_data and its business contact in ONE transaction; on a
-    /// unique violation nothing is written and the conflicting field is named. With a
-    /// `completion`, the claimed idempotency record is completed in the same transaction
-    /// (and if the claim was lost, nothing is written: [`StorageError::ClaimLost`]).
+    /// Writes the user, its meta_data and its business contact, with what comes `along`, in
+    /// ONE transaction (group-committed with concurrent creates); on a unique violation
+    /// nothing is written and the conflicting field is named; a `business_id` of no business
+    /// of the program is [`StorageError::MissingReference`]; if the idempotency claim along
+    /// was lost, nothing is written ([`crate::ConflictCode::ClaimLost`]).
     async fn create_user(
         &self,
         program: ProgramId,
         ids: NewUserIds,
         user: &NewUser,
         now: DateTime<Utc>,
-        completion: Option<Completion<'_>>,
-    ) -> Result<User, StorageError>;
+        along: Along<User>,
+    ) -> Result<Outcome<User>, StorageError>;
     /// One user of the program; another program's user is `None`.
     async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError>;
     /// Applies a lifecycle change in one transaction: the user row is locked (a no-op write,
     /// portable across the three databases), the domain decides, the new state and an audit
-    /// event are written, and with `completion` the idempotency record is completed too.
+    /// event are written, with what comes `along`.
     async fn change_user(
         &self,
         program: ProgramId,
@@ -203,11 +162,11 @@ pub trait UserRepository: Send + Sync {
         change: UserChange,
         audit: Audit<'_>,
         now: DateTime<Utc>,
-        completion: Option<RenderedCompletion<'_>>,
-    ) -> Result<User, StorageError>;
+        along: Along<User>,
+    ) -> Result<Outcome<User>, StorageError>;
     /// A partial update in one transaction (the row locked, the domain's `User::update`
     /// deciding, a new SSN re-encrypted and its blind index re-checked by the unique
-    /// constraint, meta_data replaced when given).
+    /// constraint, meta_data replaced when given), with what comes `along`.
     async fn update_user(
         &self,
         program: ProgramId,
@@ -215,8 +174,8 @@ pub trait UserRepository: Send + Sync {
         raw: &domain::RawNewUser,
         ctx: domain::ParseContext,
         now: DateTime<Utc>,
-        completion: Option<RenderedCompletion<'_>>,
-    ) -> Result<User, StorageError>;
+        along: Along<User>,
+    ) -> Result<Outcome<User>, StorageError>;
     /// The audit trail of a user, oldest first.
     async fn user_events(
         &self,
@@ -238,16 +197,15 @@ pub trait UserRepository: Send + Sync {
 /// Businesses.
 #[async_trait]
 pub trait BusinessRepository: Send + Sync {
-    /// Writes the business and its meta_data in one transaction (with the idempotency
-    /// `completion`, if any, as for users).
+    /// Writes the business and its meta_data in one transaction, with what comes `along`.
     async fn create_business(
         &self,
         program: ProgramId,
         id: BusinessId,
         business: &NewBusiness,
         now: DateTime<Utc>,
-        completion: Option<Completion<'_>>,
-    ) -> Result<Business, StorageError>;
+        along: Along<Business>,
+    ) -> Result<Outcome<Business>, StorageError>;
     /// One business of the program.
     async fn get_business(
         &self,
@@ -315,26 +273,29 @@ pub trait IdempotencyRepository: Send + Sync {
     async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
 }
 
-/// A request signature to record as used in the same transaction as the work it authorises
-/// (the replay guard of SPEC §2.1, written with the work instead of in a commit of its own).
-#[derive(Clone, Copy, Debug)]
-pub struct FirstUse<'a> {
-    /// The digest of the signature, as given to [`ReplayGuard::first_use`].
-    pub signature_digest: &'a str,
-    /// Until when the record is kept.
-    pub expires_at: DateTime<Utc>,
-}
-
 /// The replay guard: signatures accepted within the skew window.
 #[async_trait]
 pub trait ReplayGuard: Send + Sync {
     /// Records a signature; `false` if it was already recorded (a replay).
-    async fn first_use(
-        &self,
-        program: ProgramId,
-        signature_digest: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, StorageError>;
+    async fn first_use(&self, signature: Signature) -> Result<bool, StorageError>;
     /// Deletes up to `batch` expired records; returns how many.
     async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
+}
+
+/// Every repository, as the API holds them (`Arc<dyn Repositories>`), and what the API needs
+/// of the store besides them.
+#[async_trait]
+pub trait Repositories:
+    ProgramRepository
+    + UserRepository
+    + BusinessRepository
+    + IdempotencyRepository
+    + ReplayGuard
+    + std::fmt::Debug
+{
+    /// A keyed digest of `message` under `label` (the blind-index key): reveals nothing of
+    /// the message, and differs between labels.
+    fn keyed_digest(&self, label: &str, message: &[u8]) -> String;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StorageError>;
 }

@@ -9,7 +9,7 @@ use crate::businesses::ein_aad;
 use crate::entity::{businesses, hmac_credentials, users};
 use crate::error::StorageError;
 use crate::programs::hmac_aad;
-use crate::users::ssn_aad;
+use crate::users::rows::ssn_aad;
 
 /// What one call of [`SqlStore::reencrypt_batch`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

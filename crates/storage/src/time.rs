@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::StorageError;
+use crate::error::{Problem, StorageError};
 
 /// Milliseconds since the epoch.
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -12,7 +12,7 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
 /// Back from milliseconds; out-of-range values are corrupt rows.
 pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StorageError> {
     DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StorageError::Corrupt("timestamp out of range".into()))
+        .ok_or_else(|| StorageError::corrupt("timestamp", Problem::Timestamp))
 }
 
 /// `t` truncated to what storage keeps, so a returned value equals its re-read.

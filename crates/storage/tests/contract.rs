@@ -17,12 +17,28 @@ use domain::{
 };
 use sea_orm::{ConnectionTrait as _, Statement};
 use storage::{
-    BusinessRepository as _, Claim, ConflictField, CryptoError, IdempotencyRepository as _,
-    NewUserIds, ProgramRepository as _, ReplayGuard as _, SqlStore, StorageError,
-    UserRepository as _,
+    Along, BusinessRepository as _, Claim, ConflictCode, ConflictField, CryptoError,
+    IdempotencyRepository as _, InternalError, NewUserIds, Outcome, ProgramRepository as _,
+    Reference, ReplayGuard as _, Signature, SqlStore, StorageError, UserRepository as _,
 };
 
 const LEASE: Duration = Duration::seconds(60);
+
+/// The replay guard's record of signature `digest`.
+fn sig(p: ProgramId, digest: &str, expires_at: DateTime<Utc>) -> Signature {
+    Signature::new(p, digest.to_owned(), expires_at)
+}
+
+/// The value of a write with nothing along (which cannot be a replay).
+trait Written<T> {
+    fn written(self) -> Result<T, StorageError>;
+}
+
+impl<T> Written<T> for Result<Outcome<T>, StorageError> {
+    fn written(self) -> Result<T, StorageError> {
+        self.map(|outcome| outcome.written().expect("nothing along, so never a replay"))
+    }
+}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap() + Duration::milliseconds(123)
@@ -117,8 +133,9 @@ async fn business(store: &SqlStore, p: ProgramId) -> BusinessId {
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
     store
-        .create_business(p, bid, &nb, now(), None)
+        .create_business(p, bid, &nb, now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     bid
 }
@@ -142,7 +159,8 @@ async fn create_then_get_round_trips(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let nu = new_user(&raw_user(1));
     let id = ids();
-    let created = store.create_user(p, id, &nu, now(), None).await.unwrap();
+    let created = store.create_user(p, id, &nu, now(), Along::nothing()).await
+        .written().unwrap();
     assert_eq!(created.profile().email().as_str(), "Jane.Doe1@example.com");
     assert_eq!(created.ssn_last_4().unwrap().as_str(), &ssn(1)[7..]);
     assert_eq!(created.created_at(), now());
@@ -162,40 +180,44 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
     store
-        .create_user(p, ids(), &new_user(&raw_user(1)), now(), None)
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
 
     let mut same_email = raw_user(2);
     same_email.email = Some("JANE.DOE1@EXAMPLE.COM".into());
     let err = store
-        .create_user(p, ids(), &new_user(&same_email), now(), None)
+        .create_user(p, ids(), &new_user(&same_email), now(), Along::nothing())
         .await
+        .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictField::Email)),
+        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Email))),
         "{err:?}"
     );
 
     let mut same_username = raw_user(3);
     same_username.username = Some("JaneDoe1".into());
     let err = store
-        .create_user(p, ids(), &new_user(&same_username), now(), None)
+        .create_user(p, ids(), &new_user(&same_username), now(), Along::nothing())
         .await
+        .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictField::Username)),
+        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Username))),
         "{err:?}"
     );
 
     let mut same_ssn = raw_user(4);
     same_ssn.ssn = Some(ssn(1).replace('-', ""));
     let err = store
-        .create_user(p, ids(), &new_user(&same_ssn), now(), None)
+        .create_user(p, ids(), &new_user(&same_ssn), now(), Along::nothing())
         .await
+        .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictField::Ssn)),
+        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Ssn))),
         "{err:?}"
     );
 
@@ -205,15 +227,17 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
         bare.username = None;
         bare.ssn = None;
         store
-            .create_user(p, ids(), &new_user(&bare), now(), None)
+            .create_user(p, ids(), &new_user(&bare), now(), Along::nothing())
             .await
+        .written()
             .unwrap();
     }
     // Another program may hold the same person.
     let other = program(store).await;
     store
-        .create_user(other, ids(), &new_user(&raw_user(1)), now(), None)
+        .create_user(other, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 4);
 }
@@ -227,8 +251,9 @@ async fn another_programs_user_is_invisible(db: &TestDb, _keys: &Keys) {
     let (a, b) = (program(store).await, program(store).await);
     let id = ids();
     store
-        .create_user(a, id, &new_user(&raw_user(1)), now(), None)
+        .create_user(a, id, &new_user(&raw_user(1)), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     assert!(store.get_user(b, id.user).await.unwrap().is_none());
     assert!(store.get_user(a, id.user).await.unwrap().is_some());
@@ -244,8 +269,9 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let bid = BusinessId::from_uuid(uuid::Uuid::now_v7());
     let nb = NewBusiness::parse(&raw_business(1), ctx().today).unwrap();
     let business = store
-        .create_business(p, bid, &nb, now(), None)
+        .create_business(p, bid, &nb, now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     assert_eq!(store.get_business(p, bid).await.unwrap().unwrap(), business);
 
@@ -253,8 +279,9 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     raw.business_id = Some(bid.to_string());
     raw.is_vendor = Some(true);
     store
-        .create_user(p, ids(), &new_user(&raw), now(), None)
+        .create_user(p, ids(), &new_user(&raw), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     assert_eq!(
         count(
@@ -270,11 +297,12 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
     let mut raw = raw_user(2);
     raw.business_id = Some(bid.to_string());
     let err = store
-        .create_user(other, ids(), &new_user(&raw), now(), None)
+        .create_user(other, ids(), &new_user(&raw), now(), Along::nothing())
         .await
+        .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::NotFound("business_id")),
+        matches!(err, StorageError::MissingReference(Reference::BusinessId)),
         "{err:?}"
     );
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
@@ -286,12 +314,13 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
             BusinessId::from_uuid(uuid::Uuid::now_v7()),
             &nb,
             now(),
-            None,
+            Along::nothing(),
         )
         .await
+        .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictField::Ein)),
+        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Ein))),
         "{err:?}"
     );
 }
@@ -308,8 +337,9 @@ async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
     raw.business_id = Some(bid.to_string());
     let first = ids();
     store
-        .create_user(p, first, &new_user(&raw), now(), None)
+        .create_user(p, first, &new_user(&raw), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
 
     // The contact insert (the last statement) reuses the first contact's id: its primary key
@@ -321,11 +351,12 @@ async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
         contact: first.contact,
     };
     let err = store
-        .create_user(p, second, &new_user(&raw), now(), None)
+        .create_user(p, second, &new_user(&raw), now(), Along::nothing())
         .await
+        .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictField::Id)),
+        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Id))),
         "{err:?}"
     );
     let uid = second.user.uuid();
@@ -358,12 +389,14 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt(db: &TestDb, _keys: 
     let p = program(store).await;
     let (a, b) = (ids(), ids());
     store
-        .create_user(p, a, &new_user(&raw_user(1)), now(), None)
+        .create_user(p, a, &new_user(&raw_user(1)), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     store
-        .create_user(p, b, &new_user(&raw_user(2)), now(), None)
+        .create_user(p, b, &new_user(&raw_user(2)), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
     let sql = format!(
         "UPDATE users SET ssn_ciphertext = (SELECT c FROM (SELECT ssn_ciphertext AS c FROM users WHERE id = '{}') AS x) WHERE id = '{}'",
@@ -373,7 +406,7 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt(db: &TestDb, _keys: 
     store.connection().execute_unprepared(&sql).await.unwrap();
     let err = store.reveal_ssn(p, b.user).await.unwrap_err();
     assert!(
-        matches!(err, StorageError::Crypto(CryptoError::Unauthentic)),
+        matches!(err, StorageError::Internal(InternalError::Crypto(CryptoError::Unauthentic))),
         "{err:?}"
     );
     assert!(store.reveal_ssn(p, a.user).await.unwrap().is_some());
@@ -446,8 +479,9 @@ async fn no_plaintext_ssn_is_stored(db: &TestDb, _keys: &Keys) {
     let users: Vec<u32> = (1..=5).collect();
     for n in &users {
         store
-            .create_user(p, ids(), &new_user(&raw_user(*n)), now(), None)
+            .create_user(p, ids(), &new_user(&raw_user(*n)), now(), Along::nothing())
             .await
+        .written()
             .unwrap();
     }
     let bytes = dump(db).await;
@@ -478,8 +512,9 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
     for n in 1..=7 {
         let id = ids();
         db.store
-            .create_user(p, id, &new_user(&raw_user(n)), now(), None)
+            .create_user(p, id, &new_user(&raw_user(n)), now(), Along::nothing())
             .await
+        .written()
             .unwrap();
         users.push((id.user, n));
     }
@@ -523,7 +558,7 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
     for (id, _) in &users {
         let err = old_only.reveal_ssn(p, *id).await.unwrap_err();
         assert!(
-            matches!(err, StorageError::Crypto(CryptoError::UnknownKey(_))),
+            matches!(err, StorageError::Internal(InternalError::Crypto(CryptoError::UnknownKey(_)))),
             "{err:?}"
         );
     }
@@ -690,11 +725,11 @@ contract!(idempotency_claims, idempotency_claims);
 async fn replay_guard_remembers_signatures(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
-    assert!(store.first_use(p, "sig-a", now()).await.unwrap());
-    assert!(!store.first_use(p, "sig-a", now()).await.unwrap());
+    assert!(store.first_use(sig(p, "sig-a", now())).await.unwrap());
+    assert!(!store.first_use(sig(p, "sig-a", now())).await.unwrap());
     assert!(
         store
-            .first_use(p, "sig-b", now() + Duration::minutes(10))
+            .first_use(sig(p, "sig-b", now() + Duration::minutes(10)))
             .await
             .unwrap()
     );
@@ -706,7 +741,7 @@ async fn replay_guard_remembers_signatures(db: &TestDb, _keys: &Keys) {
         1
     );
     assert!(
-        store.first_use(p, "sig-a", now()).await.unwrap(),
+        store.first_use(sig(p, "sig-a", now())).await.unwrap(),
         "swept signatures are forgotten"
     );
 }
@@ -718,34 +753,34 @@ contract!(
 async fn a_create_and_its_signature_commit_together(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
-    let sig = |d| storage::FirstUse {
-        signature_digest: d,
-        expires_at: now() + Duration::minutes(5),
+    let along = |d: &str| Along {
+        replay: Some(sig(p, d, now() + Duration::minutes(5))),
+        idempotency: None,
     };
     let first = new_user(&raw_user(1));
     let created = store
-        .create_user_once(p, ids(), &first, now(), None, sig("sig-1"))
+        .create_user(p, ids(), &first, now(), along("sig-1"))
         .await
         .unwrap();
-    assert!(created.is_some());
+    assert!(matches!(created, Outcome::Written(_)));
     assert!(
-        !store.first_use(p, "sig-1", now()).await.unwrap(),
+        !store.first_use(sig(p, "sig-1", now())).await.unwrap(),
         "the signature was recorded with the user"
     );
     // The same signature again: refused before anything is written.
     let again = store
-        .create_user_once(p, ids(), &new_user(&raw_user(2)), now(), None, sig("sig-1"))
+        .create_user(p, ids(), &new_user(&raw_user(2)), now(), along("sig-1"))
         .await
         .unwrap();
-    assert!(again.is_none());
+    assert_eq!(again, Outcome::Replayed);
     // A create that fails (the same email) records nothing, its signature neither.
     let err = store
-        .create_user_once(p, ids(), &first, now(), None, sig("sig-2"))
+        .create_user(p, ids(), &first, now(), along("sig-2"))
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
     assert!(
-        store.first_use(p, "sig-2", now()).await.unwrap(),
+        store.first_use(sig(p, "sig-2", now())).await.unwrap(),
         "a failed create leaves its signature unrecorded"
     );
     let all = domain::UserQuery::parse(&domain::RawUserQuery::default()).unwrap();
@@ -775,15 +810,18 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             .unwrap(),
         Claim::Claimed
     );
-    let done = storage::Completion {
-        key: "key-a",
-        claimed_at: now(),
-        status: 200,
-        body: "{\"user\":1}",
+    let done = Along {
+        replay: None,
+        idempotency: Some(storage::Completion {
+            key: "key-a".to_owned(),
+            claimed_at: now(),
+            render: |_| Ok("{\"user\":1}".to_owned()),
+        }),
     };
     store
-        .create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(done))
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), done)
         .await
+        .written()
         .unwrap();
     assert_eq!(
         store
@@ -797,17 +835,19 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
     );
 
     // A write whose claim is not held writes nothing.
-    let lost = storage::Completion {
-        key: "never-claimed",
-        claimed_at: now(),
-        status: 200,
-        body: "{}",
+    let lost = Along {
+        replay: None,
+        idempotency: Some(storage::Completion {
+            key: "never-claimed".to_owned(),
+            claimed_at: now(),
+            render: |_| Ok("{}".to_owned()),
+        }),
     };
     let err = store
-        .create_user(p, ids(), &new_user(&raw_user(2)), now(), Some(lost))
+        .create_user(p, ids(), &new_user(&raw_user(2)), now(), lost)
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::ClaimLost), "{err:?}");
+    assert!(matches!(err, StorageError::Conflict(ConflictCode::ClaimLost)), "{err:?}");
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
 
     // A failing write leaves the claim in progress (the caller records or releases it).
@@ -818,14 +858,16 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             .unwrap(),
         Claim::Claimed
     );
-    let dup = storage::Completion {
-        key: "key-b",
-        claimed_at: now(),
-        status: 200,
-        body: "{}",
+    let dup = Along {
+        replay: None,
+        idempotency: Some(storage::Completion {
+            key: "key-b".to_owned(),
+            claimed_at: now(),
+            render: |_| Ok("{}".to_owned()),
+        }),
     };
     let err = store
-        .create_user(p, ids(), &new_user(&raw_user(1)), now(), Some(dup))
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), dup)
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
@@ -855,17 +897,19 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
     );
     // The original holder of key-b, whose claim was taken over, can no longer complete it:
     // its write is refused and nothing is written.
-    let stale = storage::Completion {
-        key: "key-b",
-        claimed_at: now(),
-        status: 200,
-        body: "{}",
+    let stale = Along {
+        replay: None,
+        idempotency: Some(storage::Completion {
+            key: "key-b".to_owned(),
+            claimed_at: now(),
+            render: |_| Ok("{}".to_owned()),
+        }),
     };
     let err = store
-        .create_user(p, ids(), &new_user(&raw_user(9)), now(), Some(stale))
+        .create_user(p, ids(), &new_user(&raw_user(9)), now(), stale)
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::ClaimLost), "{err:?}");
+    assert!(matches!(err, StorageError::Conflict(ConflictCode::ClaimLost)), "{err:?}");
     assert_eq!(
         count(
             db,
@@ -885,15 +929,17 @@ async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
     let (p, other) = (program(store).await, program(store).await);
     for n in 1..=20 {
         store
-            .create_user(p, ids(), &new_user(&raw_user(n)), now(), None)
+            .create_user(p, ids(), &new_user(&raw_user(n)), now(), Along::nothing())
             .await
+        .written()
             .unwrap();
     }
     // A failed create (duplicate) must not count.
     assert!(
         store
-            .create_user(p, ids(), &new_user(&raw_user(1)), now(), None)
+            .create_user(p, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
             .await
+        .written()
             .is_err()
     );
     let bulk: Vec<(UserId, domain::NewUser)> = (21..=25)
@@ -906,8 +952,9 @@ async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
         .collect();
     store.bulk_create_users(p, &bulk, now()).await.unwrap();
     store
-        .create_user(other, ids(), &new_user(&raw_user(1)), now(), None)
+        .create_user(other, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
         .await
+        .written()
         .unwrap();
 
     let all = domain::UserQuery::parse(&domain::RawUserQuery::default()).unwrap();
@@ -943,14 +990,14 @@ async fn create_at_once(
             let store = store.clone();
             tokio::spawn(async move {
                 let ids = ids();
-                let first_use = storage::FirstUse {
-                    signature_digest: &sig,
-                    expires_at: now() + Duration::minutes(5),
+                let along = Along {
+                    replay: Some(self::sig(p, &sig, now() + Duration::minutes(5))),
+                    idempotency: None,
                 };
                 store
-                    .create_user_once(p, ids, &user, now(), None, first_use)
+                    .create_user(p, ids, &user, now(), along)
                     .await
-                    .map(|created| created.map(|_| ids.user))
+                    .map(|created| created.written().map(|_| ids.user))
             })
         })
         .collect();
@@ -1022,10 +1069,10 @@ async fn a_refused_create_in_a_batch_refuses_only_itself(db: &TestDb, _keys: &Ke
     let replays = answers.iter().filter(|a| matches!(a, Ok(None))).count();
     let conflicts = answers
         .iter()
-        .filter(|a| matches!(a, Err(StorageError::Conflict(ConflictField::Email))))
+        .filter(|a| matches!(a, Err(StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Email)))))
         .count();
     assert!(
-        matches!(answers[14], Err(StorageError::NotFound("business_id"))),
+        matches!(answers[14], Err(StorageError::MissingReference(Reference::BusinessId))),
         "{:?}",
         answers[14]
     );
@@ -1036,7 +1083,7 @@ async fn a_refused_create_in_a_batch_refuses_only_itself(db: &TestDb, _keys: &Ke
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 12);
     // Only the created users' signatures are recorded with them.
     assert_eq!(count(db, "SELECT COUNT(*) FROM seen_signatures").await, 12);
-    assert!(store.first_use(p, "orphan", now()).await.unwrap());
+    assert!(store.first_use(sig(p, "orphan", now())).await.unwrap());
 }
 contract!(
     a_refused_create_in_a_batch_refuses_only_itself,
@@ -1057,7 +1104,7 @@ async fn concurrent_signatures_are_recorded_once_each(db: &TestDb, _keys: &Keys)
             let (store, d) = (store.clone(), d.clone());
             tokio::spawn(async move {
                 store
-                    .first_use(p, &d, now() + Duration::minutes(5))
+                    .first_use(sig(p, &d, now() + Duration::minutes(5)))
                     .await
                     .unwrap()
             })
@@ -1072,7 +1119,7 @@ async fn concurrent_signatures_are_recorded_once_each(db: &TestDb, _keys: &Keys)
     assert_eq!(count(db, "SELECT COUNT(*) FROM seen_signatures").await, 20);
     // Each is now recorded.
     for d in &digests {
-        assert!(!store.first_use(p, d, now()).await.unwrap(), "{d}");
+        assert!(!store.first_use(sig(p, d, now())).await.unwrap(), "{d}");
     }
 }
 contract!(

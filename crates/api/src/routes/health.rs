@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 
 /// The process is up.
@@ -13,7 +13,7 @@ use crate::error::ApiError;
     operation_id = "healthz",
     tag = "operations",
     security(()),
-    responses((status = 200, description = "The process answers.", body = crate::openapi::HealthSchema)),
+    responses((status = 200, description = "The process answers.", body = crate::schemas::HealthSchema)),
 )]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "success", "message": "ok"}))
@@ -27,8 +27,8 @@ pub async fn healthz() -> HttpResponse {
     tag = "operations",
     security(()),
     responses(
-        (status = 200, description = "The database answers.", body = crate::openapi::HealthSchema),
-        (status = 503, description = "The database cannot be reached.", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 200, description = "The database answers.", body = crate::schemas::HealthSchema),
+        (status = 503, description = "The database cannot be reached.", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -2,4 +2,5 @@
 
 pub mod businesses;
 pub mod health;
+pub mod support;
 pub mod users;

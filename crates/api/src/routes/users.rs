@@ -1,17 +1,20 @@
-//! User endpoints: `POST /user/create`.
+//! User endpoints: create, get, get-all, update, block, unblock, send-verification-request.
+//! Each handler is its work: read the fields, parse into the domain, call one storage
+//! method, render (the front half is `pipeline::serve`).
 
-use actix_web::{HttpRequest, HttpResponse, ResponseError as _, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use domain::{
-    ContactId, NewUser, ParseContext, RawNewUser, RawUserQuery, User, UserChange, UserId, UserQuery,
+    ContactId, NewUser, ParseContext, RawNewUser, RawUserQuery, UserChange, UserId, UserQuery,
 };
-use storage::{Audit, Completion, NewUserIds, RenderedCompletion, UserRepository as _};
+use storage::{Audit, Entity, NewUserIds};
 use uuid::Uuid;
 
-use crate::app::{AppState, authenticate};
 use crate::body::Fields;
-use crate::error::{ApiError, AuthFailure};
-use crate::idempotency;
-use crate::views::{Pagination, Success, UserView};
+use crate::error::ApiError;
+use crate::pipeline::{Policy, serve, written};
+use crate::routes::support::{required_id, truncate_ms};
+use crate::state::AppState;
+use crate::views::{Pagination, Success, UserView, render_user, to_body};
 
 /// Reads the create-user fields (SPEC §3.1) out of a JSON object.
 pub fn raw_new_user(f: &mut Fields) -> RawNewUser {
@@ -31,7 +34,7 @@ pub fn raw_new_user(f: &mut Fields) -> RawNewUser {
     request_body = crate::requests::CreateUserRequest,
     responses(
         (status = 200, description = "The created user (one item).", body = crate::views::Success<crate::views::UserView>),
-        (status = 409, description = "`duplicate` (`email`, `username` or `ssn` already used in the program), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 409, description = "`duplicate` (`email`, `username` or `ssn` already used in the program), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 #[tracing::instrument(skip_all, fields(program))]
@@ -40,15 +43,7 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // Without an Idempotency-Key, the replay guard's record is written in the create's own
-    // transaction (one commit per create instead of two).
-    let (request, replay) = idempotency::begin_deferred(&state, &req, payload).await?;
-    let (program, key, digest) = (request.program, request.key, request.digest);
-    let mut fields = request.fields;
-    let work_state = state.clone();
-    let work_replay = replay.clone();
-    let result = idempotency::run(&state, program, key, &digest, |claim| async move {
-        let state = work_state;
+    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
         let raw = raw_new_user(&mut fields);
         let now = truncate_ms(state.clock.now());
         let ctx = ParseContext {
@@ -60,71 +55,17 @@ pub async fn create(
             user: UserId::from_uuid(Uuid::now_v7()),
             contact: ContactId::from_uuid(Uuid::now_v7()),
         };
-        // The response is known before the write, so that it can be stored with it.
-        let body = to_body(&Success::one(UserView::from(&User::create(
-            ids.user, program, &new_user, now,
-        ))))?;
-        let completion = claim.as_ref().map(|c| Completion {
-            key: &c.key,
-            claimed_at: c.at,
-            status: 200,
-            body: &body,
-        });
-        let user = match &work_replay {
-            Some(replay) => state
+        let along = call.along(render_user);
+        let user = written(
+            state
                 .store
-                .create_user_once(program, ids, &new_user, now, completion, replay.first_use())
-                .await?
-                .ok_or(ApiError::Unauthorized(AuthFailure::ReplayedRequest))?,
-            None => {
-                state
-                    .store
-                    .create_user(program, ids, &new_user, now, completion)
-                    .await?
-            }
-        };
+                .create_user(call.program, ids, &new_user, now, along)
+                .await?,
+        )?;
         tracing::info!(user = %user.id(), "user created");
-        Ok(body)
+        render_user(&user).map_err(ApiError::render)
     })
-    .await;
-    match (result, replay) {
-        (Err(e), Some(replay)) => {
-            // Nothing was written, and neither was the signature's record: write it now, so
-            // that this request cannot be replayed either (SPEC §2.1).
-            let recorded = crate::app::record_replay(&state, &req, program, &replay).await;
-            match recorded {
-                Err(replayed) if !e.status_code().is_server_error() => Err(replayed),
-                _ => Err(e),
-            }
-        }
-        (result, _) => result,
-    }
-}
-
-/// `t` at millisecond precision, as stored.
-pub fn truncate_ms(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
-}
-
-/// Serialises a response body.
-pub fn to_body(value: &impl serde::Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value)
-        .map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))
-}
-
-/// Parses a required id field.
-pub fn required_id<T>(
-    field: &str,
-    raw: Option<String>,
-    parse: impl FnOnce(&str) -> Result<T, domain::Violation>,
-) -> Result<T, domain::ValidationErrors> {
-    let raw = raw.ok_or_else(|| {
-        domain::ValidationErrors::single(
-            field,
-            domain::Violation::new(domain::ErrorCode::Required, "is required"),
-        )
-    })?;
-    parse(&raw).map_err(|v| domain::ValidationErrors::single(field, v))
+    .await
 }
 
 /// `POST /user/get`: one user of the caller's program (404 otherwise, also for another
@@ -137,7 +78,7 @@ pub fn required_id<T>(
     request_body = crate::requests::UserIdRequest,
     responses(
         (status = 200, description = "The user (one item).", body = crate::views::Success<crate::views::UserView>),
-        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 #[tracing::instrument(skip_all, fields(program))]
@@ -146,17 +87,17 @@ pub async fn get(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let mut request = authenticate(&state, &req, payload).await?;
-    let raw_id = request.fields.string("user_id");
-    let id = request
-        .fields
-        .finish_with(required_id("user_id", raw_id, UserId::parse))?;
-    let user = state
-        .store
-        .get_user(request.program, id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    Ok(HttpResponse::Ok().json(Success::one(UserView::from(&user))))
+    serve(&state, &req, payload, Policy::Reads, async |call, mut fields| {
+        let raw_id = fields.string("user_id");
+        let id = fields.finish_with(required_id("user_id", raw_id, UserId::parse))?;
+        let user = state
+            .store
+            .get_user(call.program, id)
+            .await?
+            .ok_or(ApiError::not_found(Entity::User))?;
+        render_user(&user).map_err(ApiError::render)
+    })
+    .await
 }
 
 /// `POST /user/get-all`: a page of the program's users with filters, search and sort.
@@ -176,45 +117,41 @@ pub async fn get_all(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let mut request = authenticate(&state, &req, payload).await?;
-    let f = &mut request.fields;
-    let raw = RawUserQuery {
-        page: f.integer("page"),
-        per_page: f.integer("per_page"),
-        email: f.string("email"),
-        search: f.string("search"),
-        status: f.string("status"),
-        kyc_status: f.string("kyc_status"),
-        sort: f.string("sort"),
-    };
-    let query = request.fields.finish_with(UserQuery::parse(&raw))?;
-    let page = state.store.list_users(request.program, &query).await?;
-    let pagination = Pagination {
-        page: query.page.page(),
-        per_page: query.page.per_page(),
-        total: page.total,
-        sort: query.sort.as_str().to_owned(),
-        search: query.search.clone(),
-    };
-    let items = page.items.iter().map(UserView::from).collect();
-    Ok(HttpResponse::Ok().json(Success::page(items, pagination)))
+    serve(&state, &req, payload, Policy::Reads, async |call, mut fields| {
+        let f = &mut fields;
+        let raw = RawUserQuery {
+            page: f.integer("page"),
+            per_page: f.integer("per_page"),
+            email: f.string("email"),
+            search: f.string("search"),
+            status: f.string("status"),
+            kyc_status: f.string("kyc_status"),
+            sort: f.string("sort"),
+        };
+        let query = fields.finish_with(UserQuery::parse(&raw))?;
+        let page = state.store.list_users(call.program, &query).await?;
+        let pagination = Pagination {
+            page: query.page.page(),
+            per_page: query.page.per_page(),
+            total: page.total,
+            sort: query.sort.as_str().to_owned(),
+            search: query.search.clone(),
+        };
+        let items = page.items.iter().map(UserView::from).collect();
+        to_body(&Success::page(items, pagination))
+    })
+    .await
 }
 
-/// The common body of block, unblock and send-verification-request: authenticate, read
-/// `user_id` (and for block an optional `reason`), apply the change idempotently.
+/// The common work of block, unblock and send-verification-request: read `user_id` (and
+/// for block an optional `reason`), apply the change.
 async fn change(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
     change: UserChange,
 ) -> Result<HttpResponse, ApiError> {
-    let request = idempotency::begin(&state, &req, payload).await?;
-    let (program, key, digest) = (request.program, request.key, request.digest);
-    let actor = format!("api_key:{}", request.key_id);
-    let mut fields = request.fields;
-    let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |claim| async move {
-        let state = work_state;
+    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
         let raw_id = fields.string("user_id");
         let raw_reason = if change == UserChange::Block {
             fields.string("reason")
@@ -230,22 +167,20 @@ async fn change(
             Ok((id, reason))
         });
         let (id, reason) = fields.finish_with(parsed)?;
-        let render = |user: &User| to_body(&Success::one(UserView::from(user))).unwrap_or_default();
+        let actor = call.actor();
         let audit = Audit {
             actor: &actor,
             reason: reason.as_ref().map(domain::Reason::as_str),
         };
-        let completion = claim.as_ref().map(|c| RenderedCompletion {
-            key: &c.key,
-            claimed_at: c.at,
-            render: &render,
-        });
-        let user = state
-            .store
-            .change_user(program, id, change, audit, state.clock.now(), completion)
-            .await?;
+        let along = call.along(render_user);
+        let user = written(
+            state
+                .store
+                .change_user(call.program, id, change, audit, state.clock.now(), along)
+                .await?,
+        )?;
         tracing::info!(user = %user.id(), ?change, "user changed");
-        to_body(&Success::one(UserView::from(&user)))
+        render_user(&user).map_err(ApiError::render)
     })
     .await
 }
@@ -259,8 +194,8 @@ async fn change(
     request_body = crate::requests::BlockUserRequest,
     responses(
         (status = 200, description = "The blocked user.", body = crate::views::Success<crate::views::UserView>),
-        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
-        (status = 409, description = "`invalid_transition` (already blocked), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::schemas::ErrorEnvelopeSchema),
+        (status = 409, description = "`invalid_transition` (already blocked), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 #[tracing::instrument(skip_all, fields(program))]
@@ -281,8 +216,8 @@ pub async fn block(
     request_body = crate::requests::UserIdRequest,
     responses(
         (status = 200, description = "The active user.", body = crate::views::Success<crate::views::UserView>),
-        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
-        (status = 409, description = "`invalid_transition` (not blocked), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::schemas::ErrorEnvelopeSchema),
+        (status = 409, description = "`invalid_transition` (not blocked), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 #[tracing::instrument(skip_all, fields(program))]
@@ -303,8 +238,8 @@ pub async fn unblock(
     request_body = crate::requests::UserIdRequest,
     responses(
         (status = 200, description = "The user, KYC `pending`. A 422 lists what is missing: `date_of_birth`, `ssn`, `terms_accepted: true`.", body = crate::views::Success<crate::views::UserView>),
-        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
-        (status = 409, description = "`invalid_transition` (blocked, or KYC already requested), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::schemas::ErrorEnvelopeSchema),
+        (status = 409, description = "`invalid_transition` (blocked, or KYC already requested), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 #[tracing::instrument(skip_all, fields(program))]
@@ -326,8 +261,8 @@ pub async fn send_verification_request(
     request_body = crate::requests::UpdateUserRequest,
     responses(
         (status = 200, description = "The updated user.", body = crate::views::Success<crate::views::UserView>),
-        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::openapi::ErrorEnvelopeSchema),
-        (status = 409, description = "`duplicate` (`username` or `ssn`), `invalid_transition` (names, date of birth or SSN after KYC was requested), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::openapi::ErrorEnvelopeSchema),
+        (status = 404, description = "`not_found`: no such user in the caller's program (another program's user is not found either).", body = crate::schemas::ErrorEnvelopeSchema),
+        (status = 409, description = "`duplicate` (`username` or `ssn`), `invalid_transition` (names, date of birth or SSN after KYC was requested), or `idempotency_in_progress`: a request with this Idempotency-Key is still being processed.", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 #[tracing::instrument(skip_all, fields(program))]
@@ -336,12 +271,7 @@ pub async fn update(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request = idempotency::begin(&state, &req, payload).await?;
-    let (program, key, digest) = (request.program, request.key, request.digest);
-    let mut fields = request.fields;
-    let work_state = state.clone();
-    idempotency::run(&state, program, key, &digest, |claim| async move {
-        let state = work_state;
+    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
         let raw_id = fields.string("user_id");
         let raw = raw_new_user_without_link(&mut fields);
         let now = state.clock.now();
@@ -353,30 +283,27 @@ pub async fn update(
         // reported together with unknown fields; the write re-checks inside its transaction.
         let checked = match required_id("user_id", raw_id, UserId::parse) {
             Err(e) => Err(e),
-            Ok(id) => match state.store.get_user(program, id).await? {
-                None => Ok((id, None)),
+            Ok(id) => match state.store.get_user(call.program, id).await? {
+                None => Ok((id, false)),
                 Some(user) => match user.update(&raw, ctx, now) {
                     Err(domain::ChangeError::Missing(errors)) => Err(errors),
-                    _ => Ok((id, Some(()))),
+                    _ => Ok((id, true)),
                 },
             },
         };
         let (id, found) = fields.finish_with(checked)?;
-        if found.is_none() {
-            return Err(ApiError::NotFound("user"));
+        if !found {
+            return Err(ApiError::not_found(Entity::User));
         }
-        let render = |user: &User| to_body(&Success::one(UserView::from(user))).unwrap_or_default();
-        let completion = claim.as_ref().map(|c| RenderedCompletion {
-            key: &c.key,
-            claimed_at: c.at,
-            render: &render,
-        });
-        let user = state
-            .store
-            .update_user(program, id, &raw, ctx, now, completion)
-            .await?;
+        let along = call.along(render_user);
+        let user = written(
+            state
+                .store
+                .update_user(call.program, id, &raw, ctx, now, along)
+                .await?,
+        )?;
         tracing::info!(user = %user.id(), "user updated");
-        to_body(&Success::one(UserView::from(&user)))
+        render_user(&user).map_err(ApiError::render)
     })
     .await
 }

@@ -1,4 +1,5 @@
-//! Idempotency records and the replay guard, both decided by primary-key uniqueness.
+//! Idempotency records (SPEC §3.1): a key claimed, completed with its first answer, or
+//! released; decided by primary-key uniqueness.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,10 +10,10 @@ use sea_orm::{
 };
 
 use crate::SqlStore;
-use crate::entity::{idempotency_records as idem, seen_signatures as seen};
+use crate::entity::idempotency_records as idem;
 use crate::error::StorageError;
-use crate::group::Signature;
-use crate::repo::{Claim, Completion, IdempotencyRepository, ReplayGuard};
+use crate::error::{ConflictCode, InternalError, Problem};
+use crate::repo::{Claim, IdempotencyRepository};
 use crate::time::to_ms;
 
 /// Marks a claimed record completed with its response, on `conn` (a transaction when the
@@ -20,25 +21,25 @@ use crate::time::to_ms;
 pub(crate) async fn complete_in(
     conn: &impl sea_orm::ConnectionTrait,
     program: ProgramId,
-    completion: Completion<'_>,
+    key: &str,
+    claimed_at: DateTime<Utc>,
+    status: u16,
+    body: &str,
 ) -> Result<(), StorageError> {
     let res = idem::Entity::update_many()
         .col_expr(idem::Column::State, COMPLETED.into())
-        .col_expr(
-            idem::Column::ResponseStatus,
-            i32::from(completion.status).into(),
-        )
-        .col_expr(idem::Column::ResponseBody, completion.body.into())
+        .col_expr(idem::Column::ResponseStatus, i32::from(status).into())
+        .col_expr(idem::Column::ResponseBody, body.into())
         .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
-        .filter(idem::Column::IdempotencyKey.eq(completion.key))
+        .filter(idem::Column::IdempotencyKey.eq(key))
         .filter(idem::Column::State.eq(IN_PROGRESS))
-        .filter(idem::Column::CreatedAt.eq(to_ms(completion.claimed_at)))
+        .filter(idem::Column::CreatedAt.eq(to_ms(claimed_at)))
         .exec(conn)
         .await?;
     if res.rows_affected == 1 {
         Ok(())
     } else {
-        Err(StorageError::ClaimLost)
+        Err(StorageError::Conflict(ConflictCode::ClaimLost))
     }
 }
 
@@ -89,7 +90,7 @@ impl IdempotencyRepository for SqlStore {
                 .await
             {
                 Ok(()) => return Ok(Claim::Claimed),
-                Err(StorageError::Conflict(_)) => {}
+                Err(e) if e.is_duplicate() => {}
                 Err(e) => return Err(e),
             }
             let Some(existing) = idem::Entity::find_by_id((program.clone(), key.to_owned()))
@@ -135,7 +136,12 @@ impl IdempotencyRepository for SqlStore {
                 ) {
                     (COMPLETED, Some(status), Some(body)) => Claim::Completed {
                         status: u16::try_from(status)
-                            .map_err(|_| StorageError::Corrupt("response_status".into()))?,
+                            .map_err(|_| {
+                            InternalError::corrupt(
+                                "idempotency_records.response_status",
+                                Problem::OutOfRange,
+                            )
+                        })?,
                         body,
                     },
                     _ => Claim::InProgress,
@@ -153,17 +159,7 @@ impl IdempotencyRepository for SqlStore {
         status: u16,
         body: &str,
     ) -> Result<(), StorageError> {
-        complete_in(
-            &self.db,
-            program,
-            Completion {
-                key,
-                claimed_at,
-                status,
-                body,
-            },
-        )
-        .await
+        complete_in(&self.db, program, key, claimed_at, status, body).await
     }
 
     async fn release(
@@ -212,78 +208,3 @@ impl IdempotencyRepository for SqlStore {
     }
 }
 
-/// The `seen_signatures` row of a signature.
-fn seen_row(s: &Signature) -> seen::ActiveModel {
-    seen::ActiveModel {
-        signature_digest: Set(s.digest.clone()),
-        program_id: Set(s.program.uuid().to_string()),
-        expires_at: Set(to_ms(s.expires_at)),
-    }
-}
-
-/// Records a signature as used, on `conn` (a transaction when the work it authorises is
-/// written in the same one, so that both commit together). `Ok(false)` if it was already
-/// recorded; then, inside a transaction, the transaction must be abandoned.
-pub(crate) async fn first_use_in(
-    conn: &impl sea_orm::ConnectionTrait,
-    signature: &Signature,
-) -> Result<bool, StorageError> {
-    match seen::Entity::insert(seen_row(signature))
-        .exec_without_returning(conn)
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) => match StorageError::from(e) {
-            StorageError::Conflict(_) => Ok(false),
-            other => Err(other),
-        },
-    }
-}
-
-/// Records many signatures as used in one statement; fails as a whole (a duplicate among
-/// them included).
-pub(crate) async fn insert_signatures(
-    conn: &impl sea_orm::ConnectionTrait,
-    signatures: impl IntoIterator<Item = &Signature>,
-) -> Result<(), StorageError> {
-    seen::Entity::insert_many(signatures.into_iter().map(seen_row))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-#[async_trait]
-impl ReplayGuard for SqlStore {
-    async fn first_use(
-        &self,
-        program: ProgramId,
-        signature_digest: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
-        self.first_use_grouped(Signature {
-            program,
-            digest: signature_digest.to_owned(),
-            expires_at,
-        })
-        .await
-    }
-
-    async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {
-        let expired: Vec<String> = seen::Entity::find()
-            .select_only()
-            .column(seen::Column::SignatureDigest)
-            .filter(seen::Column::ExpiresAt.lte(to_ms(now)))
-            .limit(batch)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        let res = seen::Entity::delete_many()
-            .filter(seen::Column::SignatureDigest.is_in(expired))
-            .exec(&self.db)
-            .await?;
-        Ok(res.rows_affected)
-    }
-}

@@ -1,0 +1,280 @@
+//! The one front half of every `/api` request, in order: body limit (413), authentication
+//! (401; the address's failure budget, 429), the replay guard, the program's rate limit (429),
+//! media type (415), a JSON object (400), and for changes the `Idempotency-Key` (422) and its
+//! claim. Then the handler's work, then what follows from its result (the key completed or
+//! released, the signature recorded). A handler is only its work:
+//!
+//! ```text
+//! serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
+//!     let new = fields.finish_with(NewX::parse(&raw_x(&mut fields)))?;
+//!     let x = written(state.store.create_x(call.program, &new, call.along(render_x)).await?)?;
+//!     render_x(&x).map_err(ApiError::render)
+//! })
+//! ```
+//!
+//! The replay guard's record of a change without `Idempotency-Key` is not written here but
+//! handed to the work ([`Call::along`]), which writes it in the change's own transaction (one
+//! commit instead of two); when the work fails it is written afterwards, so that the request
+//! cannot be replayed either way (SPEC §2.1). With a key, it is written before the key is
+//! claimed; for reads, at once.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
+use domain::ProgramId;
+use futures_util::StreamExt as _;
+use storage::{Along, Completion, Outcome, Render, SecretString, Signature};
+
+use crate::state::AppState;
+use crate::body::Fields;
+use crate::error::{ApiError, AuthFailure, ErrorItem};
+use crate::idempotency::{self, Claimed};
+
+/// What a request may do, which decides the steps it passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Reads: no `Idempotency-Key`; the signature recorded before the work.
+    Reads,
+    /// Changes: an optional `Idempotency-Key`; the signature recorded with the change.
+    Changes,
+}
+
+/// An authenticated request, as its handler's work gets it (with its fields, separately).
+#[derive(Debug)]
+pub struct Call {
+    /// The caller's program.
+    pub program: ProgramId,
+    /// The id of the API key used (for the audit trail).
+    pub key_id: String,
+    /// The signature's record, when the change is to write it.
+    replay: Option<Signature>,
+    /// The idempotency key this request holds, if any.
+    claim: Option<Claimed>,
+}
+
+impl Call {
+    /// What the change must write in its own transaction: the signature's record and the
+    /// completion of the claimed key, whose answer `render` makes from the changed value.
+    /// Taken once; a second call gets nothing along.
+    pub fn along<T>(&mut self, render: Render<T>) -> Along<T> {
+        Along {
+            replay: self.replay.take(),
+            idempotency: self.claim.take().map(|c| Completion {
+                key: c.key,
+                claimed_at: c.at,
+                render,
+            }),
+        }
+    }
+
+    /// The actor of the audit trail: `api_key:<key id>`.
+    pub fn actor(&self) -> String {
+        format!("api_key:{}", self.key_id)
+    }
+}
+
+/// The value a change wrote; a replayed signature is 401 `replayed_request`.
+pub fn written<T>(outcome: Outcome<T>) -> Result<T, ApiError> {
+    outcome
+        .written()
+        .ok_or(ApiError::Unauthorized(AuthFailure::ReplayedRequest))
+}
+
+/// Runs one request through the front half, its `work` (which returns the 200 body), and
+/// what follows from the work's result.
+pub async fn serve<W>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    policy: Policy,
+    work: W,
+) -> Result<HttpResponse, ApiError>
+where
+    W: AsyncFnOnce(Call, Fields) -> Result<String, ApiError>,
+{
+    let (call, fields) = match front(state, req, payload, policy).await? {
+        Front::Work(call, fields) => (call, fields),
+        Front::Answered(stored) => return Ok(stored),
+    };
+    // The record written after a failed work, if the work was to write it.
+    let deferred = call.replay.clone();
+    let (program, claim) = (call.program, call.claim.clone());
+    let result = work(call, fields).await;
+    let answer = match claim {
+        None => result.map(|body| json(StatusCode::OK, body, false)),
+        Some(claim) => idempotency::settle(state, program, &claim, result).await,
+    };
+    match (answer, deferred) {
+        (Err(e), Some(replay)) => {
+            // Nothing was written, and neither was the signature's record: write it now.
+            match record_replay(state, req, replay).await {
+                Err(replayed) if !e.status_code().is_server_error() => Err(replayed),
+                _ => Err(e),
+            }
+        }
+        (answer, _) => answer,
+    }
+}
+
+/// A JSON answer; `replayed` marks one stored for an `Idempotency-Key`.
+pub(crate) fn json(status: StatusCode, body: String, replayed: bool) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    builder.content_type("application/json");
+    if replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    builder.body(body)
+}
+
+/// Where the front half leaves a request.
+enum Front {
+    /// On to the work.
+    Work(Call, Fields),
+    /// Answered already: the stored answer of its `Idempotency-Key`.
+    Answered(HttpResponse),
+}
+
+/// The steps before the work. A request refused here has its signature recorded, if it was
+/// verified (a refused request is not replayable either).
+async fn front(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    policy: Policy,
+) -> Result<Front, ApiError> {
+    let now = std::time::Instant::now();
+    let peer = req.peer_addr().map(|a| a.ip());
+    if let Some(ip) = peer {
+        state
+            .limits
+            .auth_failures
+            .check(&ip, now)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    }
+    let body = read_body(req, payload, state.body_limit).await?;
+    let mut parsed = Fields::parse(&body);
+    let body_key = parsed
+        .as_mut()
+        .ok()
+        .and_then(|f| f.take_raw("api_key"))
+        .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
+    let verified = match state.auth.verify(req, &body, body_key).await {
+        Ok(verified) => verified,
+        Err(e) => {
+            if let (ApiError::Unauthorized(_), Some(ip)) = (&e, peer) {
+                let _ = state.limits.auth_failures.take(&ip, now);
+            }
+            return Err(e);
+        }
+    };
+    let (program, key_id, replay) = (verified.program, verified.key_id, verified.replay);
+    // Every handler's span declares a `program` field.
+    tracing::Span::current().record("program", tracing::field::display(program));
+    let mut replay = Some(replay);
+    if policy == Policy::Reads
+        && let Some(replay) = replay.take()
+    {
+        record_replay(state, req, replay).await?;
+    }
+    let checked = (|| {
+        state
+            .limits
+            .programs
+            .take(&program, now)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.essence_str() == ContentType::json().0.essence_str());
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let fields = parsed?;
+        let key = match policy {
+            Policy::Reads => None,
+            Policy::Changes => idempotency::key(req)?,
+        };
+        Ok((fields, key))
+    })();
+    let (fields, key) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            if let Some(replay) = replay {
+                record_replay(state, req, replay).await?;
+            }
+            return Err(e);
+        }
+    };
+    let claim = match key {
+        None => None,
+        Some(key) => {
+            // With a key, the signature is recorded before the key is claimed.
+            if let Some(replay) = replay.take() {
+                record_replay(state, req, replay).await?;
+            }
+            let digest = idempotency::digest(state, program, req.path(), &fields.canonical());
+            match idempotency::claim(state, program, key, &digest).await? {
+                idempotency::Claim::Held(claimed) => Some(claimed),
+                idempotency::Claim::Answered(stored) => return Ok(Front::Answered(stored)),
+            }
+        }
+    };
+    let call = Call {
+        program,
+        key_id,
+        replay,
+        claim,
+    };
+    Ok(Front::Work(call, fields))
+}
+
+/// Records a verified request's signature (401 `replayed_request`, counted as an
+/// authentication failure of the client's address, if it was already recorded).
+async fn record_replay(
+    state: &AppState,
+    req: &HttpRequest,
+    replay: Signature,
+) -> Result<(), ApiError> {
+    let result = state.auth.record(replay).await;
+    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.peer_addr().map(|a| a.ip())) {
+        let _ = state
+            .limits
+            .auth_failures
+            .take(&ip, std::time::Instant::now());
+    }
+    result
+}
+
+/// Reads the body, refusing more than `limit` bytes (413) before reading them all.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge(limit),
+            other => ApiError::BadRequest(vec![ErrorItem::general(
+                "malformed_body",
+                format!("the body could not be read: {other}"),
+            )]),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

@@ -1,0 +1,29 @@
+//! What every handler shares: the repositories, authentication, the clock, limits.
+
+use std::sync::Arc;
+
+use storage::Repositories;
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::limits::Limits;
+
+/// Everything a handler needs, shared by all workers.
+#[derive(Debug)]
+pub struct AppState {
+    /// Repositories (the SQL store; a fake in handler tests).
+    pub store: Arc<dyn Repositories>,
+    /// Request authentication.
+    pub auth: Authenticator,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Minimum age of a user, in years.
+    pub min_age: u32,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+/// The API versions served, with identical behaviour.
+pub const VERSIONS: [&str; 2] = ["/api/v3", "/api/v4"];

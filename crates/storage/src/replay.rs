@@ -1,0 +1,105 @@
+//! The replay guard (SPEC §2.1): a signature is accepted once within the skew window,
+//! decided by primary-key uniqueness of its digest.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ProgramId;
+use sea_orm::{ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _};
+
+use crate::SqlStore;
+use crate::entity::seen_signatures as seen;
+use crate::error::StorageError;
+use crate::repo::ReplayGuard;
+use crate::time::to_ms;
+
+/// The replay guard's record of one request signature: its program, the digest of the
+/// signature, and until when it is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub(crate) program: ProgramId,
+    pub(crate) digest: String,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+impl Signature {
+    /// The record of a signature of `program` whose digest is `digest`, kept until
+    /// `expires_at`.
+    pub fn new(program: ProgramId, digest: String, expires_at: DateTime<Utc>) -> Self {
+        Self {
+            program,
+            digest,
+            expires_at,
+        }
+    }
+
+    /// The program whose request it signed.
+    pub fn program(&self) -> ProgramId {
+        self.program
+    }
+}
+
+/// The `seen_signatures` row of a signature.
+fn seen_row(s: &Signature) -> seen::ActiveModel {
+    seen::ActiveModel {
+        signature_digest: Set(s.digest.clone()),
+        program_id: Set(s.program.uuid().to_string()),
+        expires_at: Set(to_ms(s.expires_at)),
+    }
+}
+
+/// Records a signature as used, on `conn` (a transaction when the work it authorises is
+/// written in the same one, so that both commit together). `Ok(false)` if it was already
+/// recorded; then, inside a transaction, the transaction must be abandoned.
+pub(crate) async fn first_use_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    signature: &Signature,
+) -> Result<bool, StorageError> {
+    match seen::Entity::insert(seen_row(signature))
+        .exec_without_returning(conn)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) => match StorageError::from(e) {
+            e if e.is_duplicate() => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
+/// Records many signatures as used in one statement; fails as a whole (a duplicate among
+/// them included).
+pub(crate) async fn insert_signatures(
+    conn: &impl sea_orm::ConnectionTrait,
+    signatures: impl IntoIterator<Item = &Signature>,
+) -> Result<(), StorageError> {
+    seen::Entity::insert_many(signatures.into_iter().map(seen_row))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl ReplayGuard for SqlStore {
+    async fn first_use(&self, signature: Signature) -> Result<bool, StorageError> {
+        self.first_use_grouped(signature).await
+    }
+
+    async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {
+        let expired: Vec<String> = seen::Entity::find()
+            .select_only()
+            .column(seen::Column::SignatureDigest)
+            .filter(seen::Column::ExpiresAt.lte(to_ms(now)))
+            .limit(batch)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let res = seen::Entity::delete_many()
+            .filter(seen::Column::SignatureDigest.is_in(expired))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected)
+    }
+}

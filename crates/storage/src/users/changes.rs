@@ -1,0 +1,175 @@
+//! Changing a stored user: lifecycle changes (block, unblock, KYC) and partial updates, each
+//! in one transaction with the row locked, the domain deciding and storage persisting.
+
+use chrono::{DateTime, Utc};
+use domain::{ProgramId, RawNewUser, User, UserChange, UserId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
+
+use super::rows::{load_user, meta_rows, ssn_aad, ssn_label};
+use crate::SqlStore;
+use crate::along::{Along, Outcome};
+use crate::entity::{user_events, user_meta_data, users};
+use crate::error::{Entity, StorageError};
+use crate::repo::Audit;
+use crate::time::{to_ms, truncate};
+
+/// Locks a user row of the program inside `txn` with a no-op write (SQLite takes its write
+/// lock now instead of failing a later read-to-write upgrade; PostgreSQL and MariaDB lock the
+/// row) and reads the user.
+async fn lock_user(
+    txn: &impl ConnectionTrait,
+    program: ProgramId,
+    uid: &str,
+) -> Result<User, StorageError> {
+    let locked = users::Entity::update_many()
+        .col_expr(
+            users::Column::UpdatedAt,
+            Expr::col(users::Column::UpdatedAt),
+        )
+        .filter(users::Column::Id.eq(uid))
+        .filter(users::Column::ProgramId.eq(program.uuid().to_string()))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(StorageError::NotFound(Entity::User));
+    }
+    let row = users::Entity::find_by_id(uid.to_owned())
+        .one(txn)
+        .await?
+        .ok_or(StorageError::NotFound(Entity::User))?;
+    load_user(txn, program, row).await
+}
+
+/// Applies a lifecycle change: the new state and an audit event.
+pub(super) async fn change(
+    store: &SqlStore,
+    program: ProgramId,
+    id: UserId,
+    change: UserChange,
+    audit: Audit<'_>,
+    now: DateTime<Utc>,
+    along: Along<User>,
+) -> Result<Outcome<User>, StorageError> {
+    let now = truncate(now);
+    let uid = id.uuid().to_string();
+    let Some(txn) = store.begin_along(&along).await? else {
+        return Ok(Outcome::Replayed);
+    };
+    let changed = async {
+        let mut user = lock_user(&txn, program, &uid).await?;
+        let transition = user.apply(change, now)?;
+        users::Entity::update_many()
+            .col_expr(users::Column::Status, user.status().as_str().into())
+            .col_expr(users::Column::KycStatus, user.kyc_status().as_str().into())
+            .col_expr(users::Column::UpdatedAt, to_ms(user.updated_at()).into())
+            .filter(users::Column::Id.eq(uid.clone()))
+            .exec(&txn)
+            .await?;
+        user_events::Entity::insert(user_events::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            program_id: Set(program.uuid().to_string()),
+            user_id: Set(uid.clone()),
+            kind: Set(transition.kind.to_owned()),
+            from_state: Set(transition.from.to_owned()),
+            to_state: Set(transition.to.to_owned()),
+            reason: Set(audit.reason.map(ToOwned::to_owned)),
+            actor: Set(audit.actor.chars().take(64).collect()),
+            created_at: Set(to_ms(now)),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        Ok(user)
+    }
+    .await;
+    store.commit_along(txn, program, &along, changed).await
+}
+
+/// A partial update: the domain's `User::update` decides; a new SSN is re-sealed and its
+/// blind index re-checked by the unique constraint; meta_data is replaced when given.
+pub(super) async fn update(
+    store: &SqlStore,
+    program: ProgramId,
+    id: UserId,
+    raw: &RawNewUser,
+    ctx: domain::ParseContext,
+    now: DateTime<Utc>,
+    along: Along<User>,
+) -> Result<Outcome<User>, StorageError> {
+    let now = truncate(now);
+    let uid = id.uuid().to_string();
+    let Some(txn) = store.begin_along(&along).await? else {
+        return Ok(Outcome::Replayed);
+    };
+    let updated = async {
+        let current = lock_user(&txn, program, &uid).await?;
+        let (user, ssn) = current.update(raw, ctx, now)?;
+        let p = user.profile();
+        let a = p.address();
+        let mut update = users::Entity::update_many()
+            .col_expr(users::Column::FirstName, p.first_name().as_str().into())
+            .col_expr(
+                users::Column::MiddleName,
+                p.middle_name().map(|n| n.as_str().to_owned()).into(),
+            )
+            .col_expr(users::Column::LastName, p.last_name().as_str().into())
+            .col_expr(users::Column::PhoneNumber, p.phone_number().as_str().into())
+            .col_expr(users::Column::AddressOne, a.line_one().as_str().into())
+            .col_expr(
+                users::Column::AddressTwo,
+                a.line_two().map(|l| l.as_str().to_owned()).into(),
+            )
+            .col_expr(users::Column::City, a.city().as_str().into())
+            .col_expr(users::Column::State, a.state().as_str().into())
+            .col_expr(users::Column::Country, a.country().as_str().into())
+            .col_expr(users::Column::PostalCode, a.postal_code().as_str().into())
+            .col_expr(
+                users::Column::Username,
+                p.username().map(|u| u.as_str().to_owned()).into(),
+            )
+            .col_expr(
+                users::Column::UsernameKey,
+                p.username().map(domain::Username::unique_key).into(),
+            )
+            .col_expr(
+                users::Column::DateOfBirth,
+                p.date_of_birth().map(|d| d.to_iso()).into(),
+            )
+            .col_expr(
+                users::Column::TermsAcceptedAt,
+                user.terms_accepted_at().map(to_ms).into(),
+            )
+            .col_expr(users::Column::UpdatedAt, to_ms(user.updated_at()).into());
+        if let Some(ssn) = &ssn {
+            let digits = ssn.expose_digits().as_bytes();
+            let sealed = store.keys.seal(digits, ssn_aad(&uid))?;
+            update = update
+                .col_expr(users::Column::SsnCiphertext, sealed.bytes.into())
+                .col_expr(users::Column::SsnKeyId, sealed.key_id.into())
+                .col_expr(
+                    users::Column::SsnBlindIndex,
+                    store.keys.blind_index(&ssn_label(program), digits).into(),
+                )
+                .col_expr(users::Column::SsnLast4, ssn.last4().as_str().into());
+        }
+        update
+            .filter(users::Column::Id.eq(uid.clone()))
+            .exec(&txn)
+            .await?;
+        if raw.meta_data.is_some() {
+            user_meta_data::Entity::delete_many()
+                .filter(user_meta_data::Column::UserId.eq(uid.clone()))
+                .exec(&txn)
+                .await?;
+            let meta = meta_rows(&uid, user.profile().meta_data());
+            if !meta.is_empty() {
+                user_meta_data::Entity::insert_many(meta)
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+        }
+        Ok(user)
+    }
+    .await;
+    store.commit_along(txn, program, &along, updated).await
+}

@@ -1,0 +1,92 @@
+//! `UserRepository` on SQL. A user is written with its meta_data, its business contact and
+//! what comes along (replay record, idempotency completion) in one transaction.
+//!
+//! - `rows`: the rows of a user, and back to a `User` through the domain.
+//! - `create`: prepared creates, written by the group commit (`group.rs`).
+//! - `changes`: lifecycle changes and partial updates, the row locked.
+//! - `reads`: one user, a page, the audit trail, the KYC queue.
+
+mod changes;
+pub(crate) mod create;
+mod reads;
+pub(crate) mod rows;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{NewUser, ProgramId, RawNewUser, User, UserChange, UserId, UserQuery};
+
+use crate::SqlStore;
+use crate::along::{Along, Outcome};
+use crate::error::StorageError;
+use crate::repo::{Audit, NewUserIds, Page, UserEvent, UserRepository};
+
+#[async_trait]
+impl UserRepository for SqlStore {
+    #[tracing::instrument(level = "debug", skip(self, user, along), fields(program = %program, user = %ids.user))]
+    async fn create_user(
+        &self,
+        program: ProgramId,
+        ids: NewUserIds,
+        user: &NewUser,
+        now: DateTime<Utc>,
+        along: Along<User>,
+    ) -> Result<Outcome<User>, StorageError> {
+        create::create(self, program, ids, user, now, along).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, audit, along), fields(program = %program, user = %id, ?change))]
+    async fn change_user(
+        &self,
+        program: ProgramId,
+        id: UserId,
+        change: UserChange,
+        audit: Audit<'_>,
+        now: DateTime<Utc>,
+        along: Along<User>,
+    ) -> Result<Outcome<User>, StorageError> {
+        changes::change(self, program, id, change, audit, now, along).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, raw, ctx, along), fields(program = %program, user = %id))]
+    async fn update_user(
+        &self,
+        program: ProgramId,
+        id: UserId,
+        raw: &RawNewUser,
+        ctx: domain::ParseContext,
+        now: DateTime<Utc>,
+        along: Along<User>,
+    ) -> Result<Outcome<User>, StorageError> {
+        changes::update(self, program, id, raw, ctx, now, along).await
+    }
+
+    async fn user_events(
+        &self,
+        program: ProgramId,
+        id: UserId,
+    ) -> Result<Vec<UserEvent>, StorageError> {
+        reads::events(self, program, id).await
+    }
+
+    async fn user_program(&self, id: UserId) -> Result<Option<ProgramId>, StorageError> {
+        reads::program_of(self, id).await
+    }
+
+    async fn pending_kyc(&self, limit: u64) -> Result<Vec<(ProgramId, UserId)>, StorageError> {
+        reads::pending_kyc(self, limit).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, query), fields(program = %program))]
+    async fn list_users(
+        &self,
+        program: ProgramId,
+        query: &UserQuery,
+    ) -> Result<Page<User>, StorageError> {
+        reads::list(self, program, query).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(program = %program, user = %id))]
+    async fn get_user(&self, program: ProgramId, id: UserId) -> Result<Option<User>, StorageError> {
+        reads::get(self, program, id).await
+    }
+}
