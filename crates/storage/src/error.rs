@@ -188,6 +188,12 @@ impl StorageError {
         Self::Internal(InternalError::corrupt(column, problem))
     }
 
+    /// The database is unavailable for `reason` (for fakes of the repositories in tests of
+    /// the layers above).
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::Unavailable(DbErr::Custom(reason.into()))
+    }
+
     /// A duplicate of `field`.
     pub fn duplicate(field: ConflictField) -> Self {
         Self::Conflict(ConflictCode::Duplicate(field))
@@ -206,8 +212,9 @@ impl From<CryptoError> for StorageError {
 }
 
 /// The named unique constraints, the columns they cover (SQLite reports columns, not names),
-/// and the field each one protects. A test (`every_unique_index_is_attributed`) fails when a
-/// migration adds a unique index that is not listed here.
+/// and the field each one protects (`Id`: a generated value, whose collision is a 500). A test
+/// (`every_unique_index_is_attributed`) fails when a migration adds a unique index that is
+/// not listed here.
 pub const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
     (
         "uq_users_program_email",
@@ -228,6 +235,12 @@ pub const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
         "uq_businesses_program_ein",
         "businesses.program_id, businesses.ein_blind_index",
         ConflictField::Ein,
+    ),
+    // A generated API key's lookup digest: a collision is not the client's doing (500).
+    (
+        "uq_api_keys_lookup_digest",
+        "api_keys.lookup_digest",
+        ConflictField::Id,
     ),
 ];
 

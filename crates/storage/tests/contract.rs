@@ -1126,3 +1126,55 @@ contract!(
     concurrent_signatures_are_recorded_once_each,
     concurrent_signatures_are_recorded_once_each
 );
+
+/// Every unique index the migrations create is attributed to a field by
+/// `storage::UNIQUE_CONSTRAINTS` — by name (PostgreSQL, MariaDB) and by the exact column list
+/// SQLite reports — so a new unique constraint answers 409 `duplicate`, not 500.
+#[tokio::test]
+async fn every_unique_index_is_attributed() {
+    let db = common::fresh(Backend::Sqlite, Keys::new().ring_k1())
+        .await
+        .expect("SQLite is always available");
+    let conn = db.store.connection();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT name, tbl_name FROM sqlite_master \
+             WHERE type = 'index' AND sql LIKE 'CREATE UNIQUE INDEX%' ORDER BY name"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for row in rows {
+        let name: String = row.try_get_by_index(0).unwrap();
+        let table: String = row.try_get_by_index(1).unwrap();
+        let columns = conn
+            .query_all_raw(Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                format!("SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| format!("{table}.{}", c.try_get_by_index::<String>(0).unwrap()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let entry = storage::UNIQUE_CONSTRAINTS
+            .iter()
+            .find(|(constraint, ..)| *constraint == name);
+        assert!(
+            entry.is_some(),
+            "the unique index {name} ({columns}) has no entry in storage::UNIQUE_CONSTRAINTS"
+        );
+        let (_, listed_columns, _) = entry.unwrap();
+        assert_eq!(*listed_columns, columns, "{name}");
+        seen.push(name);
+    }
+    assert_eq!(
+        seen.len(),
+        storage::UNIQUE_CONSTRAINTS.len(),
+        "every listed constraint exists: {seen:?}"
+    );
+    db.cleanup().await;
+}
