@@ -6,6 +6,7 @@
 //! no clock and no randomness: the caller passes today's date and generates ids.
 
 mod business;
+mod business_contact;
 mod contact;
 mod error;
 mod geo;
@@ -17,7 +18,10 @@ mod status;
 mod text;
 mod user;
 
-pub use business::{Business, BusinessContact, BusinessProfile, NewBusiness, RawNewBusiness};
+pub use business::{
+    Business, BusinessInvariantError, BusinessProfile, BusinessRecord, NewBusiness, RawNewBusiness,
+};
+pub use business_contact::{BusinessContact, BusinessContactRecord};
 pub use contact::{Email, PhoneNumber};
 pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
 pub use geo::{Address, Country, PostalCode, State};

@@ -143,8 +143,8 @@ pub async fn customers(
         .await?
         .ok_or(ApiError::NotFound("business"))?;
     let pagination = Pagination {
-        page: query.page.page(),
-        per_page: query.page.per_page(),
+        page: query.page().page(),
+        per_page: query.page().per_page(),
         total: page.total,
         sort: "created_at:desc".to_owned(),
         search: None,

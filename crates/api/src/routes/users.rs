@@ -190,11 +190,11 @@ pub async fn get_all(
     let query = request.fields.finish_with(UserQuery::parse(&raw))?;
     let page = state.store.list_users(request.program, &query).await?;
     let pagination = Pagination {
-        page: query.page.page(),
-        per_page: query.page.per_page(),
+        page: query.page().page(),
+        per_page: query.page().per_page(),
         total: page.total,
-        sort: query.sort.as_str().to_owned(),
-        search: query.search.clone(),
+        sort: query.sort().as_str().to_owned(),
+        search: query.search().map(str::to_owned),
     };
     let items = page.items.iter().map(UserView::from).collect();
     Ok(HttpResponse::Ok().json(Success::page(items, pagination)))
