@@ -12,7 +12,11 @@ use crate::text::{AddressLine, BusinessName, City, blank_is_none};
 use crate::{Email, PhoneNumber};
 
 /// The create-business input as plain strings and options. `Debug` redacts `ein`.
+///
+/// With the `serde` feature it deserializes from the create body's JSON names (absent fields
+/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an EIN.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawNewBusiness {
     /// `business_name`.
     pub business_name: Option<String>,

@@ -14,6 +14,8 @@ mod identity;
 mod ids;
 mod meta;
 mod query;
+#[cfg(feature = "serde")]
+mod serde_support;
 mod status;
 mod text;
 mod user;

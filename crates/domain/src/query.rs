@@ -113,6 +113,7 @@ impl UserSort {
 
 /// `/user/get-all` as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawUserQuery {
     /// `page`.
     pub page: Option<u64>,
@@ -217,10 +218,12 @@ impl UserQuery {
 
 /// `/business/customers/get-all` as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawContactQuery {
     /// `business_id`.
     pub business_id: Option<String>,
     /// `type`: `customers` or `vendors`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub contact_type: Option<String>,
     /// `page`.
     pub page: Option<u64>,

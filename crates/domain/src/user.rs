@@ -13,7 +13,11 @@ use crate::{Email, PhoneNumber};
 
 /// The create-user input as plain strings and options, before any rule is checked.
 /// `None` means the field was absent or `null`. `Debug` redacts `ssn`.
+///
+/// With the `serde` feature it deserializes from the create body's JSON names (absent fields
+/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an SSN.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawNewUser {
     /// `first_name`.
     pub first_name: Option<String>,
@@ -207,7 +211,7 @@ impl Profile {
 }
 
 /// Parses the address fields; `state` is judged only once `country` is known to be valid.
-fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
+pub(crate) fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
     let line_one = errors.required(
         "address_one",
         raw.address_one.as_deref(),
