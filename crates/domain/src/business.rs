@@ -264,6 +264,45 @@ fn incorporation_date(raw: &str, rule: DateRule) -> Result<NaiveDate, Violation>
 impl NewBusiness {
     /// Checks every rule; on failure ONE error listing every failing field. `today` is the
     /// caller's clock.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use onboard_domain::{BusinessType, NewBusiness, RawNewBusiness};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = |v: &str| Some(v.to_owned());
+    /// let raw = RawNewBusiness {
+    ///     business_name: s("Acme Widgets LLC"),
+    ///     email: s("ops@acme.example"),
+    ///     phone_number: s("+12125551234"),
+    ///     business_address: s("1 Main St"),
+    ///     city: s("Austin"),
+    ///     state: s("TX"),
+    ///     zipcode: s("73301"),
+    ///     country: s("US"),
+    ///     ein: s("12-3456789"),
+    ///     business_type: s("llc"),
+    ///     incorporated_date: s("2001-02-03"),
+    ///     ..RawNewBusiness::default()
+    /// };
+    /// let today = NaiveDate::from_ymd_opt(2026, 4, 16).ok_or("date")?;
+    /// let business = NewBusiness::parse(&raw, today)?;
+    /// assert_eq!(business.profile().business_type(), Some(BusinessType::Llc));
+    /// assert_eq!(business.ein().last4().as_str(), "6789");
+    /// assert_eq!(format!("{:?}", business.ein()), "Ein([redacted])");
+    ///
+    /// // An EIN prefix the IRS never assigns, a date after today.
+    /// let bad = RawNewBusiness {
+    ///     ein: s("00-1234567"),
+    ///     incorporated_date: s("2030-01-01"),
+    ///     ..raw
+    /// };
+    /// let errors = NewBusiness::parse(&bad, today).unwrap_err();
+    /// let codes: Vec<_> = errors.errors().iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+    /// assert_eq!(codes, [("ein", "invalid_value"), ("incorporated_date", "out_of_range")]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn parse(raw: &RawNewBusiness, today: NaiveDate) -> Result<Self, ValidationErrors> {
         let mut e = Collector::default();
         let mut ein = None;
