@@ -4,6 +4,9 @@
 //! [`NewUser::parse`] turns raw strings into a [`NewUser`] or ONE [`ValidationErrors`] that
 //! lists every failing field with its JSON path and a stable code. No IO, no async runtime,
 //! no clock and no randomness: the caller passes today's date and generates ids.
+//!
+//! The optional `serde` feature adds `Deserialize` through each type's `parse` and
+//! `Serialize` as the wire form (never for the secrets `Ssn` and `Ein`); see `README.md`.
 
 mod business;
 mod business_contact;
@@ -37,3 +40,8 @@ pub use user::{
     BusinessLink, ChangeError, NewUser, ParseContext, Profile, RawNewUser, Transition, User,
     UserChange, UserInvariantError, UserParts, UserRecord,
 };
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;
