@@ -90,7 +90,7 @@ fn bench(args: &[String]) -> Result<()> {
             "--release",
             "--quiet",
             "-p",
-            "domain",
+            "onboard-domain",
             "--example",
             "parse_bench",
         ]),

@@ -11,9 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use chrono::Duration;
 use domain::ProgramId;
 
-use crate::state::AppState;
 use crate::error::{ApiError, ErrorItem};
 use crate::pipeline::json;
+use crate::state::AppState;
 
 /// The header.
 pub const HEADER: &str = "idempotency-key";

@@ -105,7 +105,14 @@ pub async fn run_once(
             reason,
         };
         match store
-            .change_user(program, id, change, audit, clock.now(), storage::Along::nothing())
+            .change_user(
+                program,
+                id,
+                change,
+                audit,
+                clock.now(),
+                storage::Along::nothing(),
+            )
             .await
         {
             Ok(_) => decided += 1,

@@ -14,10 +14,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, Securi
 use utoipa::openapi::{Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::schemas::{ErrorEnvelopeSchema, string_enum};
-use crate::state::VERSIONS;
 use crate::error::ErrorItem;
 use crate::routes::{businesses, health, users};
+use crate::schemas::{ErrorEnvelopeSchema, string_enum};
+use crate::state::VERSIONS;
 
 /// How to sign a request (SPEC §2.1), shown with the `hmac` security scheme.
 const HMAC_DESCRIPTION: &str = "HMAC-SHA512 request signature. \

@@ -26,10 +26,10 @@ use domain::ProgramId;
 use futures_util::StreamExt as _;
 use storage::{Along, Completion, Outcome, Render, SecretString, Signature};
 
-use crate::state::AppState;
 use crate::body::Fields;
 use crate::error::{ApiError, AuthFailure, ErrorItem};
 use crate::idempotency::{self, Claimed};
+use crate::state::AppState;
 
 /// What a request may do, which decides the steps it passes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ErrorItem;
@@ -122,7 +122,6 @@ pub struct HealthSchema {
     #[schema(example = "ok")]
     message: String,
 }
-
 
 /// The wire spelling of a contact type, in answers and in the `type` filter.
 pub fn contact_type(t: domain::ContactType) -> &'static str {

@@ -10,11 +10,11 @@ use storage::{IdempotencyRepository as _, ReplayGuard as _, SqlStore};
 use tracing_actix_web::TracingLogger;
 
 use crate::app::configure;
-use crate::state::AppState;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::{Limits, Rate};
+use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 
 /// A server bound to a listener, not yet running.
@@ -82,7 +82,11 @@ pub fn run(
     settings: &Settings,
 ) -> std::io::Result<Server> {
     crate::metrics::install();
-    let state = web::Data::new(self::state(Arc::new(store.clone()), clock.clone(), settings));
+    let state = web::Data::new(self::state(
+        Arc::new(store.clone()),
+        clock.clone(),
+        settings,
+    ));
     crate::kyc::spawn_worker(
         store.clone(),
         settings.kyc_verifier.clone(),

@@ -6,9 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::schemas::{
-    contact_type,
     BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, SortSchema, SuccessStatus,
-    UserStatusSchema,
+    UserStatusSchema, contact_type,
 };
 
 /// RFC 3339 UTC with milliseconds: `2026-04-16T12:34:56.000Z`.
@@ -236,24 +235,24 @@ impl From<&Business> for BusinessView {
         Self {
             id: b.id().to_string(),
             uuid: b.id().uuid().to_string(),
-            business_name: p.name.as_str().to_owned(),
-            email: p.email.as_str().to_owned(),
-            phone_number: p.phone_number.as_str().to_owned(),
-            business_address: p.address_one.as_str().to_owned(),
-            business_address_2: p.address_two.as_ref().map(|a| a.as_str().to_owned()),
-            city: p.city.as_str().to_owned(),
-            state: p.state.as_str().to_owned(),
-            zipcode: p.zipcode.as_str().to_owned(),
-            country: p.country.as_str().to_owned(),
+            business_name: p.name().as_str().to_owned(),
+            email: p.email().as_str().to_owned(),
+            phone_number: p.phone_number().as_str().to_owned(),
+            business_address: p.address_one().as_str().to_owned(),
+            business_address_2: p.address_two().map(|a| a.as_str().to_owned()),
+            city: p.city().as_str().to_owned(),
+            state: p.state().as_str().to_owned(),
+            zipcode: p.zipcode().as_str().to_owned(),
+            country: p.country().as_str().to_owned(),
             ein_last_4: b.ein_last_4().as_str().to_owned(),
-            business_type: p.business_type.map(domain::BusinessType::as_str),
+            business_type: p.business_type().map(domain::BusinessType::as_str),
             incorporated_date: p
-                .incorporated_date
+                .incorporated_date()
                 .map(|d| d.format("%Y-%m-%d").to_string()),
-            incorporated_state: p.incorporated_state.as_ref().map(|s| s.as_str().to_owned()),
+            incorporated_state: p.incorporated_state().map(|s| s.as_str().to_owned()),
             status: b.status().as_str(),
             kyb_status: b.kyb_status().as_str(),
-            meta_data: meta(&p.meta_data),
+            meta_data: meta(p.meta_data()),
             created_at: timestamp(b.created_at()),
             updated_at: timestamp(b.updated_at()),
         }
@@ -287,16 +286,16 @@ pub struct ContactView {
 impl From<&domain::BusinessContact> for ContactView {
     fn from(c: &domain::BusinessContact) -> Self {
         Self {
-            id: c.id.to_string(),
-            uuid: c.id.uuid().to_string(),
-            business_id: c.business_id.to_string(),
-            contact_type: contact_type(c.contact_type),
-            user_id: c.user_id.to_string(),
-            first_name: c.first_name.as_str().to_owned(),
-            last_name: c.last_name.as_str().to_owned(),
-            email: c.email.as_str().to_owned(),
-            phone_number: c.phone_number.as_str().to_owned(),
-            created_at: timestamp(c.created_at),
+            id: c.id().to_string(),
+            uuid: c.id().uuid().to_string(),
+            business_id: c.business_id().to_string(),
+            contact_type: contact_type(c.contact_type()),
+            user_id: c.user_id().to_string(),
+            first_name: c.first_name().as_str().to_owned(),
+            last_name: c.last_name().as_str().to_owned(),
+            email: c.email().as_str().to_owned(),
+            phone_number: c.phone_number().as_str().to_owned(),
+            created_at: timestamp(c.created_at()),
         }
     }
 }

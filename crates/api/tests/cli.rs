@@ -107,7 +107,14 @@ async fn operator_commands(backend: Backend) {
         reason: None,
     };
     store
-        .change_user(program, ids.user, UserChange::SubmitKyc, audit, now, Along::nothing())
+        .change_user(
+            program,
+            ids.user,
+            UserChange::SubmitKyc,
+            audit,
+            now,
+            Along::nothing(),
+        )
         .await
         .unwrap()
         .written()
@@ -163,7 +170,14 @@ async fn operator_commands(backend: Backend) {
         .written()
         .unwrap();
     store
-        .change_user(program, ids2.user, UserChange::SubmitKyc, audit, now, Along::nothing())
+        .change_user(
+            program,
+            ids2.user,
+            UserChange::SubmitKyc,
+            audit,
+            now,
+            Along::nothing(),
+        )
         .await
         .unwrap()
         .written()

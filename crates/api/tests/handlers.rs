@@ -62,7 +62,10 @@ impl ProgramRepository for Fake {
     async fn revoke_api_key(&self, _: &str, _: DateTime<Utc>) -> Result<(), StorageError> {
         not_here()
     }
-    async fn verify_api_key(&self, presented: &str) -> Result<Option<VerifiedApiKey>, StorageError> {
+    async fn verify_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<VerifiedApiKey>, StorageError> {
         Ok((presented == API_KEY).then(|| VerifiedApiKey {
             key_id: "k1".into(),
             program_id: self.program,
@@ -71,7 +74,10 @@ impl ProgramRepository for Fake {
     async fn api_key_active(&self, _: &str) -> Result<bool, StorageError> {
         Ok(true)
     }
-    async fn hmac_credential(&self, username: &str) -> Result<Option<HmacCredential>, StorageError> {
+    async fn hmac_credential(
+        &self,
+        username: &str,
+    ) -> Result<Option<HmacCredential>, StorageError> {
         Ok((username == USERNAME).then(|| HmacCredential {
             program_id: self.program,
             secret: SecretString::new(SECRET.to_owned()),
@@ -92,7 +98,11 @@ impl UserRepository for Fake {
         not_here()
     }
     async fn get_user(&self, _: ProgramId, _: UserId) -> Result<Option<User>, StorageError> {
-        self.get_user.lock().unwrap().take().expect("the test sets get_user")
+        self.get_user
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the test sets get_user")
     }
     async fn change_user(
         &self,
@@ -248,7 +258,9 @@ fn a_user(program: ProgramId) -> User {
 
 /// `POST /api/v3/user/get` with the fake's credentials, against a fake whose `get_user`
 /// answers `answer`: the status and the body.
-async fn get_user_answering(answer: impl FnOnce(ProgramId) -> Result<Option<User>, StorageError>) -> (u16, serde_json::Value) {
+async fn get_user_answering(
+    answer: impl FnOnce(ProgramId) -> Result<Option<User>, StorageError>,
+) -> (u16, serde_json::Value) {
     let program = ProgramId::from_uuid(uuid::Uuid::now_v7());
     let fake = Arc::new(Fake {
         program,
@@ -267,7 +279,13 @@ async fn get_user_answering(answer: impl FnOnce(ProgramId) -> Result<Option<User
         "user_id": UserId::from_uuid(uuid::Uuid::now_v7()).to_string()
     }))
     .unwrap();
-    let names = ["request-line", "x-date", "content-type", "content-sha512", "api_key"];
+    let names = [
+        "request-line",
+        "x-date",
+        "content-type",
+        "content-sha512",
+        "api_key",
+    ];
     let headers = client::signing::SignedRequest::new(
         "POST",
         path,
@@ -280,7 +298,9 @@ async fn get_user_answering(answer: impl FnOnce(ProgramId) -> Result<Option<User
     .header("api_key", API_KEY)
     .build()
     .unwrap();
-    let mut request = test::TestRequest::post().uri(path).set_payload(body.clone());
+    let mut request = test::TestRequest::post()
+        .uri(path)
+        .set_payload(body.clone());
     for (name, value) in headers.as_slice() {
         request = request.insert_header((name.as_str(), value.as_str()));
     }

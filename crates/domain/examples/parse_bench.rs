@@ -1,7 +1,7 @@
 //! Cost of `NewUser::parse` on the seed example of `seed/create-user-endpoint.txt`
 //! (with a valid SSN instead of the placeholder).
 //!
-//! Run: `cargo run --release -p domain --example parse_bench`
+//! Run: `cargo run --release -p onboard-domain --example parse_bench`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 #![allow(
     clippy::cast_precision_loss,
@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser};
+use onboard_domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser};
 
 const ITERATIONS: usize = 200_000;
 const BATCH: usize = 100;

@@ -12,7 +12,11 @@ use crate::text::{AddressLine, BusinessName, City, blank_is_none};
 use crate::{Email, PhoneNumber};
 
 /// The create-business input as plain strings and options. `Debug` redacts `ein`.
+///
+/// With the `serde` feature it deserializes from the create body's JSON names (absent fields
+/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an EIN.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawNewBusiness {
     /// `business_name`.
     pub business_name: Option<String>,
@@ -65,72 +69,88 @@ impl std::fmt::Debug for RawNewBusiness {
     }
 }
 
-/// A business's public details, shared by [`NewBusiness`] and [`Business`].
+/// A business's public details, shared by [`NewBusiness`] and [`Business`]. Built only by
+/// [`NewBusiness::parse`] and [`Business::restore`]; read through its accessors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BusinessProfile {
+    name: BusinessName,
+    email: Email,
+    phone_number: PhoneNumber,
+    address_one: AddressLine,
+    address_two: Option<AddressLine>,
+    city: City,
+    state: State,
+    zipcode: PostalCode,
+    country: Country,
+    business_type: Option<BusinessType>,
+    incorporated_date: Option<NaiveDate>,
+    incorporated_state: Option<State>,
+    meta_data: MetaData,
+}
+
+impl BusinessProfile {
     /// Legal name.
-    pub name: BusinessName,
+    pub fn name(&self) -> &BusinessName {
+        &self.name
+    }
     /// Contact email.
-    pub email: Email,
+    pub fn email(&self) -> &Email {
+        &self.email
+    }
     /// Contact phone.
-    pub phone_number: PhoneNumber,
-    /// Street line 1.
-    pub address_one: AddressLine,
-    /// Street line 2.
-    pub address_two: Option<AddressLine>,
+    pub fn phone_number(&self) -> &PhoneNumber {
+        &self.phone_number
+    }
+    /// Street line 1 (`business_address`).
+    pub fn address_one(&self) -> &AddressLine {
+        &self.address_one
+    }
+    /// Street line 2 (`business_address_2`), if any.
+    pub fn address_two(&self) -> Option<&AddressLine> {
+        self.address_two.as_ref()
+    }
     /// City.
-    pub city: City,
-    /// Subdivision of `country`.
-    pub state: State,
+    pub fn city(&self) -> &City {
+        &self.city
+    }
+    /// Subdivision of [`BusinessProfile::country`].
+    pub fn state(&self) -> &State {
+        &self.state
+    }
     /// ZIP code.
-    pub zipcode: PostalCode,
+    pub fn zipcode(&self) -> &PostalCode {
+        &self.zipcode
+    }
     /// Country.
-    pub country: Country,
-    /// Legal form.
-    pub business_type: Option<BusinessType>,
-    /// Date of incorporation (not in the future, not before 1800-01-01).
-    pub incorporated_date: Option<NaiveDate>,
-    /// Subdivision of `country` where it was incorporated.
-    pub incorporated_state: Option<State>,
+    pub fn country(&self) -> Country {
+        self.country
+    }
+    /// Legal form, if given.
+    pub fn business_type(&self) -> Option<BusinessType> {
+        self.business_type
+    }
+    /// Date of incorporation (not in the future when received, not before 1800-01-01).
+    pub fn incorporated_date(&self) -> Option<NaiveDate> {
+        self.incorporated_date
+    }
+    /// Subdivision of [`BusinessProfile::country`] where it was incorporated, if given.
+    pub fn incorporated_state(&self) -> Option<&State> {
+        self.incorporated_state.as_ref()
+    }
     /// meta_data pairs.
-    pub meta_data: MetaData,
-}
-
-/// A create-business request that passed every rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewBusiness {
-    profile: BusinessProfile,
-    ein: Ein,
-}
-
-/// The earliest accepted incorporation date.
-const EARLIEST_INCORPORATION: NaiveDate = match NaiveDate::from_ymd_opt(1800, 1, 1) {
-    Some(d) => d,
-    None => NaiveDate::MIN,
-};
-
-fn incorporation_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, Violation> {
-    let date = parse_iso_date(raw)?;
-    if date > today {
-        return Err(Violation::new(
-            ErrorCode::OutOfRange,
-            "must not be in the future",
-        ));
+    pub fn meta_data(&self) -> &MetaData {
+        &self.meta_data
     }
-    if date < EARLIEST_INCORPORATION {
-        return Err(Violation::new(
-            ErrorCode::OutOfRange,
-            "must not be before 1800-01-01",
-        ));
-    }
-    Ok(date)
-}
 
-impl NewBusiness {
-    /// Checks every rule; on failure ONE error listing every failing field. `today` is the
-    /// caller's clock.
-    pub fn parse(raw: &RawNewBusiness, today: NaiveDate) -> Result<Self, ValidationErrors> {
-        let mut e = Collector::default();
+    /// Parses every profile field of `raw` (all but `ein`), recording each failure in `e`.
+    /// `secret` runs right after `zipcode`, where `ein` sits in the input, so that the
+    /// failing fields are listed in input order.
+    fn parse_into(
+        raw: &RawNewBusiness,
+        rule: DateRule,
+        e: &mut Collector,
+        secret: impl FnOnce(&mut Collector),
+    ) -> Option<Self> {
         let name = e.required(
             "business_name",
             raw.business_name.as_deref(),
@@ -169,7 +189,7 @@ impl NewBusiness {
             e.push("state", Violation::required());
         }
         let zipcode = e.required("zipcode", raw.zipcode.as_deref(), PostalCode::parse);
-        let ein = e.required("ein", raw.ein.as_deref(), Ein::parse);
+        secret(e);
         let business_type = e.optional(
             "business_type",
             raw.business_type.as_deref(),
@@ -177,34 +197,123 @@ impl NewBusiness {
         );
         let incorporated_date =
             e.optional("incorporated_date", raw.incorporated_date.as_deref(), |s| {
-                incorporation_date(s, today)
+                incorporation_date(s, rule)
             });
         let meta_data = match &raw.meta_data {
             None => Some(MetaData::default()),
-            Some(list) => MetaData::parse_into("meta_data", list, &mut e),
+            Some(list) => MetaData::parse_into("meta_data", list, e),
         };
+        Some(Self {
+            name: name?,
+            email: email?,
+            phone_number: phone_number?,
+            address_one: address_one?,
+            address_two: address_two?,
+            city: city?,
+            state: state?,
+            zipcode: zipcode?,
+            country: country?,
+            business_type: business_type?,
+            incorporated_date: incorporated_date?,
+            incorporated_state: incorporated_state?,
+            meta_data: meta_data?,
+        })
+    }
+}
+
+/// How an incorporation date is judged: freshly received (against the caller's `today`),
+/// or read back from storage (only the timeless rule).
+#[derive(Clone, Copy)]
+enum DateRule {
+    Fresh(NaiveDate),
+    Stored,
+}
+
+/// A create-business request that passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBusiness {
+    profile: BusinessProfile,
+    ein: Ein,
+}
+
+/// The earliest accepted incorporation date.
+const EARLIEST_INCORPORATION: NaiveDate = match NaiveDate::from_ymd_opt(1800, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+fn incorporation_date(raw: &str, rule: DateRule) -> Result<NaiveDate, Violation> {
+    let date = parse_iso_date(raw)?;
+    if let DateRule::Fresh(today) = rule
+        && date > today
+    {
+        return Err(Violation::new(
+            ErrorCode::OutOfRange,
+            "must not be in the future",
+        ));
+    }
+    if date < EARLIEST_INCORPORATION {
+        return Err(Violation::new(
+            ErrorCode::OutOfRange,
+            "must not be before 1800-01-01",
+        ));
+    }
+    Ok(date)
+}
+
+impl NewBusiness {
+    /// Checks every rule; on failure ONE error listing every failing field. `today` is the
+    /// caller's clock.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use onboard_domain::{BusinessType, NewBusiness, RawNewBusiness};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = |v: &str| Some(v.to_owned());
+    /// let raw = RawNewBusiness {
+    ///     business_name: s("Acme Widgets LLC"),
+    ///     email: s("ops@acme.example"),
+    ///     phone_number: s("+12125551234"),
+    ///     business_address: s("1 Main St"),
+    ///     city: s("Austin"),
+    ///     state: s("TX"),
+    ///     zipcode: s("73301"),
+    ///     country: s("US"),
+    ///     ein: s("12-3456789"),
+    ///     business_type: s("llc"),
+    ///     incorporated_date: s("2001-02-03"),
+    ///     ..RawNewBusiness::default()
+    /// };
+    /// let today = NaiveDate::from_ymd_opt(2026, 4, 16).ok_or("date")?;
+    /// let business = NewBusiness::parse(&raw, today)?;
+    /// assert_eq!(business.profile().business_type(), Some(BusinessType::Llc));
+    /// assert_eq!(business.ein().last4().as_str(), "6789");
+    /// assert_eq!(format!("{:?}", business.ein()), "Ein([redacted])");
+    ///
+    /// // An EIN prefix the IRS never assigns, a date after today.
+    /// let bad = RawNewBusiness {
+    ///     ein: s("00-1234567"),
+    ///     incorporated_date: s("2030-01-01"),
+    ///     ..raw
+    /// };
+    /// let errors = NewBusiness::parse(&bad, today).unwrap_err();
+    /// let codes: Vec<_> = errors.errors().iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+    /// assert_eq!(codes, [("ein", "invalid_value"), ("incorporated_date", "out_of_range")]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn parse(raw: &RawNewBusiness, today: NaiveDate) -> Result<Self, ValidationErrors> {
+        let mut e = Collector::default();
+        let mut ein = None;
+        let profile = BusinessProfile::parse_into(raw, DateRule::Fresh(today), &mut e, |e| {
+            ein = e.required("ein", raw.ein.as_deref(), Ein::parse);
+        });
         e.finish()?;
-        let built = (|| {
-            Some(Self {
-                profile: BusinessProfile {
-                    name: name?,
-                    email: email?,
-                    phone_number: phone_number?,
-                    address_one: address_one?,
-                    address_two: address_two?,
-                    city: city?,
-                    state: state?,
-                    zipcode: zipcode?,
-                    country: country?,
-                    business_type: business_type?,
-                    incorporated_date: incorporated_date?,
-                    incorporated_state: incorporated_state?,
-                    meta_data: meta_data?,
-                },
-                ein: ein?,
-            })
-        })();
-        built.ok_or_else(crate::error::inconsistent)
+        match (profile, ein) {
+            (Some(profile), Some(ein)) => Ok(Self { profile, ein }),
+            _ => Err(crate::error::inconsistent()),
+        }
     }
 
     /// Public details.
@@ -217,7 +326,41 @@ impl NewBusiness {
     }
 }
 
-/// A stored business. The full EIN is never part of it.
+/// A stored business as plain values, for rebuilding a [`Business`] from a row.
+#[derive(Clone, Debug)]
+pub struct BusinessRecord {
+    /// Id.
+    pub id: BusinessId,
+    /// Owning program.
+    pub program_id: ProgramId,
+    /// The stored profile fields, in the create input's shape (`ein` is ignored).
+    pub details: RawNewBusiness,
+    /// Stored last four EIN digits.
+    pub ein_last_4: String,
+    /// Stored status spelling.
+    pub status: String,
+    /// Stored KYB status spelling.
+    pub kyb_status: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored business that broke an invariant of [`Business`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BusinessInvariantError {
+    /// `updated_at` before `created_at`.
+    #[error("updated_at is before created_at")]
+    TimeTravel,
+    /// A stored value failed its rule.
+    #[error("stored business is invalid: {0}")]
+    Corrupt(#[from] ValidationErrors),
+}
+
+/// A stored business. Built only through [`Business::create`] (from a [`NewBusiness`]) or
+/// [`Business::restore`] (from a [`BusinessRecord`]); read through its accessors. The full
+/// EIN is never part of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Business {
     id: BusinessId,
@@ -250,29 +393,36 @@ impl Business {
         }
     }
 
-    /// Rebuilds a stored business; its profile is re-parsed by the caller through
-    /// [`NewBusiness`]'s field types.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: BusinessId,
-        program_id: ProgramId,
-        profile: BusinessProfile,
-        ein_last_4: Last4,
-        status: UserStatus,
-        kyb_status: KycStatus,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            id,
-            program_id,
+    /// Rebuilds a stored business from its stored values through the same rules as the API
+    /// input (except "not in the future", which belongs to the moment of entry). A value that
+    /// fails its rule, or `updated_at` before `created_at`, is an error: a corrupt row.
+    pub fn restore(record: &BusinessRecord) -> Result<Self, BusinessInvariantError> {
+        let mut e = Collector::default();
+        let mut ein_last_4 = None;
+        let profile = BusinessProfile::parse_into(&record.details, DateRule::Stored, &mut e, |e| {
+            ein_last_4 = e.take("ein_last_4", Last4::parse(&record.ein_last_4));
+        });
+        let status = e.take("status", UserStatus::parse(&record.status));
+        let kyb_status = e.take("kyb_status", KycStatus::parse(&record.kyb_status));
+        e.finish()?;
+        let (Some(profile), Some(ein_last_4), Some(status), Some(kyb_status)) =
+            (profile, ein_last_4, status, kyb_status)
+        else {
+            return Err(crate::error::inconsistent().into());
+        };
+        if record.updated_at < record.created_at {
+            return Err(BusinessInvariantError::TimeTravel);
+        }
+        Ok(Self {
+            id: record.id,
+            program_id: record.program_id,
             profile,
             ein_last_4,
             status,
             kyb_status,
-            created_at,
-            updated_at: updated_at.max(created_at),
-        }
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        })
     }
 
     /// Id.
@@ -307,27 +457,4 @@ impl Business {
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
-}
-
-/// A user linked to a business (`bcus-…`), with the user's contact details.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BusinessContact {
-    /// The link's id.
-    pub id: crate::ContactId,
-    /// The business.
-    pub business_id: BusinessId,
-    /// The user.
-    pub user_id: crate::UserId,
-    /// Customer or vendor.
-    pub contact_type: crate::ContactType,
-    /// The user's first name.
-    pub first_name: crate::PersonName,
-    /// The user's last name.
-    pub last_name: crate::PersonName,
-    /// The user's email.
-    pub email: Email,
-    /// The user's phone number.
-    pub phone_number: PhoneNumber,
-    /// When the link was made.
-    pub created_at: DateTime<Utc>,
 }

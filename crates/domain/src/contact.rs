@@ -14,6 +14,18 @@ impl Email {
     pub const MAX: usize = 254;
 
     /// Parses and normalises an email address.
+    ///
+    /// ```
+    /// use onboard_domain::{Email, ErrorCode};
+    ///
+    /// let email = Email::parse(" Jane.Doe@EXAMPLE.com ").unwrap();
+    /// assert_eq!(email.as_str(), "Jane.Doe@example.com"); // trimmed, domain lowercased
+    /// assert_eq!(email.unique_key(), "jane.doe@example.com");
+    ///
+    /// let refused = Email::parse("jane.doe@localhost").unwrap_err();
+    /// assert_eq!(refused.code, ErrorCode::InvalidFormat);
+    /// assert_eq!(Email::parse("").unwrap_err().code, ErrorCode::Required);
+    /// ```
     pub fn parse(raw: &str) -> Result<Self, Violation> {
         const BAD: Violation = Violation::new(
             ErrorCode::InvalidFormat,
@@ -79,6 +91,17 @@ pub struct PhoneNumber {
 
 impl PhoneNumber {
     /// Parses an E.164 number. No spaces or punctuation are accepted.
+    ///
+    /// ```
+    /// use onboard_domain::{ErrorCode, PhoneNumber};
+    ///
+    /// let phone = PhoneNumber::parse("+442079460958").unwrap();
+    /// assert_eq!(phone.calling_code(), 44);
+    ///
+    /// // Punctuation is not E.164; a +1 area code cannot start with 0 or 1.
+    /// assert_eq!(PhoneNumber::parse("+1 212 555 1234").unwrap_err().code, ErrorCode::InvalidFormat);
+    /// assert_eq!(PhoneNumber::parse("+11125551234").unwrap_err().code, ErrorCode::InvalidValue);
+    /// ```
     pub fn parse(raw: &str) -> Result<Self, Violation> {
         let s = raw.trim();
         if s.is_empty() {

@@ -116,6 +116,44 @@ pub struct FieldError {
 }
 
 /// Every failing field of one input, at once. Never empty.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use onboard_domain::{NewUser, ParseContext, RawNewUser};
+///
+/// let s = |v: &str| Some(v.to_owned());
+/// let raw = RawNewUser {
+///     first_name: s("Alex"),
+///     email: s("not-an-email"),
+///     phone_number: s("5551234"),
+///     country: s("US"),
+///     state: s("ON"),
+///     ..RawNewUser::default()
+/// };
+/// let today = NaiveDate::from_ymd_opt(2026, 4, 16).unwrap();
+/// let errors = NewUser::parse(&raw, ParseContext::new(today)).unwrap_err();
+///
+/// // Every failing field, in input order, each with its JSON path and stable code.
+/// let pairs: Vec<(&str, &str)> = errors
+///     .errors()
+///     .iter()
+///     .map(|e| (e.field.as_str(), e.code.as_str()))
+///     .collect();
+/// assert_eq!(
+///     pairs,
+///     [
+///         ("last_name", "required"),
+///         ("email", "invalid_format"),
+///         ("phone_number", "invalid_format"),
+///         ("address_one", "required"),
+///         ("city", "required"),
+///         ("state", "not_in_country"),
+///         ("postal_code", "required"),
+///     ]
+/// );
+/// assert_eq!(errors.to_string(), "7 field(s) failed validation");
+/// assert!(errors.get("email").is_some_and(|e| !e.message.contains("not-an-email")));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{} field(s) failed validation", .errors.len())]
 pub struct ValidationErrors {

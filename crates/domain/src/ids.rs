@@ -61,6 +61,23 @@ macro_rules! typed_id {
 
 typed_id!(
     /// A user's id, `user-<uuid>`.
+    ///
+    /// ```
+    /// use onboard_domain::{BusinessId, ErrorCode, UserId};
+    /// use uuid::Uuid;
+    ///
+    /// let id = UserId::from_uuid(Uuid::from_u128(0x0190_f8a4_6b2e_7c3d_8e4f_5a6b_7c8d_9e0f));
+    /// let text = id.to_string();
+    /// assert_eq!(text, "user-0190f8a4-6b2e-7c3d-8e4f-5a6b7c8d9e0f");
+    /// assert_eq!(UserId::parse(&text), Ok(id));
+    /// assert_eq!(text.parse::<UserId>(), Ok(id));
+    ///
+    /// // The prefix is part of the type: a business id is not a user id, nor is a bare UUID.
+    /// let business = text.replacen("user-", "buss-", 1);
+    /// assert!(BusinessId::parse(&business).is_ok());
+    /// assert_eq!(UserId::parse(&business).unwrap_err().code, ErrorCode::InvalidFormat);
+    /// assert!(UserId::parse(&id.uuid().to_string()).is_err());
+    /// ```
     UserId,
     "user"
 );

@@ -4,8 +4,12 @@
 //! [`NewUser::parse`] turns raw strings into a [`NewUser`] or ONE [`ValidationErrors`] that
 //! lists every failing field with its JSON path and a stable code. No IO, no async runtime,
 //! no clock and no randomness: the caller passes today's date and generates ids.
+//!
+//! The optional `serde` feature adds `Deserialize` through each type's `parse` and
+//! `Serialize` as the wire form (never for the secrets `Ssn` and `Ein`); see `README.md`.
 
 mod business;
+mod business_contact;
 mod contact;
 mod error;
 mod geo;
@@ -13,11 +17,16 @@ mod identity;
 mod ids;
 mod meta;
 mod query;
+#[cfg(feature = "serde")]
+mod serde_support;
 mod status;
 mod text;
 mod user;
 
-pub use business::{Business, BusinessContact, BusinessProfile, NewBusiness, RawNewBusiness};
+pub use business::{
+    Business, BusinessInvariantError, BusinessProfile, BusinessRecord, NewBusiness, RawNewBusiness,
+};
+pub use business_contact::{BusinessContact, BusinessContactRecord};
 pub use contact::{Email, PhoneNumber};
 pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
 pub use geo::{Address, Country, PostalCode, State};
@@ -31,3 +40,8 @@ pub use user::{
     BusinessLink, ChangeError, NewUser, ParseContext, Profile, RawNewUser, Transition, User,
     UserChange, UserInvariantError, UserParts, UserRecord,
 };
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -6,6 +6,7 @@ use crate::error::{Collector, ErrorCode, Violation};
 
 /// A raw `{name, value}` pair as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawMetaEntry {
     /// The pair's name, if sent.
     pub name: Option<String>,

@@ -113,6 +113,7 @@ impl UserSort {
 
 /// `/user/get-all` as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawUserQuery {
     /// `page`.
     pub page: Option<u64>,
@@ -130,24 +131,43 @@ pub struct RawUserQuery {
     pub sort: Option<String>,
 }
 
-/// A validated `/user/get-all` query.
+/// A validated `/user/get-all` query. Built only by [`UserQuery::parse`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserQuery {
-    /// The page.
-    pub page: PageRequest,
-    /// Exact email, lowercased (the unique key).
-    pub email_key: Option<String>,
-    /// Search text, trimmed, 1–128 characters, as given (echoed back).
-    pub search: Option<String>,
-    /// Status filter.
-    pub status: Option<UserStatus>,
-    /// KYC filter.
-    pub kyc_status: Option<KycStatus>,
-    /// Order.
-    pub sort: UserSort,
+    page: PageRequest,
+    email_key: Option<String>,
+    search: Option<String>,
+    status: Option<UserStatus>,
+    kyc_status: Option<KycStatus>,
+    sort: UserSort,
 }
 
 impl UserQuery {
+    /// The page.
+    pub fn page(&self) -> PageRequest {
+        self.page
+    }
+    /// Exact email filter, lowercased (the unique key).
+    pub fn email_key(&self) -> Option<&str> {
+        self.email_key.as_deref()
+    }
+    /// Search text, trimmed, 1–128 characters, as given (echoed back).
+    pub fn search(&self) -> Option<&str> {
+        self.search.as_deref()
+    }
+    /// Status filter.
+    pub fn status(&self) -> Option<UserStatus> {
+        self.status
+    }
+    /// KYC filter.
+    pub fn kyc_status(&self) -> Option<KycStatus> {
+        self.kyc_status
+    }
+    /// Order.
+    pub fn sort(&self) -> UserSort {
+        self.sort
+    }
+
     /// Longest search text.
     pub const MAX_SEARCH: usize = 128;
 
@@ -198,10 +218,12 @@ impl UserQuery {
 
 /// `/business/customers/get-all` as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawContactQuery {
     /// `business_id`.
     pub business_id: Option<String>,
     /// `type`: `customers` or `vendors`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub contact_type: Option<String>,
     /// `page`.
     pub page: Option<u64>,
@@ -209,18 +231,28 @@ pub struct RawContactQuery {
     pub per_page: Option<u64>,
 }
 
-/// A validated contact listing.
+/// A validated contact listing. Built only by [`ContactQuery::parse`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContactQuery {
-    /// The business.
-    pub business_id: crate::BusinessId,
-    /// Only customers or only vendors.
-    pub contact_type: Option<ContactType>,
-    /// The page.
-    pub page: PageRequest,
+    business_id: crate::BusinessId,
+    contact_type: Option<ContactType>,
+    page: PageRequest,
 }
 
 impl ContactQuery {
+    /// The business.
+    pub fn business_id(&self) -> crate::BusinessId {
+        self.business_id
+    }
+    /// Only customers or only vendors; `None` for both.
+    pub fn contact_type(&self) -> Option<ContactType> {
+        self.contact_type
+    }
+    /// The page.
+    pub fn page(&self) -> PageRequest {
+        self.page
+    }
+
     /// Checks every rule.
     pub fn parse(raw: &RawContactQuery) -> Result<Self, ValidationErrors> {
         let mut e = Collector::default();

@@ -13,7 +13,11 @@ use crate::{Email, PhoneNumber};
 
 /// The create-user input as plain strings and options, before any rule is checked.
 /// `None` means the field was absent or `null`. `Debug` redacts `ssn`.
+///
+/// With the `serde` feature it deserializes from the create body's JSON names (absent fields
+/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an SSN.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawNewUser {
     /// `first_name`.
     pub first_name: Option<String>,
@@ -207,7 +211,7 @@ impl Profile {
 }
 
 /// Parses the address fields; `state` is judged only once `country` is known to be valid.
-fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
+pub(crate) fn parse_address(raw: &RawNewUser, errors: &mut Collector) -> Option<Address> {
     let line_one = errors.required(
         "address_one",
         raw.address_one.as_deref(),
@@ -261,6 +265,48 @@ pub struct NewUser {
 impl NewUser {
     /// Checks every rule of SPEC §3.1 and normalises the values; on failure, ONE error
     /// that lists every failing field with its JSON path and code.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use onboard_domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = |v: &str| Some(v.to_owned());
+    /// let raw = RawNewUser {
+    ///     first_name: s("Alex"),
+    ///     last_name: s("Rivera"),
+    ///     email: s("Alex.Rivera@Example.COM"),
+    ///     phone_number: s("+12125551234"),
+    ///     address_one: s("100 Innovation Way"),
+    ///     city: s("Austin"),
+    ///     state: s("tx"),
+    ///     country: s("US"),
+    ///     postal_code: s("73301"),
+    ///     date_of_birth: s("1980-04-20"),
+    ///     ssn: s("123-45-6789"),
+    ///     terms_accepted: Some(true),
+    ///     meta_data: Some(vec![RawMetaEntry { name: s("external_ref"), value: s("c-001") }]),
+    ///     ..RawNewUser::default()
+    /// };
+    /// // The caller's clock; the minimum age defaults to 18.
+    /// let today = NaiveDate::from_ymd_opt(2026, 4, 16).ok_or("date")?;
+    /// let user = NewUser::parse(&raw, ParseContext::new(today))?;
+    ///
+    /// // Values come out normalised: the email's domain lowercased, the state uppercased.
+    /// assert_eq!(user.profile().email().as_str(), "Alex.Rivera@example.com");
+    /// assert_eq!(user.profile().address().state().as_str(), "TX");
+    /// // The SSN is a secret: only its last four digits are shown.
+    /// assert_eq!(user.ssn().map(|s| s.last4().to_string()).as_deref(), Some("6789"));
+    /// assert_eq!(format!("{:?}", user.ssn()), "Some(Ssn([redacted]))");
+    ///
+    /// // Seventeen years old: refused, with the field and a stable code.
+    /// let young = RawNewUser { date_of_birth: s("2010-01-01"), ..raw };
+    /// let errors = NewUser::parse(&young, ParseContext::new(today)).unwrap_err();
+    /// assert_eq!(errors.fields(), ["date_of_birth"]);
+    /// assert_eq!(errors.errors()[0].code.as_str(), "underage");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn parse(raw: &RawNewUser, ctx: ParseContext) -> Result<Self, ValidationErrors> {
         let mut errors = Collector::default();
         let profile = Profile::parse_into(raw, DobRule::Fresh(ctx), &mut errors);

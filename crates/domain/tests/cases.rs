@@ -6,7 +6,7 @@ mod common;
 
 use chrono::{Duration, NaiveDate};
 use common::{US_STATES, ctx, now, pairs, s, seed_raw, today, valid_seed};
-use domain::{
+use onboard_domain::{
     BusinessId, ContactId, ContactType, Country, DateOfBirth, Email, ErrorCode, KycStatus,
     MetaData, NewUser, ParseContext, PersonName, PhoneNumber, ProgramId, RawMetaEntry, RawNewUser,
     State, User, UserId, UserInvariantError, UserParts, UserStatus, anniversary,
@@ -36,7 +36,7 @@ fn only(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
 /// Expected `(field, code)` failures of one table row.
 type Expect = &'static [(&'static str, &'static str)];
 
-fn code_of<T>(r: Result<T, domain::Violation>) -> Option<&'static str> {
+fn code_of<T>(r: Result<T, onboard_domain::Violation>) -> Option<&'static str> {
     r.err().map(|v| v.code.as_str())
 }
 
@@ -912,7 +912,7 @@ fn parts(user: &NewUser, kyc: KycStatus) -> UserParts {
         id,
         program_id,
         profile: user.profile().clone(),
-        ssn_last_4: user.ssn().map(domain::Ssn::last4),
+        ssn_last_4: user.ssn().map(onboard_domain::Ssn::last4),
         terms_accepted_at: user.terms_accepted().then_some(now()),
         status: UserStatus::Active,
         kyc_status: kyc,
@@ -1043,8 +1043,8 @@ fn blocking_moves_updated_at() {
 
 #[test]
 fn kyc_edge_table() {
-    use domain::KycEvent::{Reject, Submit, Verify};
-    use domain::KycStatus::{NotStarted, Pending, Rejected, Verified};
+    use onboard_domain::KycEvent::{Reject, Submit, Verify};
+    use onboard_domain::KycStatus::{NotStarted, Pending, Rejected, Verified};
     let table = [
         (NotStarted, Submit, Some(Pending)),
         (NotStarted, Verify, None),

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, NaiveDate};
 use common::{US_STATES, ctx, now, today};
-use domain::{
+use onboard_domain::{
     AddressLine, Business, BusinessId, City, ContactId, ContactType, Country, DateOfBirth, Ein,
     Email, ErrorCode, KycEvent, KycStatus, MetaName, MetaValue, NewBusiness, NewUser, PersonName,
     PhoneNumber, PostalCode, ProgramId, RawMetaEntry, RawNewBusiness, RawNewUser, Ssn, State, User,

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    Business, BusinessContact, BusinessId, BusinessName, BusinessProfile, BusinessType, City,
-    ContactId, ContactQuery, ContactType, Country, Email, KycStatus, Last4, MetaData, NewBusiness,
-    PersonName, PhoneNumber, PostalCode, ProgramId, RawMetaEntry, State, UserId, UserStatus,
+    Business, BusinessContact, BusinessContactRecord, BusinessId, BusinessRecord, ContactId,
+    ContactQuery, KycStatus, NewBusiness, ProgramId, RawMetaEntry, RawNewBusiness, UserId,
+    UserStatus,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _,
@@ -13,9 +13,9 @@ use sea_orm::{
 };
 
 use crate::SqlStore;
+use crate::along::{Along, Outcome};
 use crate::crypto::Aad;
 use crate::entity::{business_contacts, business_meta_data, businesses, users};
-use crate::along::{Along, Outcome};
 use crate::error::{Problem, StorageError};
 use crate::repo::{BusinessRepository, Page};
 use crate::time::{from_ms, to_ms, truncate};
@@ -52,31 +52,31 @@ impl BusinessRepository for SqlStore {
         let row = businesses::ActiveModel {
             id: Set(row_id.clone()),
             program_id: Set(program.uuid().to_string()),
-            business_name: Set(p.name.as_str().to_owned()),
-            email: Set(p.email.as_str().to_owned()),
-            phone_number: Set(p.phone_number.as_str().to_owned()),
-            address_one: Set(p.address_one.as_str().to_owned()),
-            address_two: Set(p.address_two.as_ref().map(|a| a.as_str().to_owned())),
-            city: Set(p.city.as_str().to_owned()),
-            state: Set(p.state.as_str().to_owned()),
-            zipcode: Set(p.zipcode.as_str().to_owned()),
-            country: Set(p.country.as_str().to_owned()),
+            business_name: Set(p.name().as_str().to_owned()),
+            email: Set(p.email().as_str().to_owned()),
+            phone_number: Set(p.phone_number().as_str().to_owned()),
+            address_one: Set(p.address_one().as_str().to_owned()),
+            address_two: Set(p.address_two().map(|a| a.as_str().to_owned())),
+            city: Set(p.city().as_str().to_owned()),
+            state: Set(p.state().as_str().to_owned()),
+            zipcode: Set(p.zipcode().as_str().to_owned()),
+            country: Set(p.country().as_str().to_owned()),
             ein_ciphertext: Set(sealed.bytes),
             ein_key_id: Set(sealed.key_id),
             ein_blind_index: Set(index),
             ein_last_4: Set(business.ein().last4().as_str().to_owned()),
-            business_type: Set(p.business_type.map(|t| t.as_str().to_owned())),
+            business_type: Set(p.business_type().map(|t| t.as_str().to_owned())),
             incorporated_date: Set(p
-                .incorporated_date
+                .incorporated_date()
                 .map(|d| d.format("%Y-%m-%d").to_string())),
-            incorporated_state: Set(p.incorporated_state.as_ref().map(|s| s.as_str().to_owned())),
+            incorporated_state: Set(p.incorporated_state().map(|s| s.as_str().to_owned())),
             status: Set(UserStatus::Active.as_str().to_owned()),
             kyb_status: Set(KycStatus::NotStarted.as_str().to_owned()),
             created_at: Set(to_ms(now)),
             updated_at: Set(to_ms(now)),
         };
         let meta: Vec<business_meta_data::ActiveModel> = p
-            .meta_data
+            .meta_data()
             .entries()
             .iter()
             .enumerate()
@@ -136,17 +136,12 @@ impl BusinessRepository for SqlStore {
     }
 }
 
-fn corrupt(column: &'static str) -> impl FnOnce(domain::Violation) -> StorageError {
-    move |v| StorageError::corrupt(column, v)
-}
-
 fn business_from_rows(
     id: BusinessId,
     program: ProgramId,
     row: &businesses::Model,
     meta: Vec<business_meta_data::Model>,
 ) -> Result<Business, StorageError> {
-    let country = Country::parse(&row.country).map_err(corrupt("businesses.country"))?;
     let raw_meta: Vec<RawMetaEntry> = meta
         .into_iter()
         .map(|m| RawMetaEntry {
@@ -154,55 +149,32 @@ fn business_from_rows(
             value: Some(m.value),
         })
         .collect();
-    let profile = BusinessProfile {
-        name: BusinessName::parse(&row.business_name).map_err(corrupt("businesses.business_name"))?,
-        email: Email::parse(&row.email).map_err(corrupt("businesses.email"))?,
-        phone_number: PhoneNumber::parse(&row.phone_number).map_err(corrupt("businesses.phone_number"))?,
-        address_one: domain::AddressLine::parse(&row.address_one)
-            .map_err(corrupt("businesses.address_one"))?,
-        address_two: row
-            .address_two
-            .as_deref()
-            .map(domain::AddressLine::parse)
-            .transpose()
-            .map_err(corrupt("businesses.address_two"))?,
-        city: City::parse(&row.city).map_err(corrupt("businesses.city"))?,
-        state: State::parse(&row.state, country).map_err(corrupt("businesses.state"))?,
-        zipcode: PostalCode::parse(&row.zipcode).map_err(corrupt("businesses.zipcode"))?,
-        country,
-        business_type: row
-            .business_type
-            .as_deref()
-            .map(BusinessType::parse)
-            .transpose()
-            .map_err(corrupt("businesses.business_type"))?,
-        incorporated_date: row
-            .incorporated_date
-            .as_deref()
-            .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
-            .transpose()
-            .map_err(|_| {
-                StorageError::corrupt("businesses.incorporated_date", Problem::Timestamp)
-            })?,
-        incorporated_state: row
-            .incorporated_state
-            .as_deref()
-            .map(|s| State::parse(s, country))
-            .transpose()
-            .map_err(corrupt("businesses.incorporated_state"))?,
-        meta_data: MetaData::parse("meta_data", &raw_meta)
-            .map_err(|e| StorageError::corrupt("business_meta_data", e))?,
-    };
-    Ok(Business::new(
+    let record = BusinessRecord {
         id,
-        program,
-        profile,
-        Last4::parse(&row.ein_last_4).map_err(corrupt("businesses.ein_last_4"))?,
-        UserStatus::parse(&row.status).map_err(corrupt("businesses.status"))?,
-        KycStatus::parse(&row.kyb_status).map_err(corrupt("businesses.kyb_status"))?,
-        from_ms(row.created_at)?,
-        from_ms(row.updated_at)?,
-    ))
+        program_id: program,
+        details: RawNewBusiness {
+            business_name: Some(row.business_name.clone()),
+            email: Some(row.email.clone()),
+            phone_number: Some(row.phone_number.clone()),
+            business_address: Some(row.address_one.clone()),
+            business_address_2: row.address_two.clone(),
+            city: Some(row.city.clone()),
+            state: Some(row.state.clone()),
+            zipcode: Some(row.zipcode.clone()),
+            country: Some(row.country.clone()),
+            ein: None,
+            business_type: row.business_type.clone(),
+            incorporated_date: row.incorporated_date.clone(),
+            incorporated_state: row.incorporated_state.clone(),
+            meta_data: Some(raw_meta),
+        },
+        ein_last_4: row.ein_last_4.clone(),
+        status: row.status.clone(),
+        kyb_status: row.kyb_status.clone(),
+        created_at: from_ms(row.created_at)?,
+        updated_at: from_ms(row.updated_at)?,
+    };
+    Business::restore(&record).map_err(|e| StorageError::corrupt("businesses", e))
 }
 
 impl SqlStore {
@@ -212,7 +184,7 @@ impl SqlStore {
         q: &ContactQuery,
     ) -> Result<Option<Page<BusinessContact>>, StorageError> {
         let pid = program.uuid().to_string();
-        let bid = q.business_id.uuid().to_string();
+        let bid = q.business_id().uuid().to_string();
         if businesses::Entity::find_by_id(bid.clone())
             .filter(businesses::Column::ProgramId.eq(pid))
             .one(&self.db)
@@ -222,7 +194,7 @@ impl SqlStore {
             return Ok(None);
         }
         let mut filter = Condition::all().add(business_contacts::Column::BusinessId.eq(bid));
-        if let Some(t) = q.contact_type {
+        if let Some(t) = q.contact_type() {
             filter = filter.add(business_contacts::Column::ContactType.eq(t.as_str()));
         }
         let total = business_contacts::Entity::find()
@@ -233,8 +205,8 @@ impl SqlStore {
             .filter(filter)
             .order_by_desc(business_contacts::Column::CreatedAt)
             .order_by_desc(business_contacts::Column::Id)
-            .offset(q.page.offset())
-            .limit(q.page.per_page())
+            .offset(q.page().offset())
+            .limit(q.page().per_page())
             .all(&self.db)
             .await?;
         let user_ids: Vec<String> = links.iter().map(|l| l.user_id.clone()).collect();
@@ -252,9 +224,9 @@ impl SqlStore {
         let items = links
             .into_iter()
             .map(|l| {
-                let u = people
-                    .get(&l.user_id)
-                    .ok_or_else(|| StorageError::corrupt("business_contacts.user_id", Problem::Dangling))?;
+                let u = people.get(&l.user_id).ok_or_else(|| {
+                    StorageError::corrupt("business_contacts.user_id", Problem::Dangling)
+                })?;
                 contact_from_rows(&l, u)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -262,24 +234,23 @@ impl SqlStore {
     }
 }
 
-
 fn contact_from_rows(
     link: &business_contacts::Model,
     user: &users::Model,
 ) -> Result<BusinessContact, StorageError> {
-    let bad = |column: &'static str| move |v: domain::Violation| StorageError::corrupt(column, v);
-    Ok(BusinessContact {
+    let record = BusinessContactRecord {
         id: ContactId::from_uuid(uuid_of(&link.id, "business_contacts.id")?),
         business_id: BusinessId::from_uuid(uuid_of(
             &link.business_id,
             "business_contacts.business_id",
         )?),
         user_id: UserId::from_uuid(uuid_of(&link.user_id, "business_contacts.user_id")?),
-        contact_type: ContactType::parse(&link.contact_type).map_err(bad("business_contacts.contact_type"))?,
-        first_name: PersonName::parse(&user.first_name).map_err(bad("users.first_name"))?,
-        last_name: PersonName::parse(&user.last_name).map_err(bad("users.last_name"))?,
-        email: Email::parse(&user.email).map_err(bad("users.email"))?,
-        phone_number: PhoneNumber::parse(&user.phone_number).map_err(bad("users.phone_number"))?,
+        contact_type: link.contact_type.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        email: user.email.clone(),
+        phone_number: user.phone_number.clone(),
         created_at: from_ms(link.created_at)?,
-    })
+    };
+    BusinessContact::restore(&record).map_err(|e| StorageError::corrupt("business_contacts", e))
 }

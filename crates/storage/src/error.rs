@@ -111,6 +111,9 @@ pub enum Problem {
     /// A user row that breaks the user's invariants.
     #[error("{0}")]
     Invariant(#[from] domain::UserInvariantError),
+    /// A business row that breaks the business's invariants.
+    #[error("{0}")]
+    BusinessInvariant(#[from] domain::BusinessInvariantError),
 }
 
 /// A failure that is a bug or a damaged database, never the client's doing (500).

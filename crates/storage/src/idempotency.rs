@@ -135,8 +135,7 @@ impl IdempotencyRepository for SqlStore {
                     existing.response_body,
                 ) {
                     (COMPLETED, Some(status), Some(body)) => Claim::Completed {
-                        status: u16::try_from(status)
-                            .map_err(|_| {
+                        status: u16::try_from(status).map_err(|_| {
                             InternalError::corrupt(
                                 "idempotency_records.response_status",
                                 Problem::OutOfRange,
@@ -207,4 +206,3 @@ impl IdempotencyRepository for SqlStore {
         Ok(res.rows_affected)
     }
 }
-

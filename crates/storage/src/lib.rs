@@ -23,9 +23,9 @@ mod users;
 
 use sea_orm::DatabaseConnection;
 
+pub use along::{Along, Completion, Outcome, Render};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
-pub use along::{Along, Completion, Outcome, Render};
 pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,

@@ -267,8 +267,9 @@ impl ProgramRepository for SqlStore {
             &row.secret_ciphertext,
             hmac_aad(&row.username),
         )?;
-        let secret = String::from_utf8(plain.to_vec())
-            .map_err(|_| StorageError::corrupt("hmac_credentials.secret_ciphertext", Problem::NotUtf8))?;
+        let secret = String::from_utf8(plain.to_vec()).map_err(|_| {
+            StorageError::corrupt("hmac_credentials.secret_ciphertext", Problem::NotUtf8)
+        })?;
         Ok(Some(HmacCredential {
             program_id: program_id(&row.program_id)?,
             secret: SecretString::new(secret),

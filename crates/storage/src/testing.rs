@@ -140,7 +140,10 @@ impl SqlStore {
             .db
             .query_one_raw(Statement::from_string(backend, sql.to_owned()))
             .await?
-            .ok_or(crate::StorageError::corrupt("count", crate::Problem::Dangling))?;
+            .ok_or(crate::StorageError::corrupt(
+                "count",
+                crate::Problem::Dangling,
+            ))?;
         row.try_get_by_index::<i64>(0)
             .map_err(crate::StorageError::from)
     }

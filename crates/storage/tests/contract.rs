@@ -159,8 +159,11 @@ async fn create_then_get_round_trips(db: &TestDb, _keys: &Keys) {
     let p = program(store).await;
     let nu = new_user(&raw_user(1));
     let id = ids();
-    let created = store.create_user(p, id, &nu, now(), Along::nothing()).await
-        .written().unwrap();
+    let created = store
+        .create_user(p, id, &nu, now(), Along::nothing())
+        .await
+        .written()
+        .unwrap();
     assert_eq!(created.profile().email().as_str(), "Jane.Doe1@example.com");
     assert_eq!(created.ssn_last_4().unwrap().as_str(), &ssn(1)[7..]);
     assert_eq!(created.created_at(), now());
@@ -193,7 +196,10 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
         .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Email))),
+        matches!(
+            err,
+            StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Email))
+        ),
         "{err:?}"
     );
 
@@ -205,7 +211,10 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
         .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Username))),
+        matches!(
+            err,
+            StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Username))
+        ),
         "{err:?}"
     );
 
@@ -217,7 +226,10 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
         .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Ssn))),
+        matches!(
+            err,
+            StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Ssn))
+        ),
         "{err:?}"
     );
 
@@ -229,13 +241,19 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
         store
             .create_user(p, ids(), &new_user(&bare), now(), Along::nothing())
             .await
-        .written()
+            .written()
             .unwrap();
     }
     // Another program may hold the same person.
     let other = program(store).await;
     store
-        .create_user(other, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
+        .create_user(
+            other,
+            ids(),
+            &new_user(&raw_user(1)),
+            now(),
+            Along::nothing(),
+        )
         .await
         .written()
         .unwrap();
@@ -320,7 +338,10 @@ async fn business_link_is_written_with_the_user(db: &TestDb, _keys: &Keys) {
         .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Ein))),
+        matches!(
+            err,
+            StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Ein))
+        ),
         "{err:?}"
     );
 }
@@ -356,7 +377,10 @@ async fn a_failing_last_statement_leaves_nothing(db: &TestDb, _keys: &Keys) {
         .written()
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Id))),
+        matches!(
+            err,
+            StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Id))
+        ),
         "{err:?}"
     );
     let uid = second.user.uuid();
@@ -406,7 +430,10 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt(db: &TestDb, _keys: 
     store.connection().execute_unprepared(&sql).await.unwrap();
     let err = store.reveal_ssn(p, b.user).await.unwrap_err();
     assert!(
-        matches!(err, StorageError::Internal(InternalError::Crypto(CryptoError::Unauthentic))),
+        matches!(
+            err,
+            StorageError::Internal(InternalError::Crypto(CryptoError::Unauthentic))
+        ),
         "{err:?}"
     );
     assert!(store.reveal_ssn(p, a.user).await.unwrap().is_some());
@@ -481,7 +508,7 @@ async fn no_plaintext_ssn_is_stored(db: &TestDb, _keys: &Keys) {
         store
             .create_user(p, ids(), &new_user(&raw_user(*n)), now(), Along::nothing())
             .await
-        .written()
+            .written()
             .unwrap();
     }
     let bytes = dump(db).await;
@@ -514,7 +541,7 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
         db.store
             .create_user(p, id, &new_user(&raw_user(n)), now(), Along::nothing())
             .await
-        .written()
+            .written()
             .unwrap();
         users.push((id.user, n));
     }
@@ -558,7 +585,10 @@ async fn rotation_moves_every_row_to_the_new_key(db: &TestDb, keys: &Keys) {
     for (id, _) in &users {
         let err = old_only.reveal_ssn(p, *id).await.unwrap_err();
         assert!(
-            matches!(err, StorageError::Internal(InternalError::Crypto(CryptoError::UnknownKey(_)))),
+            matches!(
+                err,
+                StorageError::Internal(InternalError::Crypto(CryptoError::UnknownKey(_)))
+            ),
             "{err:?}"
         );
     }
@@ -847,7 +877,10 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
         .create_user(p, ids(), &new_user(&raw_user(2)), now(), lost)
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictCode::ClaimLost)), "{err:?}");
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictCode::ClaimLost)),
+        "{err:?}"
+    );
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
 
     // A failing write leaves the claim in progress (the caller records or releases it).
@@ -909,7 +942,10 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
         .create_user(p, ids(), &new_user(&raw_user(9)), now(), stale)
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ConflictCode::ClaimLost)), "{err:?}");
+    assert!(
+        matches!(err, StorageError::Conflict(ConflictCode::ClaimLost)),
+        "{err:?}"
+    );
     assert_eq!(
         count(
             db,
@@ -931,7 +967,7 @@ async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
         store
             .create_user(p, ids(), &new_user(&raw_user(n)), now(), Along::nothing())
             .await
-        .written()
+            .written()
             .unwrap();
     }
     // A failed create (duplicate) must not count.
@@ -939,7 +975,7 @@ async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
         store
             .create_user(p, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
             .await
-        .written()
+            .written()
             .is_err()
     );
     let bulk: Vec<(UserId, domain::NewUser)> = (21..=25)
@@ -952,7 +988,13 @@ async fn totals_count_only_committed_users(db: &TestDb, _keys: &Keys) {
         .collect();
     store.bulk_create_users(p, &bulk, now()).await.unwrap();
     store
-        .create_user(other, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
+        .create_user(
+            other,
+            ids(),
+            &new_user(&raw_user(1)),
+            now(),
+            Along::nothing(),
+        )
         .await
         .written()
         .unwrap();
@@ -1069,10 +1111,20 @@ async fn a_refused_create_in_a_batch_refuses_only_itself(db: &TestDb, _keys: &Ke
     let replays = answers.iter().filter(|a| matches!(a, Ok(None))).count();
     let conflicts = answers
         .iter()
-        .filter(|a| matches!(a, Err(StorageError::Conflict(ConflictCode::Duplicate(ConflictField::Email)))))
+        .filter(|a| {
+            matches!(
+                a,
+                Err(StorageError::Conflict(ConflictCode::Duplicate(
+                    ConflictField::Email
+                )))
+            )
+        })
         .count();
     assert!(
-        matches!(answers[14], Err(StorageError::MissingReference(Reference::BusinessId))),
+        matches!(
+            answers[14],
+            Err(StorageError::MissingReference(Reference::BusinessId))
+        ),
         "{:?}",
         answers[14]
     );

@@ -50,21 +50,27 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
-        let raw = raw_new_business(&mut fields);
-        let now = truncate_ms(state.clock.now());
-        let new = fields.finish_with(NewBusiness::parse(&raw, now.date_naive()))?;
-        let id = BusinessId::from_uuid(Uuid::now_v7());
-        let along = call.along(render_business);
-        let business = written(
-            state
-                .store
-                .create_business(call.program, id, &new, now, along)
-                .await?,
-        )?;
-        tracing::info!(business = %business.id(), "business created");
-        render_business(&business).map_err(ApiError::render)
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Changes,
+        async |mut call, mut fields| {
+            let raw = raw_new_business(&mut fields);
+            let now = truncate_ms(state.clock.now());
+            let new = fields.finish_with(NewBusiness::parse(&raw, now.date_naive()))?;
+            let id = BusinessId::from_uuid(Uuid::now_v7());
+            let along = call.along(render_business);
+            let business = written(
+                state
+                    .store
+                    .create_business(call.program, id, &new, now, along)
+                    .await?,
+            )?;
+            tracing::info!(business = %business.id(), "business created");
+            render_business(&business).map_err(ApiError::render)
+        },
+    )
     .await
 }
 
@@ -86,16 +92,22 @@ pub async fn get(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Reads, async |call, mut fields| {
-        let raw_id = fields.string("business_id");
-        let id = fields.finish_with(required_id("business_id", raw_id, BusinessId::parse))?;
-        let business = state
-            .store
-            .get_business(call.program, id)
-            .await?
-            .ok_or(ApiError::not_found(Entity::Business))?;
-        render_business(&business).map_err(ApiError::render)
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Reads,
+        async |call, mut fields| {
+            let raw_id = fields.string("business_id");
+            let id = fields.finish_with(required_id("business_id", raw_id, BusinessId::parse))?;
+            let business = state
+                .store
+                .get_business(call.program, id)
+                .await?
+                .ok_or(ApiError::not_found(Entity::Business))?;
+            render_business(&business).map_err(ApiError::render)
+        },
+    )
     .await
 }
 
@@ -117,29 +129,35 @@ pub async fn customers(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Reads, async |call, mut fields| {
-        let f = &mut fields;
-        let raw = RawContactQuery {
-            business_id: f.string("business_id"),
-            contact_type: f.string("type"),
-            page: f.integer("page"),
-            per_page: f.integer("per_page"),
-        };
-        let query = fields.finish_with(ContactQuery::parse(&raw))?;
-        let page = state
-            .store
-            .list_contacts(call.program, &query)
-            .await?
-            .ok_or(ApiError::not_found(Entity::Business))?;
-        let pagination = Pagination {
-            page: query.page.page(),
-            per_page: query.page.per_page(),
-            total: page.total,
-            sort: "created_at:desc".to_owned(),
-            search: None,
-        };
-        let items = page.items.iter().map(ContactView::from).collect();
-        to_body(&Success::page(items, pagination))
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Reads,
+        async |call, mut fields| {
+            let f = &mut fields;
+            let raw = RawContactQuery {
+                business_id: f.string("business_id"),
+                contact_type: f.string("type"),
+                page: f.integer("page"),
+                per_page: f.integer("per_page"),
+            };
+            let query = fields.finish_with(ContactQuery::parse(&raw))?;
+            let page = state
+                .store
+                .list_contacts(call.program, &query)
+                .await?
+                .ok_or(ApiError::not_found(Entity::Business))?;
+            let pagination = Pagination {
+                page: query.page().page(),
+                per_page: query.page().per_page(),
+                total: page.total,
+                sort: "created_at:desc".to_owned(),
+                search: None,
+            };
+            let items = page.items.iter().map(ContactView::from).collect();
+            to_body(&Success::page(items, pagination))
+        },
+    )
     .await
 }

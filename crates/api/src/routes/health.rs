@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The process is up.
 #[utoipa::path(

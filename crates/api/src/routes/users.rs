@@ -43,28 +43,34 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
-        let raw = raw_new_user(&mut fields);
-        let now = truncate_ms(state.clock.now());
-        let ctx = ParseContext {
-            today: now.date_naive(),
-            min_age: state.min_age,
-        };
-        let new_user = fields.finish_with(NewUser::parse(&raw, ctx))?;
-        let ids = NewUserIds {
-            user: UserId::from_uuid(Uuid::now_v7()),
-            contact: ContactId::from_uuid(Uuid::now_v7()),
-        };
-        let along = call.along(render_user);
-        let user = written(
-            state
-                .store
-                .create_user(call.program, ids, &new_user, now, along)
-                .await?,
-        )?;
-        tracing::info!(user = %user.id(), "user created");
-        render_user(&user).map_err(ApiError::render)
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Changes,
+        async |mut call, mut fields| {
+            let raw = raw_new_user(&mut fields);
+            let now = truncate_ms(state.clock.now());
+            let ctx = ParseContext {
+                today: now.date_naive(),
+                min_age: state.min_age,
+            };
+            let new_user = fields.finish_with(NewUser::parse(&raw, ctx))?;
+            let ids = NewUserIds {
+                user: UserId::from_uuid(Uuid::now_v7()),
+                contact: ContactId::from_uuid(Uuid::now_v7()),
+            };
+            let along = call.along(render_user);
+            let user = written(
+                state
+                    .store
+                    .create_user(call.program, ids, &new_user, now, along)
+                    .await?,
+            )?;
+            tracing::info!(user = %user.id(), "user created");
+            render_user(&user).map_err(ApiError::render)
+        },
+    )
     .await
 }
 
@@ -87,16 +93,22 @@ pub async fn get(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Reads, async |call, mut fields| {
-        let raw_id = fields.string("user_id");
-        let id = fields.finish_with(required_id("user_id", raw_id, UserId::parse))?;
-        let user = state
-            .store
-            .get_user(call.program, id)
-            .await?
-            .ok_or(ApiError::not_found(Entity::User))?;
-        render_user(&user).map_err(ApiError::render)
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Reads,
+        async |call, mut fields| {
+            let raw_id = fields.string("user_id");
+            let id = fields.finish_with(required_id("user_id", raw_id, UserId::parse))?;
+            let user = state
+                .store
+                .get_user(call.program, id)
+                .await?
+                .ok_or(ApiError::not_found(Entity::User))?;
+            render_user(&user).map_err(ApiError::render)
+        },
+    )
     .await
 }
 
@@ -117,29 +129,35 @@ pub async fn get_all(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Reads, async |call, mut fields| {
-        let f = &mut fields;
-        let raw = RawUserQuery {
-            page: f.integer("page"),
-            per_page: f.integer("per_page"),
-            email: f.string("email"),
-            search: f.string("search"),
-            status: f.string("status"),
-            kyc_status: f.string("kyc_status"),
-            sort: f.string("sort"),
-        };
-        let query = fields.finish_with(UserQuery::parse(&raw))?;
-        let page = state.store.list_users(call.program, &query).await?;
-        let pagination = Pagination {
-            page: query.page.page(),
-            per_page: query.page.per_page(),
-            total: page.total,
-            sort: query.sort.as_str().to_owned(),
-            search: query.search.clone(),
-        };
-        let items = page.items.iter().map(UserView::from).collect();
-        to_body(&Success::page(items, pagination))
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Reads,
+        async |call, mut fields| {
+            let f = &mut fields;
+            let raw = RawUserQuery {
+                page: f.integer("page"),
+                per_page: f.integer("per_page"),
+                email: f.string("email"),
+                search: f.string("search"),
+                status: f.string("status"),
+                kyc_status: f.string("kyc_status"),
+                sort: f.string("sort"),
+            };
+            let query = fields.finish_with(UserQuery::parse(&raw))?;
+            let page = state.store.list_users(call.program, &query).await?;
+            let pagination = Pagination {
+                page: query.page().page(),
+                per_page: query.page().per_page(),
+                total: page.total,
+                sort: query.sort().as_str().to_owned(),
+                search: query.search().map(str::to_owned),
+            };
+            let items = page.items.iter().map(UserView::from).collect();
+            to_body(&Success::page(items, pagination))
+        },
+    )
     .await
 }
 
@@ -151,37 +169,43 @@ async fn change(
     payload: web::Payload,
     change: UserChange,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
-        let raw_id = fields.string("user_id");
-        let raw_reason = if change == UserChange::Block {
-            fields.string("reason")
-        } else {
-            None
-        };
-        let parsed = required_id("user_id", raw_id, UserId::parse).and_then(|id| {
-            let reason = raw_reason
-                .as_deref()
-                .map(domain::Reason::parse)
-                .transpose()
-                .map_err(|v| domain::ValidationErrors::single("reason", v))?;
-            Ok((id, reason))
-        });
-        let (id, reason) = fields.finish_with(parsed)?;
-        let actor = call.actor();
-        let audit = Audit {
-            actor: &actor,
-            reason: reason.as_ref().map(domain::Reason::as_str),
-        };
-        let along = call.along(render_user);
-        let user = written(
-            state
-                .store
-                .change_user(call.program, id, change, audit, state.clock.now(), along)
-                .await?,
-        )?;
-        tracing::info!(user = %user.id(), ?change, "user changed");
-        render_user(&user).map_err(ApiError::render)
-    })
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Changes,
+        async |mut call, mut fields| {
+            let raw_id = fields.string("user_id");
+            let raw_reason = if change == UserChange::Block {
+                fields.string("reason")
+            } else {
+                None
+            };
+            let parsed = required_id("user_id", raw_id, UserId::parse).and_then(|id| {
+                let reason = raw_reason
+                    .as_deref()
+                    .map(domain::Reason::parse)
+                    .transpose()
+                    .map_err(|v| domain::ValidationErrors::single("reason", v))?;
+                Ok((id, reason))
+            });
+            let (id, reason) = fields.finish_with(parsed)?;
+            let actor = call.actor();
+            let audit = Audit {
+                actor: &actor,
+                reason: reason.as_ref().map(domain::Reason::as_str),
+            };
+            let along = call.along(render_user);
+            let user = written(
+                state
+                    .store
+                    .change_user(call.program, id, change, audit, state.clock.now(), along)
+                    .await?,
+            )?;
+            tracing::info!(user = %user.id(), ?change, "user changed");
+            render_user(&user).map_err(ApiError::render)
+        },
+    )
     .await
 }
 
@@ -271,40 +295,46 @@ pub async fn update(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    serve(&state, &req, payload, Policy::Changes, async |mut call, mut fields| {
-        let raw_id = fields.string("user_id");
-        let raw = raw_new_user_without_link(&mut fields);
-        let now = state.clock.now();
-        let ctx = ParseContext {
-            today: now.date_naive(),
-            min_age: state.min_age,
-        };
-        // Judge the update against the stored user first, so that its field errors are
-        // reported together with unknown fields; the write re-checks inside its transaction.
-        let checked = match required_id("user_id", raw_id, UserId::parse) {
-            Err(e) => Err(e),
-            Ok(id) => match state.store.get_user(call.program, id).await? {
-                None => Ok((id, false)),
-                Some(user) => match user.update(&raw, ctx, now) {
-                    Err(domain::ChangeError::Missing(errors)) => Err(errors),
-                    _ => Ok((id, true)),
+    serve(
+        &state,
+        &req,
+        payload,
+        Policy::Changes,
+        async |mut call, mut fields| {
+            let raw_id = fields.string("user_id");
+            let raw = raw_new_user_without_link(&mut fields);
+            let now = state.clock.now();
+            let ctx = ParseContext {
+                today: now.date_naive(),
+                min_age: state.min_age,
+            };
+            // Judge the update against the stored user first, so that its field errors are
+            // reported together with unknown fields; the write re-checks inside its transaction.
+            let checked = match required_id("user_id", raw_id, UserId::parse) {
+                Err(e) => Err(e),
+                Ok(id) => match state.store.get_user(call.program, id).await? {
+                    None => Ok((id, false)),
+                    Some(user) => match user.update(&raw, ctx, now) {
+                        Err(domain::ChangeError::Missing(errors)) => Err(errors),
+                        _ => Ok((id, true)),
+                    },
                 },
-            },
-        };
-        let (id, found) = fields.finish_with(checked)?;
-        if !found {
-            return Err(ApiError::not_found(Entity::User));
-        }
-        let along = call.along(render_user);
-        let user = written(
-            state
-                .store
-                .update_user(call.program, id, &raw, ctx, now, along)
-                .await?,
-        )?;
-        tracing::info!(user = %user.id(), "user updated");
-        render_user(&user).map_err(ApiError::render)
-    })
+            };
+            let (id, found) = fields.finish_with(checked)?;
+            if !found {
+                return Err(ApiError::not_found(Entity::User));
+            }
+            let along = call.along(render_user);
+            let user = written(
+                state
+                    .store
+                    .update_user(call.program, id, &raw, ctx, now, along)
+                    .await?,
+            )?;
+            tracing::info!(user = %user.id(), "user updated");
+            render_user(&user).map_err(ApiError::render)
+        },
+    )
     .await
 }
 

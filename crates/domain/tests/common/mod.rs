@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use domain::{ParseContext, RawMetaEntry, RawNewBusiness, RawNewUser};
+use onboard_domain::{ParseContext, RawMetaEntry, RawNewBusiness, RawNewUser};
 
 /// The fixed "today" every test parses against.
 pub fn today() -> NaiveDate {
@@ -90,7 +90,7 @@ pub const US_STATES: [&str; 57] = [
 ];
 
 /// `(field, code)` pairs of a validation failure, in order.
-pub fn pairs(e: &domain::ValidationErrors) -> Vec<(String, &'static str)> {
+pub fn pairs(e: &onboard_domain::ValidationErrors) -> Vec<(String, &'static str)> {
     e.errors()
         .iter()
         .map(|f| (f.field.clone(), f.code.as_str()))

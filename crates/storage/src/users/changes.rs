@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use domain::{ProgramId, RawNewUser, User, UserChange, UserId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+};
 
 use super::rows::{load_user, meta_rows, ssn_aad, ssn_label};
 use crate::SqlStore;

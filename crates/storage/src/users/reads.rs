@@ -3,8 +3,8 @@
 use domain::{ProgramId, User, UserId, UserQuery, UserSort};
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait as _, Condition, EntityTrait as _, JoinType, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ColumnTrait as _, Condition, EntityTrait as _, JoinType, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _,
 };
 
 use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of};
@@ -152,16 +152,16 @@ fn escape_like(text: &str) -> String {
 /// The filters of a user listing (everything but order and page).
 fn user_filter(program: ProgramId, q: &UserQuery) -> Condition {
     let mut cond = Condition::all().add(users::Column::ProgramId.eq(program.uuid().to_string()));
-    if let Some(email) = &q.email_key {
-        cond = cond.add(users::Column::EmailKey.eq(email.clone()));
+    if let Some(email) = q.email_key() {
+        cond = cond.add(users::Column::EmailKey.eq(email));
     }
-    if let Some(status) = q.status {
+    if let Some(status) = q.status() {
         cond = cond.add(users::Column::Status.eq(status.as_str()));
     }
-    if let Some(kyc) = q.kyc_status {
+    if let Some(kyc) = q.kyc_status() {
         cond = cond.add(users::Column::KycStatus.eq(kyc.as_str()));
     }
-    if let Some(text) = &q.search {
+    if let Some(text) = q.search() {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |e: Expr| e.like(LikeExpr::new(pattern.clone()).escape('\\'));
         cond = cond.add(
@@ -189,8 +189,10 @@ pub(super) async fn list(
     let filter = user_filter(program, q);
     // Unfiltered, the total comes from the program's counter shards (a table scan at a
     // million users costs ~200 ms); with filters it is counted.
-    let unfiltered =
-        q.email_key.is_none() && q.search.is_none() && q.status.is_none() && q.kyc_status.is_none();
+    let unfiltered = q.email_key().is_none()
+        && q.search().is_none()
+        && q.status().is_none()
+        && q.kyc_status().is_none();
     let total = if unfiltered {
         count_users(&store.db, program).await?
     } else {
@@ -200,7 +202,7 @@ pub(super) async fn list(
             .await?
     };
     let select = users::Entity::find().filter(filter);
-    let select = match q.sort {
+    let select = match q.sort() {
         UserSort::CreatedDesc => select
             .order_by_desc(users::Column::CreatedAt)
             .order_by_desc(users::Column::Id),
@@ -215,8 +217,8 @@ pub(super) async fn list(
             .order_by_desc(users::Column::Id),
     };
     let rows = select
-        .offset(q.page.offset())
-        .limit(q.page.per_page())
+        .offset(q.page().offset())
+        .limit(q.page().per_page())
         .all(&store.db)
         .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();

@@ -87,7 +87,10 @@ impl SqlStore {
 }
 
 /// The meta_data rows of a user, in order.
-pub(crate) fn meta_rows(user_id: &str, meta: &domain::MetaData) -> Vec<user_meta_data::ActiveModel> {
+pub(crate) fn meta_rows(
+    user_id: &str,
+    meta: &domain::MetaData,
+) -> Vec<user_meta_data::ActiveModel> {
     meta.entries()
         .iter()
         .enumerate()
