@@ -157,6 +157,17 @@ pub(crate) fn check() -> Result<()> {
         ));
     }
 
+    let module_failures = crate::modules::check(Path::new("."))?;
+    if module_failures.is_empty() {
+        eprintln!(
+            "check-layers: no module cycle, no source file over {} lines in {}",
+            crate::modules::MAX_LINES,
+            crate::modules::CHECKED.join(", ")
+        );
+    } else {
+        failures.extend(module_failures);
+    }
+
     if failures.is_empty() {
         Ok(())
     } else {

@@ -6,6 +6,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod layers;
+mod modules;
 
 const USAGE: &str =
     "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT]]>";

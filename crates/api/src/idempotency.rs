@@ -12,8 +12,8 @@ use chrono::Duration;
 use domain::ProgramId;
 
 use crate::error::{ApiError, ErrorItem};
-use crate::pipeline::json;
 use crate::state::AppState;
+use crate::views::json;
 
 /// The header.
 pub const HEADER: &str = "idempotency-key";

@@ -321,6 +321,42 @@ mod tests {
 
     use super::*;
 
+    /// Every operation whose request names an existing entity (`user_id`, `business_id`) is
+    /// the target of a link that passes it: a new endpoint cannot be left out of `LINKS`.
+    #[test]
+    fn every_operation_taking_an_id_is_linked_to() {
+        let doc: serde_json::Value = serde_json::from_str(&json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let mut unlinked = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().unwrap();
+                // `get_user_v3` is the operation `get_user` under `/api/v3`.
+                let base = id.rsplit_once('_').map_or(id, |(base, _)| base);
+                let Some(schema) =
+                    op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+                else {
+                    continue;
+                };
+                let name = schema.rsplit('/').next().unwrap();
+                let required: Vec<&str> = schemas[name]["required"]
+                    .as_array()
+                    .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
+                    .unwrap_or_default();
+                for field in ["user_id", "business_id"] {
+                    let linked = LINKS.iter().any(|(_, _, to, f)| *to == base && *f == field);
+                    if required.contains(&field) && !linked {
+                        unlinked.push(format!("{id} ({field})"));
+                    }
+                }
+            }
+        }
+        assert!(
+            unlinked.is_empty(),
+            "operations that take an id but no link leads to (add them to LINKS): {unlinked:?}"
+        );
+    }
+
     #[test]
     fn every_api_path_is_served_under_both_versions_with_unique_operation_ids() {
         let doc: serde_json::Value = serde_json::from_str(&json()).unwrap();

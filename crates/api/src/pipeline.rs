@@ -30,6 +30,7 @@ use crate::body::Fields;
 use crate::error::{ApiError, AuthFailure, ErrorItem};
 use crate::idempotency::{self, Claimed};
 use crate::state::AppState;
+use crate::views;
 
 /// What a request may do, which decides the steps it passes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +103,7 @@ where
     let (program, claim) = (call.program, call.claim.clone());
     let result = work(call, fields).await;
     let answer = match claim {
-        None => result.map(|body| json(StatusCode::OK, body, false)),
+        None => result.map(|body| views::json(StatusCode::OK, body, false)),
         Some(claim) => idempotency::settle(state, program, &claim, result).await,
     };
     match (answer, deferred) {
@@ -115,16 +116,6 @@ where
         }
         (answer, _) => answer,
     }
-}
-
-/// A JSON answer; `replayed` marks one stored for an `Idempotency-Key`.
-pub(crate) fn json(status: StatusCode, body: String, replayed: bool) -> HttpResponse {
-    let mut builder = HttpResponse::build(status);
-    builder.content_type("application/json");
-    if replayed {
-        builder.insert_header(("Idempotent-Replayed", "true"));
-    }
-    builder.body(body)
 }
 
 /// Where the front half leaves a request.

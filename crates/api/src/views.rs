@@ -314,3 +314,17 @@ pub fn render_user(user: &User) -> Result<String, serde_json::Error> {
 pub fn render_business(business: &Business) -> Result<String, serde_json::Error> {
     serde_json::to_string(&Success::one(BusinessView::from(business)))
 }
+
+/// A JSON answer; `replayed` marks one stored for an `Idempotency-Key`.
+pub fn json(
+    status: actix_web::http::StatusCode,
+    body: String,
+    replayed: bool,
+) -> actix_web::HttpResponse {
+    let mut builder = actix_web::HttpResponse::build(status);
+    builder.content_type("application/json");
+    if replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    builder.body(body)
+}

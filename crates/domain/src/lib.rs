@@ -16,6 +16,7 @@ mod geo;
 mod identity;
 mod ids;
 mod meta;
+mod new_user;
 mod query;
 #[cfg(feature = "serde")]
 mod serde_support;
@@ -33,12 +34,12 @@ pub use geo::{Address, Country, PostalCode, State};
 pub use identity::{DateOfBirth, Ein, Last4, Ssn, Username, anniversary};
 pub use ids::{BusinessId, ContactId, ProgramId, UserId};
 pub use meta::{MetaData, MetaEntry, MetaName, MetaValue, RawMetaEntry};
+pub use new_user::{BusinessLink, NewUser, ParseContext, Profile, RawNewUser};
 pub use query::{ContactQuery, PageRequest, RawContactQuery, RawUserQuery, UserQuery, UserSort};
 pub use status::{BusinessType, ContactType, KycEvent, KycStatus, TransitionError, UserStatus};
 pub use text::{AddressLine, BusinessName, City, PersonName, Reason};
 pub use user::{
-    BusinessLink, ChangeError, NewUser, ParseContext, Profile, RawNewUser, Transition, User,
-    UserChange, UserInvariantError, UserParts, UserRecord,
+    ChangeError, Transition, User, UserChange, UserInvariantError, UserParts, UserRecord,
 };
 
 /// The README's example, run as a doctest.

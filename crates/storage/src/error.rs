@@ -146,9 +146,10 @@ pub enum InternalError {
     /// The group commit lost a batch (a lock poisoned or a leader gone).
     #[error("a batch of creates was abandoned")]
     Abandoned,
-    /// A batch's commit failed; whether it took effect is unknown.
-    #[error("the commit of a batch of creates failed")]
-    BatchCommit(#[source] Box<StorageError>),
+    /// A batch's commit failed, with this error (copied to each create of the batch, as the
+    /// database's error cannot be); whether it took effect is unknown.
+    #[error("the commit of a batch of creates failed: {0}")]
+    BatchCommit(String),
 }
 
 impl InternalError {
@@ -238,6 +239,12 @@ pub const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
         "uq_businesses_program_ein",
         "businesses.program_id, businesses.ein_blind_index",
         ConflictField::Ein,
+    ),
+    // A user linked to the same business twice: creates link only new users, so this is a bug.
+    (
+        "uq_business_contacts_business_user",
+        "business_contacts.business_id, business_contacts.user_id",
+        ConflictField::Id,
     ),
     // A generated API key's lookup digest: a collision is not the client's doing (500).
     (

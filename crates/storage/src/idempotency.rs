@@ -13,7 +13,6 @@ use crate::SqlStore;
 use crate::entity::idempotency_records as idem;
 use crate::error::StorageError;
 use crate::error::{ConflictCode, InternalError, Problem};
-use crate::repo::{Claim, IdempotencyRepository};
 use crate::time::to_ms;
 
 /// Marks a claimed record completed with its response, on `conn` (a transaction when the
@@ -41,6 +40,59 @@ pub(crate) async fn complete_in(
     } else {
         Err(StorageError::Conflict(ConflictCode::ClaimLost))
     }
+}
+
+/// What claiming an idempotency key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free and is now held by the caller.
+    Claimed,
+    /// Another request holds the key and has not finished.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The key's request finished; here is its response.
+    Completed {
+        /// HTTP status.
+        status: u16,
+        /// Body bytes as first sent.
+        body: String,
+    },
+}
+
+/// Idempotency keys, scoped to a program.
+#[async_trait]
+pub trait IdempotencyRepository: Send + Sync {
+    /// Claims `key` for a request whose parsed body digests to `digest`. The claim is
+    /// committed at once so that concurrent repeats see it (`InProgress`); an in-progress
+    /// claim older than `lease` (its holder crashed) is taken over.
+    async fn claim(
+        &self,
+        program: ProgramId,
+        key: &str,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Claim, StorageError>;
+    /// Stores the first response of a claimed key.
+    async fn complete(
+        &self,
+        program: ProgramId,
+        key: &str,
+        claimed_at: DateTime<Utc>,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StorageError>;
+    /// Frees a claimed key whose request failed without an answer worth replaying.
+    async fn release(
+        &self,
+        program: ProgramId,
+        key: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+    /// Deletes up to `batch` records expired at `now`; returns how many.
+    async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
 }
 
 const IN_PROGRESS: &str = "in_progress";

@@ -30,11 +30,11 @@ pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,
 };
-pub use replay::Signature;
+pub use idempotency::{Claim, IdempotencyRepository};
+pub use replay::{ReplayGuard, Signature};
 pub use repo::{
-    Audit, BusinessRepository, Claim, HmacCredential, IdempotencyRepository, IssuedCredentials,
-    NewUserIds, Page, ProgramRepository, ProgramSummary, ReplayGuard, Repositories, UserEvent,
-    UserRepository, VerifiedApiKey,
+    Audit, BusinessRepository, HmacCredential, IssuedCredentials, NewUserIds, Page,
+    ProgramRepository, ProgramSummary, Repositories, UserEvent, UserRepository, VerifiedApiKey,
 };
 pub use rotate::RotationReport;
 pub use sea_orm::DbBackend;
@@ -45,7 +45,10 @@ pub use secret::SecretString;
 pub struct SqlStore {
     db: DatabaseConnection,
     keys: Keyring,
-    group: group::Shared,
+    /// Creates waiting for their batch (group commit).
+    creates: std::sync::Arc<users::batch::Creates>,
+    /// Replay-guard records waiting for their multi-row insert.
+    signatures: std::sync::Arc<group::Queue<Signature>>,
 }
 
 impl SqlStore {
@@ -72,7 +75,11 @@ impl SqlStore {
         Self {
             db,
             keys,
-            group: std::sync::Arc::new(group::GroupCommit::new(batches_at_once, overlap_commits)),
+            creates: std::sync::Arc::new(users::batch::Creates::new(
+                batches_at_once,
+                overlap_commits,
+            )),
+            signatures: std::sync::Arc::new(group::Queue::new(batches_at_once)),
         }
     }
 

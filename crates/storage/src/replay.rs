@@ -11,7 +11,7 @@ use sea_orm::{
 use crate::SqlStore;
 use crate::entity::seen_signatures as seen;
 use crate::error::StorageError;
-use crate::repo::ReplayGuard;
+use crate::group::Job;
 use crate::time::to_ms;
 
 /// The replay guard's record of one request signature: its program, the digest of the
@@ -38,6 +38,15 @@ impl Signature {
     pub fn program(&self) -> ProgramId {
         self.program
     }
+}
+
+/// The replay guard: signatures accepted within the skew window.
+#[async_trait]
+pub trait ReplayGuard: Send + Sync {
+    /// Records a signature; `false` if it was already recorded (a replay).
+    async fn first_use(&self, signature: Signature) -> Result<bool, StorageError>;
+    /// Deletes up to `batch` expired records; returns how many.
+    async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
 }
 
 /// The `seen_signatures` row of a signature.
@@ -103,5 +112,43 @@ impl ReplayGuard for SqlStore {
             .exec(&self.db)
             .await?;
         Ok(res.rows_affected)
+    }
+}
+
+impl SqlStore {
+    /// Records a signature as used, in one multi-row insert with whatever other signatures
+    /// are waiting (a single statement: committed when it returns). `Ok(false)`: already
+    /// recorded. A batch refused by a duplicate is retried one by one, so only the replay
+    /// is refused.
+    pub(crate) async fn first_use_grouped(
+        &self,
+        signature: Signature,
+    ) -> Result<bool, StorageError> {
+        let store = self.clone();
+        self.signatures
+            .submit(signature, move |batch, permit| {
+                let store = store.clone();
+                async move {
+                    store.write_signatures(batch).await;
+                    drop(permit);
+                }
+            })
+            .await
+    }
+
+    async fn write_signatures(&self, batch: Vec<Job<Signature>>) {
+        if batch.len() > 1 {
+            let signatures = batch.iter().map(|j| &j.work);
+            if insert_signatures(&self.db, signatures).await.is_ok() {
+                for job in batch {
+                    let _ = job.answer.send(Ok(true));
+                }
+                return;
+            }
+        }
+        for job in batch {
+            let result = first_use_in(&self.db, &job.work).await;
+            let _ = job.answer.send(result);
+        }
     }
 }

@@ -18,7 +18,8 @@ pub struct Page<T> {
 
 use crate::along::{Along, Outcome};
 use crate::error::StorageError;
-use crate::replay::Signature;
+use crate::idempotency::IdempotencyRepository;
+use crate::replay::ReplayGuard;
 use crate::secret::SecretString;
 
 /// The credentials of a new program, shown once.
@@ -218,68 +219,6 @@ pub trait BusinessRepository: Send + Sync {
         program: ProgramId,
         query: &ContactQuery,
     ) -> Result<Option<Page<BusinessContact>>, StorageError>;
-}
-
-/// What claiming an idempotency key found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Claim {
-    /// The key was free and is now held by the caller.
-    Claimed,
-    /// Another request holds the key and has not finished.
-    InProgress,
-    /// The key was used for a different request.
-    Mismatch,
-    /// The key's request finished; here is its response.
-    Completed {
-        /// HTTP status.
-        status: u16,
-        /// Body bytes as first sent.
-        body: String,
-    },
-}
-
-/// Idempotency keys, scoped to a program.
-#[async_trait]
-pub trait IdempotencyRepository: Send + Sync {
-    /// Claims `key` for a request whose parsed body digests to `digest`. The claim is
-    /// committed at once so that concurrent repeats see it (`InProgress`); an in-progress
-    /// claim older than `lease` (its holder crashed) is taken over.
-    async fn claim(
-        &self,
-        program: ProgramId,
-        key: &str,
-        digest: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        lease: chrono::Duration,
-    ) -> Result<Claim, StorageError>;
-    /// Stores the first response of a claimed key.
-    async fn complete(
-        &self,
-        program: ProgramId,
-        key: &str,
-        claimed_at: DateTime<Utc>,
-        status: u16,
-        body: &str,
-    ) -> Result<(), StorageError>;
-    /// Frees a claimed key whose request failed without an answer worth replaying.
-    async fn release(
-        &self,
-        program: ProgramId,
-        key: &str,
-        claimed_at: DateTime<Utc>,
-    ) -> Result<(), StorageError>;
-    /// Deletes up to `batch` records expired at `now`; returns how many.
-    async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
-}
-
-/// The replay guard: signatures accepted within the skew window.
-#[async_trait]
-pub trait ReplayGuard: Send + Sync {
-    /// Records a signature; `false` if it was already recorded (a replay).
-    async fn first_use(&self, signature: Signature) -> Result<bool, StorageError>;
-    /// Deletes up to `batch` expired records; returns how many.
-    async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError>;
 }
 
 /// Every repository, as the API holds them (`Arc<dyn Repositories>`), and what the API needs

@@ -1,36 +1,19 @@
 //! Creating users: a create is prepared (rows built, SSN sealed, answer rendered) and handed
-//! to the group commit (`group.rs`), which writes it alone or in a batch with others.
+//! to the group commit (`batch.rs`), which writes it alone or in a batch with others; and
+//! bulk seeding.
 
 use chrono::{DateTime, Utc};
 use domain::{NewUser, ProgramId, User, UserId};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    TransactionTrait as _,
-};
+use sea_orm::{ActiveValue::Set, EntityTrait as _, TransactionTrait as _};
 
+use super::batch::PreparedCreate;
 use super::rows::{add_to_count, meta_rows, shard_of};
 use crate::SqlStore;
-use crate::along::{Along, Outcome, RenderedCompletion, rollback};
-use crate::entity::{business_contacts, businesses, user_meta_data, users};
-use crate::error::{Reference, StorageError};
-use crate::replay::Signature;
+use crate::along::{Along, Outcome};
+use crate::entity::{business_contacts, user_meta_data, users};
+use crate::error::StorageError;
 use crate::repo::NewUserIds;
 use crate::time::{to_ms, truncate};
-
-/// A create ready to write: its rows built (SSN sealed, blind index computed), its replay
-/// record and idempotency completion owned, so that it can wait in a batch.
-pub(crate) struct PreparedCreate {
-    program: ProgramId,
-    /// The count shard of the new user.
-    shard: i32,
-    user: users::ActiveModel,
-    meta: Vec<user_meta_data::ActiveModel>,
-    contact: Option<business_contacts::ActiveModel>,
-    business_id: Option<String>,
-    /// The replay guard's record written with it, if any.
-    pub(crate) first_use: Option<Signature>,
-    completion: Option<RenderedCompletion>,
-}
 
 /// Writes a new user with what comes along, in a batch with whatever other creates wait.
 pub(super) async fn create(
@@ -85,23 +68,6 @@ pub(super) async fn create(
 }
 
 impl SqlStore {
-    /// One create in its own transaction. `Ok(false)`: a replayed signature, nothing written.
-    pub(crate) async fn create_alone(&self, create: &PreparedCreate) -> Result<bool, StorageError> {
-        let Some(txn) = self.begin_once(create.first_use.as_ref()).await? else {
-            return Ok(false);
-        };
-        match insert_batch(&txn, &[create]).await {
-            Ok(()) => {
-                txn.commit().await?;
-                Ok(true)
-            }
-            Err(e) => {
-                rollback(txn).await;
-                Err(e)
-            }
-        }
-    }
-
     /// Inserts many valid users of one program in one transaction with multi-row inserts
     /// (for seeding large data sets; no business links, no idempotency). Each SSN is sealed
     /// and blind-indexed exactly as by `create_user`.
@@ -140,57 +106,4 @@ impl SqlStore {
         txn.commit().await?;
         Ok(())
     }
-}
-
-/// Writes the rows of `creates` on `txn` (not their replay records: the caller writes those
-/// first), with one multi-row insert per table, and completes their idempotency keys. Fails
-/// as a whole.
-pub(crate) async fn insert_batch(
-    txn: &impl ConnectionTrait,
-    creates: &[&PreparedCreate],
-) -> Result<(), StorageError> {
-    users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
-        .exec_without_returning(txn)
-        .await?;
-    // One count row per program in the batch (the shard of its first user), in program
-    // order, so that concurrent batches lock count rows in the same order.
-    let mut per_program = std::collections::BTreeMap::<String, (ProgramId, i32, i64)>::new();
-    for c in creates {
-        per_program
-            .entry(c.program.uuid().to_string())
-            .or_insert((c.program, c.shard, 0))
-            .2 += 1;
-    }
-    for (program, shard, n) in per_program.into_values() {
-        add_to_count(txn, program, shard, n).await?;
-    }
-    let meta: Vec<_> = creates
-        .iter()
-        .flat_map(|c| c.meta.iter().cloned())
-        .collect();
-    if !meta.is_empty() {
-        user_meta_data::Entity::insert_many(meta)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    for c in creates {
-        if let (Some(contact), Some(business_id)) = (&c.contact, &c.business_id) {
-            let found = businesses::Entity::find_by_id(business_id.clone())
-                .filter(businesses::Column::ProgramId.eq(c.program.uuid().to_string()))
-                .one(txn)
-                .await?;
-            if found.is_none() {
-                return Err(StorageError::MissingReference(Reference::BusinessId));
-            }
-            business_contacts::Entity::insert(contact.clone())
-                .exec_without_returning(txn)
-                .await?;
-        }
-    }
-    for c in creates {
-        if let Some(completion) = &c.completion {
-            completion.write(txn, c.program).await?;
-        }
-    }
-    Ok(())
 }

@@ -2,12 +2,14 @@
 //! what comes along (replay record, idempotency completion) in one transaction.
 //!
 //! - `rows`: the rows of a user, and back to a `User` through the domain.
-//! - `create`: prepared creates, written by the group commit (`group.rs`).
+//! - `create`: a create prepared (rows built, SSN sealed, answer rendered); bulk seeding.
+//! - `batch`: prepared creates, group-committed alone or in batches.
 //! - `changes`: lifecycle changes and partial updates, the row locked.
 //! - `reads`: one user, a page, the audit trail, the KYC queue.
 
+pub(crate) mod batch;
 mod changes;
-pub(crate) mod create;
+mod create;
 mod reads;
 pub(crate) mod rows;
 
