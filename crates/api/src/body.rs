@@ -47,8 +47,8 @@ impl Fields {
     }
 
     /// The canonical JSON of the remaining fields (keys sorted, no whitespace).
-    pub fn canonical(&self) -> String {
-        serde_json::to_string(&self.map).unwrap_or_default()
+    pub fn canonical(&self) -> Result<String, ApiError> {
+        serde_json::to_string(&self.map).map_err(ApiError::render)
     }
 
     /// Removes and returns a field as it is (for `api_key`, which is never stored).

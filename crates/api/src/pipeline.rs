@@ -18,6 +18,9 @@
 //! cannot be replayed either way (SPEC §2.1). With a key, it is written before the key is
 //! claimed; for reads, at once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::web::{self, Bytes};
@@ -52,6 +55,8 @@ pub struct Call {
     replay: Option<Signature>,
     /// The idempotency key this request holds, if any.
     claim: Option<Claimed>,
+    /// Whether the work took what goes along (see [`serve`] when it does not).
+    taken: Arc<AtomicBool>,
 }
 
 impl Call {
@@ -59,6 +64,7 @@ impl Call {
     /// completion of the claimed key, whose answer `render` makes from the changed value.
     /// Taken once; a second call gets nothing along.
     pub fn along<T>(&mut self, render: Render<T>) -> Along<T> {
+        self.taken.store(true, Ordering::Relaxed);
         Along {
             replay: self.replay.take(),
             idempotency: self.claim.take().map(|c| Completion {
@@ -99,9 +105,28 @@ where
         Front::Answered(stored) => return Ok(stored),
     };
     // The record written after a failed work, if the work was to write it.
-    let deferred = call.replay.clone();
-    let (program, claim) = (call.program, call.claim.clone());
+    let mut deferred = call.replay.clone();
+    let (program, claim, taken) = (call.program, call.claim.clone(), call.taken.clone());
     let result = work(call, fields).await;
+    if let Ok(body) = &result
+        && !taken.load(Ordering::Relaxed)
+    {
+        // A change that wrote nothing with it (it changed nothing in storage): what goes
+        // along is written now, in commits of its own.
+        if let Some(replay) = deferred.take() {
+            record_replay(state, req, replay).await?;
+        }
+        if let Some(claim) = &claim {
+            state
+                .store
+                .complete(program, &claim.key, claim.at, StatusCode::OK.as_u16(), body)
+                .await?;
+        }
+    }
+    if result.is_ok() {
+        // Written with the change.
+        deferred = None;
+    }
     let answer = match claim {
         None => result.map(|body| views::json(StatusCode::OK, body, false)),
         Some(claim) => idempotency::settle(state, program, &claim, result).await,
@@ -206,7 +231,7 @@ async fn front(
             if let Some(replay) = replay.take() {
                 record_replay(state, req, replay).await?;
             }
-            let digest = idempotency::digest(state, program, req.path(), &fields.canonical());
+            let digest = idempotency::digest(state, program, req.path(), &fields.canonical()?);
             match idempotency::claim(state, program, key, &digest).await? {
                 idempotency::Claim::Held(claimed) => Some(claimed),
                 idempotency::Claim::Answered(stored) => return Ok(Front::Answered(stored)),
@@ -218,6 +243,7 @@ async fn front(
         key_id,
         replay,
         claim,
+        taken: Arc::new(AtomicBool::new(false)),
     };
     Ok(Front::Work(call, fields))
 }

@@ -203,7 +203,8 @@ impl IdempotencyRepository for Fake {
 impl ReplayGuard for Fake {
     async fn first_use(&self, signature: Signature) -> Result<bool, StorageError> {
         let mut seen = self.signatures.lock().unwrap();
-        let fresh = !seen.contains(&signature);
+        // Unique by digest, as the `seen_signatures` primary key.
+        let fresh = !seen.iter().any(|s| s.digest() == signature.digest());
         seen.push(signature);
         Ok(fresh)
     }
@@ -256,29 +257,18 @@ fn a_user(program: ProgramId) -> User {
     User::create(UserId::from_uuid(uuid::Uuid::now_v7()), program, &new, now)
 }
 
-/// `POST /api/v3/user/get` with the fake's credentials, against a fake whose `get_user`
-/// answers `answer`: the status and the body.
-async fn get_user_answering(
-    answer: impl FnOnce(ProgramId) -> Result<Option<User>, StorageError>,
-) -> (u16, serde_json::Value) {
-    let program = ProgramId::from_uuid(uuid::Uuid::now_v7());
-    let fake = Arc::new(Fake {
+/// A fake of program `program` whose `get_user` answers `get_user`.
+fn fake(program: ProgramId, get_user: Option<Result<Option<User>, StorageError>>) -> Arc<Fake> {
+    Arc::new(Fake {
         program,
-        get_user: Mutex::new(Some(answer(program))),
+        get_user: Mutex::new(get_user),
         signatures: Mutex::new(Vec::new()),
-    });
-    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings());
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(state))
-            .configure(api::app::configure),
-    )
-    .await;
-    let path = "/api/v3/user/get";
-    let body = serde_json::to_vec(&serde_json::json!({
-        "user_id": UserId::from_uuid(uuid::Uuid::now_v7()).to_string()
-    }))
-    .unwrap();
+    })
+}
+
+/// A POST of `body` to `path`, signed with the fake's credentials: the body and headers.
+fn signed_parts(path: &str, body: &serde_json::Value) -> (Vec<u8>, Vec<(String, String)>) {
+    let body = serde_json::to_vec(body).unwrap();
     let names = [
         "request-line",
         "x-date",
@@ -297,13 +287,45 @@ async fn get_user_answering(
     .signed_headers(&names)
     .header("api_key", API_KEY)
     .build()
-    .unwrap();
+    .unwrap()
+    .into_vec();
+    (body, headers)
+}
+
+/// The request of [`signed_parts`].
+fn request(path: &str, (body, headers): &(Vec<u8>, Vec<(String, String)>)) -> test::TestRequest {
     let mut request = test::TestRequest::post()
         .uri(path)
         .set_payload(body.clone());
-    for (name, value) in headers.as_slice() {
+    for (name, value) in headers {
         request = request.insert_header((name.as_str(), value.as_str()));
     }
+    request
+}
+
+/// A POST of `body` to `path`, signed with the fake's credentials.
+fn signed(path: &str, body: &serde_json::Value) -> test::TestRequest {
+    request(path, &signed_parts(path, body))
+}
+
+/// `POST /api/v3/user/get` with the fake's credentials, against a fake whose `get_user`
+/// answers `answer`: the status and the body.
+async fn get_user_answering(
+    answer: impl FnOnce(ProgramId) -> Result<Option<User>, StorageError>,
+) -> (u16, serde_json::Value) {
+    let program = ProgramId::from_uuid(uuid::Uuid::now_v7());
+    let fake = fake(program, Some(answer(program)));
+    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings());
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(state))
+            .configure(api::app::configure),
+    )
+    .await;
+    let request = signed(
+        "/api/v3/user/get",
+        &serde_json::json!({"user_id": UserId::from_uuid(uuid::Uuid::now_v7()).to_string()}),
+    );
     let response = test::call_service(&app, request.to_request()).await;
     let status = response.status().as_u16();
     let body: serde_json::Value = test::read_body_json(response).await;
@@ -313,6 +335,49 @@ async fn get_user_answering(
         "the read's signature is recorded once"
     );
     (status, body)
+}
+
+/// A change whose work writes nothing to storage (takes nothing along).
+async fn noop_change(
+    state: web::Data<api::state::AppState>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<actix_web::HttpResponse, api::error::ApiError> {
+    api::pipeline::serve(
+        &state,
+        &req,
+        payload,
+        api::pipeline::Policy::Changes,
+        async |_call, fields| {
+            fields.finish()?;
+            Ok("{}".to_owned())
+        },
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_change_that_writes_nothing_still_uses_up_its_signature() {
+    let fake = fake(ProgramId::from_uuid(uuid::Uuid::now_v7()), None);
+    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings());
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(state))
+            .route("/api/v3/noop", web::post().to(noop_change)),
+    )
+    .await;
+    let parts = signed_parts("/api/v3/noop", &serde_json::json!({}));
+    let first = test::call_service(&app, request("/api/v3/noop", &parts).to_request()).await;
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(
+        fake.signatures.lock().unwrap().len(),
+        1,
+        "the signature was recorded although the work wrote nothing"
+    );
+    let again = test::call_service(&app, request("/api/v3/noop", &parts).to_request()).await;
+    assert_eq!(again.status().as_u16(), 401);
+    let body: serde_json::Value = test::read_body_json(again).await;
+    assert_eq!(body["errors"][0]["code"], "replayed_request");
 }
 
 #[actix_web::test]

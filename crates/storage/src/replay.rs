@@ -38,6 +38,11 @@ impl Signature {
     pub fn program(&self) -> ProgramId {
         self.program
     }
+
+    /// The digest of the signature: what is unique.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
 }
 
 /// The replay guard: signatures accepted within the skew window.
