@@ -184,7 +184,7 @@ impl<'de> Deserialize<'de> for crate::Address {
             ..RawNewUser::default()
         };
         let mut errors = Collector::default();
-        let address = crate::user::parse_address(&user, &mut errors);
+        let address = crate::new_user::parse_address(&user, &mut errors);
         errors.finish().map_err(|e| custom_errors(&e))?;
         address.ok_or_else(|| custom_errors(&crate::error::inconsistent()))
     }
