@@ -104,36 +104,35 @@ where
         Front::Work(call, fields) => (call, fields),
         Front::Answered(stored) => return Ok(stored),
     };
-    // The record written after a failed work, if the work was to write it.
+    // The signature's record, if the work is to write it with its change.
     let mut deferred = call.replay.clone();
     let (program, claim, taken) = (call.program, call.claim.clone(), call.taken.clone());
-    let result = work(call, fields).await;
-    if let Ok(body) = &result
-        && !taken.load(Ordering::Relaxed)
-    {
-        // A change that wrote nothing with it (it changed nothing in storage): what goes
-        // along is written now, in commits of its own.
-        if let Some(replay) = deferred.take() {
-            record_replay(state, req, replay).await?;
+    let result = match work(call, fields).await {
+        Ok(body) if !taken.load(Ordering::Relaxed) => {
+            // A change that took nothing along (it changed nothing in storage): what goes
+            // along is written now, in commits of its own.
+            if let Some(replay) = deferred.take() {
+                record_replay(state, req, replay).await?;
+            }
+            if let Some(claim) = &claim {
+                let status = StatusCode::OK.as_u16();
+                state
+                    .store
+                    .complete(program, &claim.key, claim.at, status, &body)
+                    .await?;
+            }
+            Ok(body)
         }
-        if let Some(claim) = &claim {
-            state
-                .store
-                .complete(program, &claim.key, claim.at, StatusCode::OK.as_u16(), body)
-                .await?;
-        }
-    }
-    if result.is_ok() {
-        // Written with the change.
-        deferred = None;
-    }
+        result => result,
+    };
     let answer = match claim {
         None => result.map(|body| views::json(StatusCode::OK, body, false)),
         Some(claim) => idempotency::settle(state, program, &claim, result).await,
     };
     match (answer, deferred) {
         (Err(e), Some(replay)) => {
-            // Nothing was written, and neither was the signature's record: write it now.
+            // The change failed, so its transaction did not write the signature's record
+            // either: write it now, so that this request cannot be replayed (SPEC §2.1).
             match record_replay(state, req, replay).await {
                 Err(replayed) if !e.status_code().is_server_error() => Err(replayed),
                 _ => Err(e),
