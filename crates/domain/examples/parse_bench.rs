@@ -13,43 +13,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use onboard_domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser};
+use onboard_domain::fixtures::SeedUser;
+use onboard_domain::{NewUser, ParseContext};
 
 const ITERATIONS: usize = 200_000;
 const BATCH: usize = 100;
 const WARMUP: usize = 20_000;
 const TARGET_NS: f64 = 20_000.0;
-
-#[allow(clippy::unnecessary_wraps)]
-fn s(v: &str) -> Option<String> {
-    Some(v.to_owned())
-}
-
-fn seed() -> RawNewUser {
-    RawNewUser {
-        first_name: s("Alex"),
-        middle_name: s(""),
-        last_name: s("Rivera"),
-        email: s("jane.doe@example.com"),
-        phone_number: s("+15555551234"),
-        address_one: s("100 Innovation Way"),
-        address_two: s("Suite 100"),
-        city: s("Anytown"),
-        state: s("TX"),
-        country: s("US"),
-        postal_code: s("30044"),
-        username: s("janedoe"),
-        date_of_birth: s("1980-04-20"),
-        ssn: s("123-45-6789"),
-        terms_accepted: Some(true),
-        meta_data: Some(vec![RawMetaEntry {
-            name: s("external_ref"),
-            value: s("customer-001"),
-        }]),
-        business_id: None,
-        is_vendor: None,
-    }
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
@@ -57,7 +27,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let raw = seed();
+    let raw = SeedUser::example().raw();
     let ctx = ParseContext::new(NaiveDate::from_ymd_opt(2026, 4, 16).unwrap());
     NewUser::parse(&raw, ctx).expect("the seed with a valid SSN must parse");
 

@@ -14,7 +14,8 @@ use crate::{Email, PhoneNumber};
 /// The create-business input as plain strings and options. `Debug` redacts `ein`.
 ///
 /// With the `serde` feature it deserializes from the create body's JSON names (absent fields
-/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an EIN.
+/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an EIN (only with
+/// the `fixtures` feature too, for tests that send it as JSON).
 #[derive(Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawNewBusiness {

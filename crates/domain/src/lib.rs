@@ -7,11 +7,14 @@
 //!
 //! The optional `serde` feature adds `Deserialize` through each type's `parse` and
 //! `Serialize` as the wire form (never for the secrets `Ssn` and `Ein`); see `README.md`.
+//! The optional `fixtures` feature adds the `fixtures` module: valid example data for your tests.
 
 mod business;
 mod business_contact;
 mod contact;
 mod error;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 mod geo;
 mod identity;
 mod ids;

@@ -16,7 +16,8 @@ use crate::{Email, PhoneNumber};
 /// `None` means the field was absent or `null`. `Debug` redacts `ssn`.
 ///
 /// With the `serde` feature it deserializes from the create body's JSON names (absent fields
-/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an SSN.
+/// are `None`; unknown names are ignored). It has no `Serialize`: it may hold an SSN (only with
+/// the `fixtures` feature too, for tests that send it as JSON).
 #[derive(Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default))]
 pub struct RawNewUser {

@@ -201,7 +201,7 @@ fn raw_inputs_deserialize_from_the_wire_names_and_parse_as_usual() {
         "business_name": "Acme Widgets LLC", "email": "ops@acme.example",
         "phone_number": "+12125551234", "business_address": "1 Main St", "city": "Austin",
         "state": "TX", "zipcode": "73301", "country": "US", "ein": "12-3456789",
-        "business_type": "llc", "incorporated_date": "2001-02-03", "incorporated_state": "DE",
+        "business_type": "llc", "incorporated_date": "2015-06-01", "incorporated_state": "DE",
     }))
     .unwrap();
     assert_eq!(business, valid_business());
