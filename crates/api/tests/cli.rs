@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use domain::{ContactId, KycStatus, NewUser, ParseContext, RawNewUser, UserChange, UserId};
+use domain::fixtures::SeedUser;
+use domain::{ContactId, KycStatus, NewUser, ParseContext, UserChange, UserId};
 use storage::testing::{Backend, TestDatabase};
 use storage::{Along, Audit, Keyring, NewUserIds, SecretKey, UserRepository as _};
 
@@ -75,21 +76,7 @@ async fn operator_commands(backend: Backend) {
     // A pending KYC case, decided by an operator.
     let keyring = Keyring::new([("k1".to_owned(), k1.clone())], "k1", blind.clone()).unwrap();
     let store = db.store(keyring).await.unwrap();
-    let raw = RawNewUser {
-        first_name: Some("Alex".into()),
-        last_name: Some("Rivera".into()),
-        email: Some("alex@example.com".into()),
-        phone_number: Some("+15555551234".into()),
-        address_one: Some("1 Main St".into()),
-        city: Some("Austin".into()),
-        state: Some("TX".into()),
-        country: Some("US".into()),
-        postal_code: Some("73301".into()),
-        date_of_birth: Some("1980-04-20".into()),
-        ssn: Some("123-45-6789".into()),
-        terms_accepted: Some(true),
-        ..RawNewUser::default()
-    };
+    let raw = SeedUser::example().raw(); // SSN 123-45-6789
     let now = chrono::Utc::now();
     let new_user = NewUser::parse(&raw, ParseContext::new(now.date_naive())).unwrap();
     let ids = NewUserIds {
@@ -153,11 +140,7 @@ async fn operator_commands(backend: Backend) {
     );
 
     // A second case, verified by the operator.
-    let raw2 = RawNewUser {
-        email: Some("blake@example.com".into()),
-        ssn: Some("234-56-7891".into()),
-        ..raw.clone()
-    };
+    let raw2 = SeedUser::new(2).raw();
     let second = NewUser::parse(&raw2, ParseContext::new(now.date_naive())).unwrap();
     let ids2 = NewUserIds {
         user: UserId::from_uuid(uuid::Uuid::now_v7()),

@@ -12,6 +12,7 @@ use api::limits::Rate;
 use api::server::Settings;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::fixtures::SeedUser;
 use domain::{
     Business, BusinessContact, BusinessId, ContactQuery, NewBusiness, NewUser, ParseContext,
     ProgramId, RawNewUser, User, UserChange, UserId, UserQuery,
@@ -240,18 +241,7 @@ fn settings() -> Settings {
 }
 
 fn a_user(program: ProgramId) -> User {
-    let raw = RawNewUser {
-        first_name: Some("Alex".into()),
-        last_name: Some("Rivera".into()),
-        email: Some("alex@example.com".into()),
-        phone_number: Some("+15555551234".into()),
-        address_one: Some("100 Innovation Way".into()),
-        city: Some("Anytown".into()),
-        state: Some("TX".into()),
-        country: Some("US".into()),
-        postal_code: Some("30044".into()),
-        ..RawNewUser::default()
-    };
+    let raw = SeedUser::example().raw();
     let now = Utc::now();
     let new = NewUser::parse(&raw, ParseContext::new(now.date_naive())).unwrap();
     User::create(UserId::from_uuid(uuid::Uuid::now_v7()), program, &new, now)

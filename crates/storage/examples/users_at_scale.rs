@@ -13,7 +13,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser, RawUserQuery, UserId, UserQuery};
+use domain::fixtures::SeedUser;
+use domain::{NewUser, ParseContext, RawNewUser, RawUserQuery, UserId, UserQuery};
 use sea_orm::{ConnectionTrait as _, Statement};
 use storage::testing::{Backend, TestDatabase};
 use storage::{Keyring, ProgramRepository as _, SecretKey, UserRepository as _};
@@ -22,32 +23,28 @@ const LAST_NAMES: [&str; 8] = [
     "Rivera", "Smith", "Nguyen", "Garcia", "Okafor", "Müller", "Kowalski", "Tanaka",
 ];
 
+/// Seed user `i` spread for the benchmark: eight last names, a phone number each, `user{i}`
+/// as email and username (the queries below look for `user4242`), and an SSN unique up to
+/// 594 million (the seed's own `fixtures::ssn` repeats after 801,000).
 fn raw_user(i: u32) -> RawNewUser {
-    RawNewUser {
-        first_name: Some("Alex".into()),
-        last_name: Some(LAST_NAMES[(i % 8) as usize].into()),
-        email: Some(format!("user{i}@example.com")),
-        phone_number: Some(format!("+1212{:07}", 2_000_000 + i % 8_000_000)),
-        address_one: Some("100 Innovation Way".into()),
-        city: Some("Anytown".into()),
-        state: Some("TX".into()),
-        country: Some("US".into()),
-        postal_code: Some("30044".into()),
-        username: Some(format!("user{i}")),
-        date_of_birth: Some("1980-04-20".into()),
-        ssn: Some(format!(
+    SeedUser::new(i)
+        .last_name(LAST_NAMES[(i % 8) as usize])
+        .email(format!("user{i}@example.com"))
+        .username(format!("user{i}"))
+        .ssn(format!(
             "{:03}{:02}{:04}",
             1 + i % 600,
             1 + (i / 600) % 99,
             1 + (i / 59_400) % 9_999
-        )),
-        terms_accepted: Some(true),
-        meta_data: Some(vec![RawMetaEntry {
-            name: Some("ref".into()),
-            value: Some(format!("c-{i}")),
-        }]),
-        ..RawNewUser::default()
-    }
+        ))
+        .without_meta_data()
+        .meta("ref", format!("c-{i}"))
+        .with(|u| {
+            u.phone_number = Some(format!("+1212{:07}", 2_000_000 + i % 8_000_000));
+            u.middle_name = None;
+            u.address_two = None;
+        })
+        .raw()
 }
 
 /// The `pct`-th percentile (nearest rank, rounded down) of sorted samples.

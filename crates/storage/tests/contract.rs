@@ -11,9 +11,10 @@ mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use common::{Backend, Keys, TestDb};
+use domain::fixtures::{SeedBusiness, SeedUser, ssn};
 use domain::{
-    BusinessId, ContactId, NewBusiness, NewUser, ParseContext, ProgramId, RawMetaEntry,
-    RawNewBusiness, RawNewUser, UserId,
+    BusinessId, ContactId, NewBusiness, NewUser, ParseContext, ProgramId, RawNewBusiness,
+    RawNewUser, UserId,
 };
 use sea_orm::{ConnectionTrait as _, Statement};
 use storage::{
@@ -48,46 +49,19 @@ fn ctx() -> ParseContext {
     ParseContext::new(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap())
 }
 
-/// A valid SSN unique to `n` (area 100–599, group 10–98, serial 1000–9999).
-fn ssn(n: u32) -> String {
-    format!(
-        "{:03}-{:02}-{:04}",
-        100 + n % 500,
-        10 + (n / 500) % 89,
-        1000 + n % 9000
-    )
-}
-
+/// Seed user `n` as a client might type it (mixed-case email, lowercase state and country)
+/// with a second meta entry: what is stored is what the domain normalised.
 fn raw_user(n: u32) -> RawNewUser {
-    RawNewUser {
-        first_name: Some("Alex".into()),
-        middle_name: Some(String::new()),
-        last_name: Some("Rivera".into()),
-        email: Some(format!("Jane.Doe{n}@Example.com")),
-        phone_number: Some("+15555551234".into()),
-        address_one: Some("100 Innovation Way".into()),
-        address_two: Some("Suite 100".into()),
-        city: Some("Anytown".into()),
-        state: Some("tx".into()),
-        country: Some("us".into()),
-        postal_code: Some("30044".into()),
-        username: Some(format!("janedoe{n}")),
-        date_of_birth: Some("1980-04-20".into()),
-        ssn: Some(ssn(n)),
-        terms_accepted: Some(true),
-        meta_data: Some(vec![
-            RawMetaEntry {
-                name: Some("external_ref".into()),
-                value: Some(format!("customer-{n}")),
-            },
-            RawMetaEntry {
-                name: Some("tier".into()),
-                value: Some("gold".into()),
-            },
-        ]),
-        business_id: None,
-        is_vendor: None,
-    }
+    SeedUser::new(n)
+        .email(format!("Jane.Doe{n}@Example.com"))
+        .with(|u| {
+            u.state = Some("tx".into());
+            u.country = Some("us".into());
+        })
+        .without_meta_data()
+        .meta("external_ref", format!("customer-{n}"))
+        .meta("tier", "gold")
+        .raw()
 }
 
 fn new_user(raw: &RawNewUser) -> NewUser {
@@ -110,22 +84,7 @@ async fn program(store: &SqlStore) -> ProgramId {
 }
 
 fn raw_business(n: u32) -> RawNewBusiness {
-    RawNewBusiness {
-        business_name: Some(format!("Acme {n} LLC")),
-        email: Some("ops@acme.example".into()),
-        phone_number: Some("+12125551234".into()),
-        business_address: Some("1 Main St".into()),
-        business_address_2: None,
-        city: Some("Austin".into()),
-        state: Some("TX".into()),
-        zipcode: Some("73301".into()),
-        country: Some("US".into()),
-        ein: Some(format!("12-{:07}", 3_456_000 + n)),
-        business_type: Some("llc".into()),
-        incorporated_date: Some("2015-06-01".into()),
-        incorporated_state: Some("DE".into()),
-        meta_data: None,
-    }
+    SeedBusiness::new(n).raw()
 }
 
 /// A new business of `p` (from `raw_business(1)`).
