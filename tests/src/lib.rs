@@ -228,36 +228,22 @@ impl TestApp {
     }
 }
 
-/// The seed example of the endpoint documentation, with a valid SSN and unique values from `n`.
+pub use domain::fixtures::ssn;
+
+/// The seed example of the endpoint documentation, with a valid SSN and unique values from `n`:
+/// `domain::fixtures::SeedUser::new(n)` as the JSON a client sends.
 pub fn seed_body(n: u32) -> serde_json::Value {
-    serde_json::json!({
-        "email": format!("jane.doe{n}@example.com"),
-        "first_name": "Alex",
-        "middle_name": "",
-        "last_name": "Rivera",
-        "phone_number": "+15555551234",
-        "postal_code": "30044",
-        "country": "US",
-        "state": "TX",
-        "city": "Anytown",
-        "address_one": "100 Innovation Way",
-        "address_two": "Suite 100",
-        "username": format!("janedoe{n}"),
-        "date_of_birth": "1980-04-20",
-        "ssn": ssn(n),
-        "terms_accepted": true,
-        "meta_data": [{"name": "external_ref", "value": "customer-001"}]
-    })
+    seed_json(domain::fixtures::SeedUser::new(n))
 }
 
-/// A valid SSN unique to `n`, dashed.
-pub fn ssn(n: u32) -> String {
-    format!(
-        "{:03}-{:02}-{:04}",
-        100 + n % 500,
-        10 + (n / 500) % 89,
-        1000 + n % 9000
-    )
+/// A seed user as the JSON a client sends (absent fields omitted).
+pub fn seed_json(seed: domain::fixtures::SeedUser) -> serde_json::Value {
+    serde_json::to_value(seed.raw()).unwrap()
+}
+
+/// A seed business as the JSON a client sends (absent fields omitted).
+pub fn business_json(seed: domain::fixtures::SeedBusiness) -> serde_json::Value {
+    serde_json::to_value(seed.raw()).unwrap()
 }
 
 /// A response's parsed JSON body.
@@ -430,5 +416,52 @@ impl TestApp {
     /// The first column of the first row of `sql`, as an integer.
     pub async fn count(&self, sql: &str) -> i64 {
         self.store.count_raw(sql).await.unwrap()
+    }
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use domain::{NewUser, ParseContext, RawNewUser};
+
+    use super::{seed_body, ssn};
+
+    /// What `seed_body` was before it came from `domain::fixtures`, written out.
+    fn written_out(n: u32) -> serde_json::Value {
+        serde_json::json!({
+            "email": format!("jane.doe{n}@example.com"),
+            "first_name": "Alex",
+            "middle_name": "",
+            "last_name": "Rivera",
+            "phone_number": "+15555551234",
+            "postal_code": "30044",
+            "country": "US",
+            "state": "TX",
+            "city": "Anytown",
+            "address_one": "100 Innovation Way",
+            "address_two": "Suite 100",
+            "username": format!("janedoe{n}"),
+            "date_of_birth": "1980-04-20",
+            "ssn": format!(
+                "{:03}-{:02}-{:04}",
+                100 + n % 500,
+                10 + (n / 500) % 89,
+                1000 + n % 9000
+            ),
+            "terms_accepted": true,
+            "meta_data": [{"name": "external_ref", "value": "customer-001"}]
+        })
+    }
+
+    #[test]
+    fn seed_body_is_the_written_out_seed_and_parses() {
+        let today = ParseContext::new(chrono::Utc::now().date_naive());
+        for n in (0..1_000).chain([44_500, 800_999]) {
+            let body = seed_body(n);
+            assert_eq!(body, written_out(n), "seed_body({n}): same keys and values");
+            assert_eq!(body["ssn"], ssn(n));
+            let raw: RawNewUser = serde_json::from_value(body).unwrap();
+            NewUser::parse(&raw, today)
+                .unwrap_or_else(|e| panic!("seed_body({n}) no longer parses: {e:?}"));
+        }
     }
 }

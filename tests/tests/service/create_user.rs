@@ -1,9 +1,10 @@
 //! `POST /api/v3/user/create` (and v4): shapes, validation, links, duplicates, isolation.
 
 use domain::BusinessId;
+use domain::fixtures::SeedBusiness;
 use serde_json::{Value, json};
 use storage::{ProgramRepository as _, UserRepository as _};
-use tests::{TestApp, json as parse, seed_body, service_test, ssn};
+use tests::{TestApp, business_json, json as parse, seed_body, service_test, ssn};
 
 const CREATE: &str = "/api/v3/user/create";
 
@@ -273,11 +274,7 @@ service_test!(
 );
 
 async fn business_link_and_program_isolation(app: &TestApp) {
-    let business = json!({
-        "business_name": "Acme LLC", "email": "ops@acme.example", "phone_number": "+12125551234",
-        "business_address": "1 Main St", "city": "Austin", "state": "TX", "zipcode": "73301",
-        "country": "US", "ein": "12-3456789"
-    });
+    let business = business_json(SeedBusiness::example());
     let (status, out) = post(app, "/api/v3/business/create", &business).await;
     assert_eq!(status, 200, "{out}");
     let bid: BusinessId = out["data"]["items"][0]["id"]

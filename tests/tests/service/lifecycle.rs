@@ -1,9 +1,10 @@
 //! Reading users and businesses: `/user/get`, `/user/get-all`, `/business/create`,
 //! `/business/get`, `/business/customers/get-all`.
 
+use domain::fixtures::SeedBusiness;
 use serde_json::{Value, json};
 use storage::ProgramRepository as _;
-use tests::{TestApp, json as parse, seed_body, service_test};
+use tests::{TestApp, business_json, json as parse, seed_body, service_test};
 
 async fn call(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
     let resp = app
@@ -20,23 +21,13 @@ async fn create_user(app: &TestApp, body: &Value) -> Value {
     out["data"]["items"][0].clone()
 }
 
+/// Seed business `n` with a meta entry and an empty second address line (stored as none).
 fn business_body(n: u32) -> Value {
-    json!({
-        "business_name": format!("Acme {n} LLC"),
-        "email": "ops@acme.example",
-        "phone_number": "+12125551234",
-        "business_address": "1 Main St",
-        "business_address_2": "",
-        "city": "Austin",
-        "state": "TX",
-        "zipcode": "73301",
-        "country": "US",
-        "ein": format!("12-{:07}", 3_456_000 + n),
-        "business_type": "llc",
-        "incorporated_date": "2015-06-01",
-        "incorporated_state": "DE",
-        "meta_data": [{"name": "crm", "value": "42"}]
-    })
+    business_json(
+        SeedBusiness::new(n)
+            .meta("crm", "42")
+            .with(|b| b.business_address_2 = Some(String::new())),
+    )
 }
 
 async fn get_returns_the_user_and_hides_other_programs(app: &TestApp) {
