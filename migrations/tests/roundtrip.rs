@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
 /// Tables the migrations must create (at least; the round trip itself reads every table from
 /// the database's catalog, so a table added by a new migration is checked without a change
 /// here).
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -35,6 +35,7 @@ const TABLES: [&str; 12] = [
     "seen_signatures",
     "user_events",
     "program_user_counts",
+    "key_checks",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).

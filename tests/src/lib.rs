@@ -117,6 +117,8 @@ pub fn test_settings() -> Settings {
         },
         kyc_verifier: Arc::new(api::kyc::Sandbox),
         kyc_interval: Duration::from_millis(100),
+        trusted_proxies: api::client_addr::TrustedProxies::default(),
+        replay_reads: false,
     }
 }
 
@@ -185,8 +187,15 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<Tes
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server =
-        api::server::run(listener, store.clone(), options.clock, &options.settings).unwrap();
+    let key_mismatch = store.check_keys(chrono::Utc::now()).await.unwrap().err();
+    let server = api::server::run(
+        listener,
+        store.clone(),
+        options.clock,
+        &options.settings,
+        key_mismatch,
+    )
+    .unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     Some(TestApp {

@@ -14,6 +14,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for version in VERSIONS {
         cfg.service(
             web::scope(version)
+                // Answers carry personal data: no cache may keep them.
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((header::CACHE_CONTROL, "no-store")),
+                )
                 .service(post_only("/user/create", routes::users::create))
                 .service(post_only("/user/get", routes::users::get))
                 .service(post_only("/user/get-all", routes::users::get_all))

@@ -16,6 +16,9 @@ use crate::error::{ApiError, AuthFailure, InternalCause};
 
 /// Largest accepted distance between X-Date and the server clock.
 pub const MAX_SKEW: Duration = Duration::from_secs(300);
+/// How much longer than the skew window a signature is remembered: the clocks of several
+/// instances drift apart, and one whose clock is behind must still find the record.
+pub const REPLAY_MARGIN: Duration = Duration::from_secs(60);
 /// Entries kept per cache before it is emptied (bounds memory under key-spraying).
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -181,7 +184,8 @@ impl Authenticator {
         }
 
         let digest = hex(&Sha256::digest(auth.signature.as_bytes()));
-        let keep_until = sent.max(now) + chrono::Duration::from_std(MAX_SKEW).unwrap_or_default();
+        let keep_until = sent.max(now)
+            + chrono::Duration::from_std(MAX_SKEW + REPLAY_MARGIN).unwrap_or_default();
         Ok(Verified {
             program,
             key_id,

@@ -104,7 +104,12 @@ impl Fields {
     pub fn meta_data(&mut self, name: &str) -> Option<Vec<RawMetaEntry>> {
         let list = match self.map.remove(name) {
             None | Some(Value::Null) => return None,
-            Some(Value::Array(list)) => list,
+            // Past the limit the list is refused as such (`too_many`, by the domain) without
+            // examining more than one element beyond it.
+            Some(Value::Array(mut list)) => {
+                list.truncate(domain::MetaData::MAX_ENTRIES + 1);
+                list
+            }
             Some(_) => {
                 self.wrong(name, "a list of {name, value} objects");
                 return None;

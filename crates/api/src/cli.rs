@@ -89,6 +89,9 @@ pub enum ProgramCommand {
 /// `onboard keys …`.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Write a new key file (a data key under a random id and a blind-index key) at the
+    /// configured `key_file`, mode 0600; never overwrites one.
+    Init,
     /// Re-encrypt every stored secret under the active data key, in batches.
     Rotate {
         /// Rows per batch and column.
@@ -147,42 +150,77 @@ pub fn main() -> ExitCode {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn open_store(config: &Config) -> Result<SqlStore, Box<dyn std::error::Error>> {
-    ensure_sqlite_dir(&config.database_url)?;
-    let (keyring, source) = keys::load(&config.key_file)?;
+    let (store, checked) = open_unchecked(config).await?;
+    checked?;
+    Ok(store)
+}
+
+/// Opens the database (migrated) and the keyring, and compares them: the store, and whether
+/// its keys match what the database was written with (`serve` starts either way, but not
+/// ready; every other command refuses).
+async fn open_unchecked(
+    config: &Config,
+) -> Result<(SqlStore, Result<(), storage::KeyMismatch>), Box<dyn std::error::Error>> {
+    ensure_sqlite_files(&config.database_url)?;
+    let database = config.database();
+    let db = storage::connect(&database).await?;
+    storage::migrate(&db).await?;
+    let fresh = !storage::holds_sealed_data(&db).await?;
+    let (keyring, source) = keys::load(&config.key_file, fresh)?;
     match source {
         KeySource::Created => tracing::warn!(
             key_file = %config.key_file.display(),
-            "no encryption keys were configured: created a new key file with mode 0600; back it up, without it stored SSNs cannot be read"
+            "no encryption keys were configured and the database is empty: created a new key file with mode 0600; back it up, without it stored SSNs cannot be read"
         ),
         KeySource::File => {
             tracing::info!(key_file = %config.key_file.display(), "keys loaded from file");
         }
         KeySource::Environment => tracing::info!("keys loaded from the environment"),
     }
-    Ok(SqlStore::open(&config.database(), keyring).await?)
+    let store = SqlStore::with_create_batches(db, keyring, database.create_batches);
+    let checked = store.check_keys(SystemClock.now()).await?;
+    Ok((store, checked))
 }
 
-/// Creates the directory of a `sqlite://` database file.
-fn ensure_sqlite_dir(url: &str) -> std::io::Result<()> {
-    if let Some(rest) = url.strip_prefix("sqlite://") {
-        let path = rest.split('?').next().unwrap_or_default();
-        if let Some(dir) = std::path::Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)?;
-        }
+/// For a `sqlite://` database file: creates its directory (mode 0700) and the file (0600)
+/// when missing, so that neither is ever readable by other users (SQLite gives its `-wal`
+/// and `-shm` files the database file's mode).
+fn ensure_sqlite_files(url: &str) -> std::io::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(rest.split('?').next().unwrap_or_default());
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
     }
-    Ok(())
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        keys::create_private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
 }
 
 async fn serve(config: Config, bind: Option<String>) -> CliResult {
-    let store = open_store(&config).await?;
+    let settings = crate::server::Settings::try_from(&config)?;
+    let (store, checked) = open_unchecked(&config).await?;
+    let mismatch = checked.err();
+    if let Some(mismatch) = &mismatch {
+        tracing::error!(
+            problem = %mismatch,
+            "the configured keys do not match this database: not serving the API (/readyz answers 503) until the keys are corrected and the service restarted"
+        );
+    }
     let addr = bind.unwrap_or_else(|| config.bind.clone());
     let listener = TcpListener::bind(&addr)?;
     tracing::info!(addr = %listener.local_addr()?, "onboard listening");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    crate::server::run(listener, store, clock, &(&config).into())?.await?;
+    crate::server::run(listener, store, clock, &settings, mismatch)?.await?;
     tracing::info!("onboard stopped");
     Ok(())
 }
@@ -245,6 +283,15 @@ async fn run(config: Config, command: Command) -> CliResult {
             println!(
                 "API key {key_id} revoked (running servers stop accepting it within {} s)",
                 config.api_key_cache_ttl_secs
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Init) => {
+            let ring = keys::init(&config.key_file)?;
+            println!(
+                "wrote {} with data key {} (mode 0600): back it up; without it stored SSNs cannot be read",
+                config.key_file.display(),
+                ring.active_key_id()
             );
             Ok(())
         }

@@ -43,6 +43,12 @@ pub struct Config {
     pub kyc_verifier: String,
     /// How often the KYC worker looks for pending users, in milliseconds.
     pub kyc_interval_ms: u64,
+    /// Proxies (addresses or networks) whose `Forwarded`/`X-Forwarded-For` name the client
+    /// for the authentication-failure limiter; empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// `changes` (default: state-changing requests are replay-guarded, reads write nothing)
+    /// or `all` (reads too; SPEC §2.1).
+    pub replay_guard: String,
 }
 
 impl Default for Config {
@@ -64,6 +70,8 @@ impl Default for Config {
             auth_failures_burst: 30.0,
             kyc_verifier: "manual".to_owned(),
             kyc_interval_ms: 1000,
+            trusted_proxies: Vec::new(),
+            replay_guard: "changes".to_owned(),
         }
     }
 }
@@ -86,6 +94,8 @@ const FIELDS: &[&str] = &[
     "auth_failures_burst",
     "kyc_verifier",
     "kyc_interval_ms",
+    "trusted_proxies",
+    "replay_guard",
 ];
 
 impl Config {

@@ -144,6 +144,9 @@ pub enum ApiError {
     /// 503: the database cannot be reached.
     #[error("storage unavailable")]
     Unavailable,
+    /// 503: the configured keys do not match the database (SPEC §5); nothing is served.
+    #[error("keys do not match the database")]
+    KeysMismatch,
     /// 500: a bug. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] InternalCause),
@@ -248,6 +251,10 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     out
 }
 
+/// At most this many errors are listed in one answer, then one `too_many_errors` item: the
+/// answer to a hostile body stays small.
+pub const MAX_ERROR_ITEMS: usize = 50;
+
 /// The error envelope.
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -319,6 +326,13 @@ impl ApiError {
                     "the database cannot be reached; retry later",
                 )],
             ),
+            Self::KeysMismatch => (
+                "The service is not ready.",
+                vec![ErrorItem::general(
+                    "keys_mismatch",
+                    "the service's encryption keys do not match its database; an operator must correct the key configuration",
+                )],
+            ),
             Self::Internal(_) => (
                 "An internal error occurred.",
                 vec![ErrorItem::general("internal_error", "the error was logged")],
@@ -330,7 +344,15 @@ impl ApiError {
 impl ApiError {
     /// The status and the exact envelope bytes of this error (also stored for replays).
     pub fn body(&self) -> (StatusCode, String) {
-        let (message, items) = self.message_and_items();
+        let (message, mut items) = self.message_and_items();
+        if items.len() > MAX_ERROR_ITEMS {
+            let more = items.len() - MAX_ERROR_ITEMS;
+            items.truncate(MAX_ERROR_ITEMS);
+            items.push(ErrorItem::general(
+                "too_many_errors",
+                format!("{more} more errors are not listed"),
+            ));
+        }
         let body = serde_json::to_string(&Envelope {
             status: "error",
             message,
@@ -353,7 +375,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::KeysMismatch => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -105,6 +105,18 @@ pub async fn claim(
             "a request with this Idempotency-Key is still being processed".into(),
         )),
         storage::Claim::Claimed => Ok(Claim::Held(Claimed { key, at: now })),
+        storage::Claim::TooLarge => Err(ApiError::Unprocessable(vec![ErrorItem::field(
+            "Idempotency-Key",
+            "idempotency_answer_too_large",
+            "the first answer to this key was too large to keep; send the request with a new key",
+        )])),
+    }
+}
+
+/// Frees a claimed key whose request was refused before any work.
+pub async fn release(state: &AppState, program: ProgramId, claim: &Claimed) {
+    if let Err(e) = state.store.release(program, &claim.key, claim.at).await {
+        tracing::warn!(error = %e, "could not release an idempotency key");
     }
 }
 
@@ -127,9 +139,7 @@ pub async fn settle(
             Ok(json(status, body, false))
         }
         Err(err) => {
-            if let Err(e) = state.store.release(program, &claim.key, claim.at).await {
-                tracing::warn!(error = %e, "could not release an idempotency key");
-            }
+            release(state, program, claim).await;
             Err(err)
         }
     }

@@ -1,19 +1,30 @@
 //! The keyring's source: `ONBOARD_DATA_KEYS` etc. in the environment, else a key file, else
-//! (development) a new key file written with mode 0600.
+//! (development, and only for a database that holds nothing sealed yet) a new key file written
+//! with mode 0600. `onboard keys init` writes a new key file on purpose.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use storage::{Keyring, SecretKey};
+use zeroize::{Zeroize as _, Zeroizing};
 
-/// The key file's shape (TOML). Keys are standard Base64 of 32 bytes.
+/// The key file's shape (TOML). Keys are standard Base64 of 32 bytes; wiped on drop.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyFile {
     active_key: String,
     blind_index_key: String,
     data_keys: BTreeMap<String, String>,
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        self.blind_index_key.zeroize();
+        for value in self.data_keys.values_mut() {
+            value.zeroize();
+        }
+    }
 }
 
 /// What went wrong loading keys.
@@ -33,6 +44,21 @@ pub enum KeyError {
     /// The keys themselves are invalid.
     #[error(transparent)]
     Crypto(#[from] storage::CryptoError),
+    /// No keys are configured, and the database already holds data sealed with some.
+    #[error(
+        "no encryption keys are configured ({path} does not exist, ONBOARD_DATA_KEYS is not \
+         set) but the database already holds data sealed with keys: restore the key file that \
+         wrote it (or configure ONBOARD_DATA_KEYS, ONBOARD_ACTIVE_KEY and \
+         ONBOARD_BLIND_INDEX_KEY); new keys are created only for an empty database or by \
+         `onboard keys init`"
+    )]
+    NotConfigured {
+        /// The key file looked for.
+        path: String,
+    },
+    /// `keys init` would overwrite a key file.
+    #[error("{0} already exists: keys init never overwrites a key file")]
+    Exists(String),
 }
 
 /// Where the keyring came from, for the log.
@@ -47,7 +73,9 @@ pub enum KeySource {
 }
 
 /// Loads the keyring. `ONBOARD_DATA_KEYS` is `id:base64,id:base64`.
-pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
+/// Without configured keys a new key file is written only when `may_create` (the database
+/// holds nothing sealed yet).
+pub fn load(key_file: &Path, may_create: bool) -> Result<(Keyring, KeySource), KeyError> {
     let vars = [
         std::env::var("ONBOARD_DATA_KEYS").ok(),
         std::env::var("ONBOARD_ACTIVE_KEY").ok(),
@@ -72,8 +100,9 @@ pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
         return Ok((ring, KeySource::Environment));
     }
     let display = key_file.display().to_string();
-    match std::fs::read_to_string(key_file) {
+    match std::fs::read_to_string(key_file).map(Zeroizing::new) {
         Ok(text) => {
+            warn_if_readable_by_others(key_file);
             let file: KeyFile = toml::from_str(&text).map_err(|_| KeyError::Malformed(display))?;
             let keys = file
                 .data_keys
@@ -87,21 +116,12 @@ pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
             )?;
             Ok((ring, KeySource::File))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let data = SecretKey::generate()?;
-            let blind = SecretKey::generate()?;
-            let file = KeyFile {
-                active_key: "k1".to_owned(),
-                blind_index_key: blind.to_base64().to_string(),
-                data_keys: BTreeMap::from([("k1".to_owned(), data.to_base64().to_string())]),
-            };
-            let text = toml::to_string(&file).map_err(|_| KeyError::Malformed(display.clone()))?;
-            write_private(key_file, &text).map_err(|source| KeyError::Io {
-                path: display,
-                source,
-            })?;
-            let ring = Keyring::new([("k1".to_owned(), data)], "k1", blind)?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && may_create => {
+            let ring = init(key_file)?;
             Ok((ring, KeySource::Created))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(KeyError::NotConfigured { path: display })
         }
         Err(source) => Err(KeyError::Io {
             path: display,
@@ -110,11 +130,73 @@ pub fn load(key_file: &Path) -> Result<(Keyring, KeySource), KeyError> {
     }
 }
 
+/// Writes a new key file (mode 0600, its directory 0700) with a fresh data key under a random
+/// key id and a fresh blind-index key; refuses to overwrite one.
+pub fn init(key_file: &Path) -> Result<Keyring, KeyError> {
+    let display = key_file.display().to_string();
+    if key_file.exists() {
+        return Err(KeyError::Exists(display));
+    }
+    let data = SecretKey::generate()?;
+    let blind = SecretKey::generate()?;
+    let mut id_bytes = [0u8; 4];
+    getrandom::fill(&mut id_bytes).map_err(|_| storage::CryptoError::Rng)?;
+    let key_id = format!(
+        "k{}",
+        id_bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let file = KeyFile {
+        active_key: key_id.clone(),
+        blind_index_key: blind.to_base64().to_string(),
+        data_keys: BTreeMap::from([(key_id.clone(), data.to_base64().to_string())]),
+    };
+    let text =
+        Zeroizing::new(toml::to_string(&file).map_err(|_| KeyError::Malformed(display.clone()))?);
+    write_private(key_file, &text).map_err(|source| KeyError::Io {
+        path: display,
+        source,
+    })?;
+    Ok(Keyring::new([(key_id.clone(), data)], &key_id, blind)?)
+}
+
+/// Logs a warning when the key file can be read by its group or by others.
+fn warn_if_readable_by_others(key_file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(key_file) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    key_file = %key_file.display(),
+                    mode = format!("{mode:o}"),
+                    "the key file is readable by other users: chmod 600 it"
+                );
+            }
+        }
+    }
+}
+
+/// Creates `dir` and its missing parents with mode 0700 (owner only).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Writes a new file readable by its owner only (0600), refusing to overwrite one.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

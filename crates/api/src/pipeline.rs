@@ -1,7 +1,8 @@
-//! The one front half of every `/api` request, in order: body limit (413), authentication
-//! (401; the address's failure budget, 429), the replay guard, the program's rate limit (429),
-//! media type (415), a JSON object (400), and for changes the `Idempotency-Key` (422) and its
-//! claim. Then the handler's work, then what follows from its result (the key completed or
+//! The one front half of every `/api` request, in order: the key check (503 while the keys do
+//! not match the database), body limit (413), authentication (401; 429 once the client's
+//! address has used up its budget of failures), the program's rate limit (429, before anything
+//! is written), media type (415), a JSON object (400), and for changes the `Idempotency-Key`
+//! (422), its claim, and the replay guard. Then the handler's work, then what follows from its result (the key completed or
 //! released, the signature recorded). A handler is only its work:
 //!
 //! ```text
@@ -15,8 +16,10 @@
 //! The replay guard's record of a change without `Idempotency-Key` is not written here but
 //! handed to the work ([`Call::along`]), which writes it in the change's own transaction (one
 //! commit instead of two); when the work fails it is written afterwards, so that the request
-//! cannot be replayed either way (SPEC §2.1). With a key, it is written before the key is
-//! claimed; for reads, at once.
+//! cannot be replayed either way (SPEC §2.1). With a key, the key is claimed first — a retry
+//! whose key already has the same request's record gets that record's answer, even with the
+//! same signature — and the signature recorded right after (seen before: 401, the key
+//! released). Reads write nothing, unless `replay_guard = "all"`: then it is recorded at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +33,7 @@ use futures_util::StreamExt as _;
 use storage::{Along, Completion, Outcome, Render, SecretString, Signature};
 
 use crate::body::Fields;
+use crate::client_addr;
 use crate::error::{ApiError, AuthFailure, ErrorItem};
 use crate::idempotency::{self, Claimed};
 use crate::state::AppState;
@@ -158,15 +162,10 @@ async fn front(
     payload: web::Payload,
     policy: Policy,
 ) -> Result<Front, ApiError> {
-    let now = std::time::Instant::now();
-    let peer = req.peer_addr().map(|a| a.ip());
-    if let Some(ip) = peer {
-        state
-            .limits
-            .auth_failures
-            .check(&ip, now)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    if state.key_mismatch.is_some() {
+        return Err(ApiError::KeysMismatch);
     }
+    let now = std::time::Instant::now();
     let body = read_body(req, payload, state.body_limit).await?;
     let mut parsed = Fields::parse(&body);
     let body_key = parsed
@@ -176,28 +175,27 @@ async fn front(
         .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
     let verified = match state.auth.verify(req, &body, body_key).await {
         Ok(verified) => verified,
-        Err(e) => {
-            if let (ApiError::Unauthorized(_), Some(ip)) = (&e, peer) {
-                let _ = state.limits.auth_failures.take(&ip, now);
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(failed(state, req, e, now)),
     };
     let (program, key_id, replay) = (verified.program, verified.key_id, verified.replay);
     // Every handler's span declares a `program` field.
     tracing::Span::current().record("program", tracing::field::display(program));
-    let mut replay = Some(replay);
-    if policy == Policy::Reads
-        && let Some(replay) = replay.take()
-    {
-        record_replay(state, req, replay).await?;
-    }
+    // Before anything is written: a throttled program costs no database write.
+    state
+        .limits
+        .programs
+        .take(&program, now)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    // Reads write nothing unless `replay_guard = "all"` (SPEC §2.1).
+    let mut replay = match policy {
+        Policy::Reads if state.replay_reads => {
+            record_replay(state, req, replay).await?;
+            None
+        }
+        Policy::Reads => None,
+        Policy::Changes => Some(replay),
+    };
     let checked = (|| {
-        state
-            .limits
-            .programs
-            .take(&program, now)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -217,6 +215,7 @@ async fn front(
     let (fields, key) = match checked {
         Ok(checked) => checked,
         Err(e) => {
+            // A refused change is not replayable either.
             if let Some(replay) = replay {
                 record_replay(state, req, replay).await?;
             }
@@ -226,15 +225,21 @@ async fn front(
     let claim = match key {
         None => None,
         Some(key) => {
-            // With a key, the signature is recorded before the key is claimed.
-            if let Some(replay) = replay.take() {
-                record_replay(state, req, replay).await?;
-            }
             let digest = idempotency::digest(state, program, req.path(), &fields.canonical()?);
-            match idempotency::claim(state, program, key, &digest).await? {
-                idempotency::Claim::Held(claimed) => Some(claimed),
+            // The key first: a retry of a request whose key has a record gets its answer,
+            // even when it repeats the signature (SPEC §2.1) …
+            let claimed = match idempotency::claim(state, program, key, &digest).await? {
+                idempotency::Claim::Held(claimed) => claimed,
                 idempotency::Claim::Answered(stored) => return Ok(Front::Answered(stored)),
+            };
+            // … then the signature: seen before with another key, it is a replay.
+            if let Some(replay) = replay.take()
+                && let Err(replayed) = record_replay(state, req, replay).await
+            {
+                idempotency::release(state, program, &claimed).await;
+                return Err(replayed);
             }
+            Some(claimed)
         }
     };
     let call = Call {
@@ -247,6 +252,23 @@ async fn front(
     Ok(Front::Work(call, fields))
 }
 
+/// An authentication failure: 401, or 429 once the client's address has used up its budget
+/// of failures. Only failures count: a request that verifies is never refused here, so a
+/// client cannot lock others out by failing from their address.
+fn failed(state: &AppState, req: &HttpRequest, e: ApiError, now: std::time::Instant) -> ApiError {
+    let client = state
+        .trusted_proxies
+        .client(req)
+        .map(client_addr::limiter_key);
+    match (&e, client) {
+        (ApiError::Unauthorized(_), Some(ip)) => match state.limits.auth_failures.take(&ip, now) {
+            Ok(()) => e,
+            Err(retry_after) => ApiError::RateLimited { retry_after },
+        },
+        _ => e,
+    }
+}
+
 /// Records a verified request's signature (401 `replayed_request`, counted as an
 /// authentication failure of the client's address, if it was already recorded).
 async fn record_replay(
@@ -255,7 +277,13 @@ async fn record_replay(
     replay: Signature,
 ) -> Result<(), ApiError> {
     let result = state.auth.record(replay).await;
-    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.peer_addr().map(|a| a.ip())) {
+    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (
+        &result,
+        state
+            .trusted_proxies
+            .client(req)
+            .map(client_addr::limiter_key),
+    ) {
         let _ = state
             .limits
             .auth_failures

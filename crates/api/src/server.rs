@@ -11,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::app::configure;
 use crate::auth::Authenticator;
+use crate::client_addr::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::{Limits, Rate};
@@ -34,11 +35,33 @@ pub struct Settings {
     pub kyc_verifier: Arc<dyn crate::kyc::KycVerifier>,
     /// How often the KYC worker looks for pending users.
     pub kyc_interval: Duration,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Whether reads are replay-guarded too (`replay_guard = "all"`).
+    pub replay_reads: bool,
 }
 
-impl From<&Config> for Settings {
-    fn from(c: &Config) -> Self {
-        Self {
+/// A configuration value the server cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A `trusted_proxies` entry.
+    #[error(transparent)]
+    TrustedProxy(#[from] crate::client_addr::BadProxy),
+    /// `replay_guard`.
+    #[error("replay_guard: {0:?} is not one of \"changes\" (default), \"all\"")]
+    ReplayGuard(String),
+}
+
+impl TryFrom<&Config> for Settings {
+    type Error = SettingsError;
+
+    fn try_from(c: &Config) -> Result<Self, SettingsError> {
+        let replay_reads = match c.replay_guard.as_str() {
+            "changes" => false,
+            "all" => true,
+            other => return Err(SettingsError::ReplayGuard(other.to_owned())),
+        };
+        Ok(Self {
             min_age: c.min_age,
             body_limit: c.body_limit_bytes,
             api_key_ttl: Duration::from_secs(c.api_key_cache_ttl_secs),
@@ -53,15 +76,19 @@ impl From<&Config> for Settings {
             kyc_verifier: crate::kyc::verifier(&c.kyc_verifier)
                 .unwrap_or_else(|| Arc::new(crate::kyc::Manual)),
             kyc_interval: Duration::from_millis(c.kyc_interval_ms.max(50)),
-        }
+            trusted_proxies: TrustedProxies::parse(&c.trusted_proxies)?,
+            replay_reads,
+        })
     }
 }
 
-/// The state of the API over `store` (the SQL store, or a fake in handler tests).
+/// The state of the API over `store` (the SQL store, or a fake in handler tests);
+/// `key_mismatch` when the keys do not match the database (nothing is served but 503s).
 pub fn state(
     store: Arc<dyn storage::Repositories>,
     clock: Arc<dyn Clock>,
     settings: &Settings,
+    key_mismatch: Option<storage::KeyMismatch>,
 ) -> AppState {
     AppState {
         auth: Authenticator::new(store.clone(), clock.clone(), settings.api_key_ttl),
@@ -70,30 +97,39 @@ pub fn state(
         min_age: settings.min_age,
         body_limit: settings.body_limit,
         limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
+        trusted_proxies: settings.trusted_proxies.clone(),
+        replay_reads: settings.replay_reads,
+        key_mismatch,
     }
 }
 
 /// Starts serving on `listener`; returns the running server (await it to wait for shutdown).
 /// SIGINT/SIGTERM stop accepting, let in-flight requests finish (up to 30 s), then exit.
+/// With `key_mismatch`, no background work starts and every API request answers 503.
 pub fn run(
     listener: TcpListener,
     store: SqlStore,
     clock: Arc<dyn Clock>,
     settings: &Settings,
+    key_mismatch: Option<storage::KeyMismatch>,
 ) -> std::io::Result<Server> {
     crate::metrics::install();
+    let refused = key_mismatch.is_some();
     let state = web::Data::new(self::state(
         Arc::new(store.clone()),
         clock.clone(),
         settings,
+        key_mismatch,
     ));
-    crate::kyc::spawn_worker(
-        store.clone(),
-        settings.kyc_verifier.clone(),
-        clock.clone(),
-        settings.kyc_interval,
-    );
-    spawn_sweepers(store, clock);
+    if !refused {
+        crate::kyc::spawn_worker(
+            store.clone(),
+            settings.kyc_verifier.clone(),
+            clock.clone(),
+            settings.kyc_interval,
+        );
+        spawn_sweepers(store, clock);
+    }
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(crate::metrics::record))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use storage::Repositories;
 
 use crate::auth::Authenticator;
+use crate::client_addr::TrustedProxies;
 use crate::clock::Clock;
 use crate::limits::Limits;
 
@@ -23,6 +24,13 @@ pub struct AppState {
     pub body_limit: usize,
     /// Rate limits.
     pub limits: Limits,
+    /// Proxies whose forwarding headers name the client (for the failure limiter).
+    pub trusted_proxies: TrustedProxies,
+    /// Whether reads are replay-guarded too (`replay_guard = "all"`; SPEC §2.1).
+    pub replay_reads: bool,
+    /// Set when the configured keys do not match the database: every API request and
+    /// `/readyz` answer 503, and nothing is read or written.
+    pub key_mismatch: Option<storage::KeyMismatch>,
 }
 
 /// The API versions served, with identical behaviour.

@@ -237,6 +237,8 @@ fn settings() -> Settings {
         auth_failure_rate: unlimited,
         kyc_verifier: api::kyc::verifier("manual").unwrap(),
         kyc_interval: Duration::from_secs(60),
+        trusted_proxies: api::client_addr::TrustedProxies::default(),
+        replay_reads: false,
     }
 }
 
@@ -305,7 +307,7 @@ async fn get_user_answering(
 ) -> (u16, serde_json::Value) {
     let program = ProgramId::from_uuid(uuid::Uuid::now_v7());
     let fake = fake(program, Some(answer(program)));
-    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings());
+    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings(), None);
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(state))
@@ -319,10 +321,9 @@ async fn get_user_answering(
     let response = test::call_service(&app, request.to_request()).await;
     let status = response.status().as_u16();
     let body: serde_json::Value = test::read_body_json(response).await;
-    assert_eq!(
-        fake.signatures.lock().unwrap().len(),
-        1,
-        "the read's signature is recorded once"
+    assert!(
+        fake.signatures.lock().unwrap().is_empty(),
+        "a read writes nothing, not even its signature (SPEC §2.1)"
     );
     (status, body)
 }
@@ -349,7 +350,7 @@ async fn noop_change(
 #[actix_web::test]
 async fn a_change_that_writes_nothing_still_uses_up_its_signature() {
     let fake = fake(ProgramId::from_uuid(uuid::Uuid::now_v7()), None);
-    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings());
+    let state = api::server::state(fake.clone(), Arc::new(SystemClock), &settings(), None);
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(state))
@@ -419,4 +420,33 @@ async fn a_corrupt_row_is_500_and_names_nothing_of_it() {
             "errors": [{"code": "internal_error", "message": "the error was logged"}]
         })
     );
+}
+
+#[actix_web::test]
+async fn keys_that_do_not_match_the_database_answer_503_and_touch_nothing() {
+    let fake = fake(ProgramId::from_uuid(uuid::Uuid::now_v7()), None);
+    let state = api::server::state(
+        fake.clone(),
+        Arc::new(SystemClock),
+        &settings(),
+        Some(storage::KeyMismatch::Differs("k1".into())),
+    );
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(state))
+            .configure(api::app::configure),
+    )
+    .await;
+    let request = signed(
+        "/api/v3/user/get",
+        &serde_json::json!({"user_id": UserId::from_uuid(uuid::Uuid::now_v7()).to_string()}),
+    );
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status().as_u16(), 503);
+    let body: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(body["errors"][0]["code"], "keys_mismatch");
+    let ready =
+        test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(ready.status().as_u16(), 503);
+    assert!(fake.signatures.lock().unwrap().is_empty());
 }

@@ -172,10 +172,20 @@ impl Keyring {
 
     /// Encrypts `plaintext` for one field of one row under the active key with a random nonce.
     pub fn seal(&self, plaintext: &[u8], aad: Aad<'_>) -> Result<Sealed, CryptoError> {
+        self.seal_under(&self.active, plaintext, aad)
+    }
+
+    /// [`Keyring::seal`] under the data key `key_id`.
+    fn seal_under(
+        &self,
+        key_id: &str,
+        plaintext: &[u8],
+        aad: Aad<'_>,
+    ) -> Result<Sealed, CryptoError> {
         let cipher = self
             .keys
-            .get(&self.active)
-            .ok_or_else(|| CryptoError::UnknownKey(self.active.clone()))?;
+            .get(key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| CryptoError::Rng)?;
         let aad = aad.bytes();
@@ -192,9 +202,30 @@ impl Keyring {
         bytes.extend_from_slice(&nonce);
         bytes.extend_from_slice(&ct);
         Ok(Sealed {
-            key_id: self.active.clone(),
+            key_id: key_id.to_owned(),
             bytes,
         })
+    }
+
+    /// The key check of data key `key_id`: a constant sealed under it, bound to the key id (a
+    /// MAC of the constant under the key, never the key), as lowercase hex.
+    pub fn key_check(&self, key_id: &str) -> Result<String, CryptoError> {
+        let sealed = self.seal_under(key_id, KEY_CHECK_CONSTANT, key_check_aad(key_id))?;
+        Ok(hex(&sealed.bytes))
+    }
+
+    /// Whether `check` (from [`Keyring::key_check`]) was made by this keyring's `key_id`.
+    pub fn matches_key_check(&self, key_id: &str, check: &str) -> bool {
+        let Some(bytes) = unhex(check) else {
+            return false;
+        };
+        self.open(key_id, &bytes, key_check_aad(key_id))
+            .is_ok_and(|plain| plain.as_slice() == KEY_CHECK_CONSTANT)
+    }
+
+    /// The check of the blind-index key: its blind index of a constant.
+    pub fn blind_key_check(&self) -> String {
+        self.blind_index("key-check", KEY_CHECK_CONSTANT)
     }
 
     /// Decrypts a field; fails (never returns garbage) if key, row, column or bytes differ.
@@ -231,6 +262,29 @@ impl Keyring {
         mac.update(value);
         hex(&mac.finalize().into_bytes())
     }
+}
+
+/// What a key check seals.
+const KEY_CHECK_CONSTANT: &[u8] = b"onboard key check v1";
+
+/// The associated data of the key check of `key_id`.
+fn key_check_aad(key_id: &str) -> Aad<'_> {
+    Aad {
+        table: "key_checks",
+        column: "check_mac",
+        row_id: key_id,
+    }
+}
+
+/// Bytes from lowercase or uppercase hexadecimal.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Lowercase hexadecimal.

@@ -255,3 +255,19 @@ pub(crate) mod program_user_counts {
     }
     no_relations!();
 }
+
+pub(crate) mod key_checks {
+    //! `key_checks`: what each key id the database was written with seals (never the key).
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "key_checks")]
+    pub(crate) struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub(crate) key_id: String,
+        pub(crate) purpose: String,
+        pub(crate) check_mac: String,
+        pub(crate) created_at: i64,
+    }
+    no_relations!();
+}

@@ -15,8 +15,14 @@ use crate::error::StorageError;
 use crate::error::{ConflictCode, InternalError, Problem};
 use crate::time::to_ms;
 
+/// The largest answer kept for an `Idempotency-Key` (bytes). A larger one is replaced by a
+/// marker, and a retry with the key is told so ([`Claim::TooLarge`]) instead of getting it:
+/// one tenant cannot fill the shared database with stored answers.
+pub const MAX_STORED_ANSWER: usize = 128 * 1024;
+
 /// Marks a claimed record completed with its response, on `conn` (a transaction when the
-/// work it protects is written too). Fails with `ClaimLost` if the claim is not held.
+/// work it protects is written too). Fails with `ClaimLost` if the claim is not held. An
+/// answer over [`MAX_STORED_ANSWER`] is stored as the marker state `too_large`.
 pub(crate) async fn complete_in(
     conn: &impl sea_orm::ConnectionTrait,
     program: ProgramId,
@@ -25,8 +31,13 @@ pub(crate) async fn complete_in(
     status: u16,
     body: &str,
 ) -> Result<(), StorageError> {
+    let (state, body) = if body.len() > MAX_STORED_ANSWER {
+        (TOO_LARGE, None)
+    } else {
+        (COMPLETED, Some(body))
+    };
     let res = idem::Entity::update_many()
-        .col_expr(idem::Column::State, COMPLETED.into())
+        .col_expr(idem::Column::State, state.into())
         .col_expr(idem::Column::ResponseStatus, i32::from(status).into())
         .col_expr(idem::Column::ResponseBody, body.into())
         .filter(idem::Column::ProgramId.eq(program.uuid().to_string()))
@@ -51,6 +62,9 @@ pub enum Claim {
     InProgress,
     /// The key was used for a different request.
     Mismatch,
+    /// The key's request finished, but its answer was over [`MAX_STORED_ANSWER`] bytes and was
+    /// not kept.
+    TooLarge,
     /// The key's request finished; here is its response.
     Completed {
         /// HTTP status.
@@ -97,6 +111,7 @@ pub trait IdempotencyRepository: Send + Sync {
 
 const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
+const TOO_LARGE: &str = "too_large";
 
 impl SqlStore {
     async fn insert_claim(
@@ -186,6 +201,7 @@ impl IdempotencyRepository for SqlStore {
                     existing.response_status,
                     existing.response_body,
                 ) {
+                    (TOO_LARGE, _, _) => Claim::TooLarge,
                     (COMPLETED, Some(status), Some(body)) => Claim::Completed {
                         status: u16::try_from(status).map_err(|_| {
                             InternalError::corrupt(

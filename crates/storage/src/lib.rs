@@ -11,6 +11,7 @@ mod entity;
 mod error;
 mod group;
 mod idempotency;
+mod keychecks;
 mod programs;
 mod replay;
 mod repo;
@@ -30,7 +31,8 @@ pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,
 };
-pub use idempotency::{Claim, IdempotencyRepository};
+pub use idempotency::{Claim, IdempotencyRepository, MAX_STORED_ANSWER};
+pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{
     Audit, BusinessRepository, HmacCredential, IssuedCredentials, NewUserIds, Page,

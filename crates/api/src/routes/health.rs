@@ -28,10 +28,13 @@ pub async fn healthz() -> HttpResponse {
     security(()),
     responses(
         (status = 200, description = "The database answers.", body = crate::schemas::HealthSchema),
-        (status = 503, description = "The database cannot be reached.", body = crate::schemas::ErrorEnvelopeSchema),
+        (status = 503, description = "The database cannot be reached (`storage_unavailable`), or the configured keys do not match it (`keys_mismatch`).", body = crate::schemas::ErrorEnvelopeSchema),
     ),
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.key_mismatch.is_some() {
+        return Err(ApiError::KeysMismatch);
+    }
     state.store.ping().await?;
     Ok(HttpResponse::Ok().json(json!({"status": "success", "message": "ready"})))
 }
