@@ -1189,3 +1189,108 @@ async fn every_unique_index_is_attributed() {
     );
     db.cleanup().await;
 }
+
+/// The key check (SPEC §5): the keys a database was written with are recognised, any other
+/// key under the same id or another blind-index key is refused, and a key that still seals
+/// data cannot be dropped; a key added for rotation is recorded.
+async fn keys_that_did_not_write_the_database_are_refused(db: &TestDb, keys: &Keys) {
+    use storage::KeyMismatch;
+    assert_eq!(db.store.check_keys(now()).await.unwrap(), Ok(()));
+    assert_eq!(db.store.check_keys(now()).await.unwrap(), Ok(()), "again");
+    let p = program(&db.store).await;
+    db.store
+        .create_user(p, ids(), &new_user(&raw_user(1)), now(), Along::nothing())
+        .await
+        .written()
+        .unwrap();
+    let conn = db.store.connection().clone();
+
+    // Another data key under the same id (a key file created elsewhere).
+    let other = Keys::new();
+    let same_id = common::keyring("k1", &[("k1", &other.k1)], &keys.blind);
+    let got = SqlStore::new(conn.clone(), same_id)
+        .check_keys(now())
+        .await
+        .unwrap();
+    assert_eq!(got, Err(KeyMismatch::Differs("k1".into())));
+    // Another blind-index key.
+    let blind = common::keyring("k1", &[("k1", &keys.k1)], &other.blind);
+    let got = SqlStore::new(conn.clone(), blind)
+        .check_keys(now())
+        .await
+        .unwrap();
+    assert_eq!(got, Err(KeyMismatch::BlindIndexDiffers));
+    // A second key for rotation: recorded, and from then on checked too.
+    let both = common::keyring("k2", &[("k1", &keys.k1), ("k2", &keys.k2)], &keys.blind);
+    assert_eq!(
+        SqlStore::new(conn.clone(), both)
+            .check_keys(now())
+            .await
+            .unwrap(),
+        Ok(())
+    );
+    let wrong_k2 = common::keyring("k2", &[("k1", &keys.k1), ("k2", &other.k2)], &keys.blind);
+    let got = SqlStore::new(conn.clone(), wrong_k2)
+        .check_keys(now())
+        .await
+        .unwrap();
+    assert_eq!(got, Err(KeyMismatch::Differs("k2".into())));
+    // k1 still seals the SSN and the HMAC secret: it cannot be left out.
+    let only_k2 = common::keyring("k2", &[("k2", &keys.k2)], &keys.blind);
+    let got = SqlStore::new(conn.clone(), only_k2)
+        .check_keys(now())
+        .await
+        .unwrap();
+    assert_eq!(got, Err(KeyMismatch::Missing("k1".into())));
+    assert!(storage::holds_sealed_data(&conn).await.unwrap());
+}
+contract!(
+    keys_that_did_not_write_the_database_are_refused,
+    keys_that_did_not_write_the_database_are_refused
+);
+
+/// An answer too large to keep is stored as a marker; a retry with its key is told so.
+async fn oversized_answers_are_not_kept(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let exp = now() + Duration::hours(24);
+    assert_eq!(
+        store.claim(p, "big", "d", now(), exp, LEASE).await.unwrap(),
+        Claim::Claimed
+    );
+    let body = "x".repeat(storage::MAX_STORED_ANSWER + 1);
+    store.complete(p, "big", now(), 422, &body).await.unwrap();
+    assert_eq!(
+        store.claim(p, "big", "d", now(), exp, LEASE).await.unwrap(),
+        Claim::TooLarge
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM idempotency_records WHERE response_body IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    // At the cap, the answer is kept.
+    assert_eq!(
+        store
+            .claim(p, "fits", "d", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let body = "y".repeat(storage::MAX_STORED_ANSWER);
+    store.complete(p, "fits", now(), 200, &body).await.unwrap();
+    assert_eq!(
+        store
+            .claim(p, "fits", "d", now(), exp, LEASE)
+            .await
+            .unwrap(),
+        Claim::Completed { status: 200, body }
+    );
+}
+contract!(
+    oversized_answers_are_not_kept,
+    oversized_answers_are_not_kept
+);

@@ -12,6 +12,7 @@ mod changes;
 mod create_user;
 mod docs_page;
 mod envelope;
+mod hardening;
 mod lifecycle;
 mod openapi;
 mod operations;
