@@ -11,6 +11,7 @@ mod entity;
 mod error;
 mod group;
 mod idempotency;
+mod operators;
 mod programs;
 mod replay;
 mod repo;
@@ -31,10 +32,12 @@ pub use error::{
     UNIQUE_CONSTRAINTS,
 };
 pub use idempotency::{Claim, IdempotencyRepository};
+pub use operators::{OperatorAction, RecordedAction};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{
     Audit, BusinessRepository, HmacCredential, IssuedCredentials, NewUserIds, Page,
-    ProgramRepository, ProgramSummary, Repositories, UserEvent, UserRepository, VerifiedApiKey,
+    ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
+    VerifiedApiKey,
 };
 pub use rotate::RotationReport;
 pub use sea_orm::DbBackend;
