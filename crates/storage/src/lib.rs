@@ -39,7 +39,7 @@ pub use repo::{
     ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
     VerifiedApiKey,
 };
-pub use rotate::RotationReport;
+pub use rotate::{RotationPlan, RotationReport};
 pub use sea_orm::DbBackend;
 pub use secret::SecretString;
 

@@ -870,6 +870,52 @@ contract!(
     a_disabled_program_verifies_nothing
 );
 
+/// `keys rotate` writes a row only if it still holds the ciphertext it read: an SSN changed
+/// between the read and the write keeps its new value, and the next batch re-encrypts it.
+#[allow(clippy::field_reassign_with_default)]
+async fn reencryption_never_overwrites_a_concurrent_change(db: &TestDb, keys: &Keys) {
+    let p = program(&db.store).await;
+    let id = ids();
+    db.store
+        .create_user(p, id, &new_user(&raw_user(1)), now(), Along::nothing())
+        .await
+        .written()
+        .unwrap();
+    let both = common::keyring("k2", &[("k1", &keys.k1), ("k2", &keys.k2)], &keys.blind);
+    let rotating = SqlStore::new(db.store.connection().clone(), both);
+    let plan = rotating.plan_reencryption(10).await.unwrap();
+    assert_eq!(plan.len(), 2, "the SSN and the program's HMAC secret");
+
+    // Meanwhile an instance still writing under k1 changes the SSN.
+    let mut change = RawNewUser::default();
+    change.ssn = Some(ssn(2)); // (no struct update: `RawNewUser` wipes its SSN on drop)
+    db.store
+        .update_user(p, id.user, &change, ctx(), now(), Along::nothing())
+        .await
+        .written()
+        .unwrap();
+
+    let report = rotating.write_reencryption(plan).await.unwrap();
+    assert_eq!(report.rewritten, 1, "only the HMAC secret");
+    assert!(report.more, "the skipped row is looked at again");
+    let after = rotating.reveal_ssn(p, id.user).await.unwrap().unwrap();
+    assert_eq!(after.expose_digits(), ssn(2).replace('-', ""));
+
+    let report = rotating.reencrypt_batch(10).await.unwrap();
+    assert_eq!((report.rewritten, report.more), (1, false));
+    let only_new = common::keyring("k2", &[("k2", &keys.k2)], &keys.blind);
+    let after = SqlStore::new(db.store.connection().clone(), only_new)
+        .reveal_ssn(p, id.user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.expose_digits(), ssn(2).replace('-', ""));
+}
+contract!(
+    reencryption_never_overwrites_a_concurrent_change,
+    reencryption_never_overwrites_a_concurrent_change
+);
+
 async fn idempotency_claims(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let p = program(store).await;
