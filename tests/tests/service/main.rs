@@ -10,6 +10,7 @@
 mod auth;
 mod changes;
 mod create_user;
+mod credentials;
 mod docs_page;
 mod envelope;
 mod lifecycle;
