@@ -435,6 +435,39 @@ async fn credential_lifecycle_commands_mysql() {
     credential_lifecycle_commands(Backend::Mysql).await;
 }
 
+/// A configuration value outside its field's choices refuses to start, naming the field and
+/// the allowed values (it used to mean the default silently).
+#[test]
+fn unknown_configuration_values_refuse_to_start() {
+    for (variable, value, expected) in [
+        (
+            "ONBOARD_KYC_VERIFIER",
+            "sandbx",
+            "kyc_verifier = \"sandbx\" is not one of the allowed values: manual, sandbox",
+        ),
+        (
+            "ONBOARD_LOG_FORMAT",
+            "xml",
+            "log_format = \"xml\" is not one of the allowed values: json, pretty",
+        ),
+        (
+            "ONBOARD_SQLITE_SYNCHRONOUS",
+            "off",
+            "sqlite_synchronous = \"off\" is not one of the allowed values: full, normal",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", "sqlite::memory:")
+            .env(variable, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{variable}: {stderr}");
+        assert!(stderr.contains(expected), "{variable}: {stderr}");
+    }
+}
+
 #[tokio::test]
 async fn operator_commands_sqlite() {
     operator_commands(Backend::Sqlite).await;

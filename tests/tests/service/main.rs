@@ -9,6 +9,7 @@
 
 mod auth;
 mod changes;
+mod configuration;
 mod create_user;
 mod credentials;
 mod docs_page;
