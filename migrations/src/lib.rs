@@ -38,6 +38,7 @@ mod m20261128_000004_idempotency_and_replay;
 mod m20261128_000005_user_events;
 mod m20261128_000006_user_counts;
 mod m20261129_000007_key_checks;
+mod m20261129_000008_credential_lifecycle;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_user_events::Migration),
             Box::new(m20261128_000006_user_counts::Migration),
             Box::new(m20261129_000007_key_checks::Migration),
+            Box::new(m20261129_000008_credential_lifecycle::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
 /// Tables the migrations must create (at least; the round trip itself reads every table from
 /// the database's catalog, so a table added by a new migration is checked without a change
 /// here).
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 14] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -36,10 +36,11 @@ const TABLES: [&str; 13] = [
     "user_events",
     "program_user_counts",
     "key_checks",
+    "operator_actions",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 9] = [
+const INDEXES: [(&str, &str); 10] = [
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),
@@ -49,6 +50,7 @@ const INDEXES: [(&str, &str); 9] = [
     ("business_contacts", "idx_business_contacts_listing"),
     ("seen_signatures", "idx_seen_signatures_expires"),
     ("user_events", "idx_user_events_user_created"),
+    ("operator_actions", "idx_operator_actions_created_at"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

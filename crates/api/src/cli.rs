@@ -21,6 +21,9 @@ pub struct Cli {
     /// TOML configuration file (also `ONBOARD_CONFIG`).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
+    /// Who runs this command, recorded with every operator action (default: `$USER`).
+    #[arg(long, global = true)]
+    pub actor: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -84,6 +87,34 @@ pub enum ProgramCommand {
         #[arg(long)]
         key_id: String,
     },
+    /// Issue a new HMAC username and secret (printed once); the program's current ones stay
+    /// valid for the overlap, then stop.
+    RotateHmac {
+        /// The program, `prog-…`.
+        program: String,
+        /// How long the current credentials stay valid: `24h` (default), `90m`, `7d`, `0`.
+        #[arg(long, default_value = "24h", value_parser = crate::operator::parse_overlap)]
+        overlap: chrono::Duration,
+        /// Print one JSON object (program_id, hmac_username, hmac_secret, retiring,
+        /// old_valid_until).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one HMAC credential by its username, at once.
+    RevokeHmac {
+        /// The HMAC username, `hm_…`.
+        username: String,
+    },
+    /// Disable a program: its requests answer 401 (within the credential cache bound).
+    Disable {
+        /// The program, `prog-…`.
+        program: String,
+    },
+    /// Enable a disabled program again.
+    Enable {
+        /// The program, `prog-…`.
+        program: String,
+    },
 }
 
 /// `onboard keys …`.
@@ -127,13 +158,14 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(&config.log_format);
+    let actor = crate::operator::actor(cli.actor.as_deref());
     let result = match cli.command {
         Command::Serve { bind } => actix_web::rt::System::new().block_on(serve(config, bind)),
         other => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
         {
-            Ok(runtime) => runtime.block_on(run(config, other)),
+            Ok(runtime) => runtime.block_on(run(config, other, &actor)),
             Err(e) => Err(e.into()),
         },
     };
@@ -225,9 +257,11 @@ async fn serve(config: Config, bind: Option<String>) -> CliResult {
     Ok(())
 }
 
-#[allow(clippy::print_stdout)]
-async fn run(config: Config, command: Command) -> CliResult {
+#[allow(clippy::print_stdout, clippy::too_many_lines)]
+async fn run(config: Config, command: Command, actor: &str) -> CliResult {
     let now = SystemClock.now();
+    let by = |command: String| storage::OperatorAction::new(actor, command);
+    let cache_secs = config.api_key_cache_ttl_secs;
     match command {
         Command::Serve { .. } => Ok(()),
         Command::Migrate => {
@@ -237,7 +271,9 @@ async fn run(config: Config, command: Command) -> CliResult {
         }
         Command::Program(ProgramCommand::Create { name, json }) => {
             let store = open_store(&config).await?;
-            let issued = store.create_program(&name, now).await?;
+            let issued = store
+                .create_program_by(&name, now, &by(format!("program create --name {name}")))
+                .await?;
             if json {
                 let out = serde_json::json!({
                     "program_id": issued.program_id.to_string(),
@@ -258,8 +294,18 @@ async fn run(config: Config, command: Command) -> CliResult {
         Command::Program(ProgramCommand::List) => {
             let store = open_store(&config).await?;
             for p in store.list_programs().await? {
+                let retiring: Vec<String> = p
+                    .hmac_retiring
+                    .iter()
+                    .map(|(u, until)| format!(",{u} (until {})", crate::views::timestamp(*until)))
+                    .collect();
+                let retiring = retiring.concat();
+                let disabled = p
+                    .disabled_at
+                    .map(|t| format!("\tDISABLED since {}", crate::views::timestamp(t)))
+                    .unwrap_or_default();
                 println!(
-                    "{}\t{}\tcreated {}\tapi keys: {}\thmac: {}",
+                    "{}\t{}\tcreated {}\tapi keys: {}\thmac: {}{retiring}{disabled}",
                     p.program_id,
                     p.name,
                     crate::views::timestamp(p.created_at),
@@ -272,19 +318,47 @@ async fn run(config: Config, command: Command) -> CliResult {
         Command::Program(ProgramCommand::RotateKey { program }) => {
             let program = ProgramId::parse(&program).map_err(|v| format!("--program {v}"))?;
             let store = open_store(&config).await?;
-            let (key_id, key) = store.rotate_api_key(program, now).await?;
+            let action = by(format!("program rotate-key --program {program}"));
+            let (key_id, key) = store.rotate_api_key(program, now, &action).await?;
             println!("new API key {key_id} issued; the program's other keys are revoked.");
             println!("export ONBOARD_API_KEY={}", key.expose());
             Ok(())
         }
         Command::Program(ProgramCommand::RevokeKey { key_id }) => {
             let store = open_store(&config).await?;
-            store.revoke_api_key(&key_id, now).await?;
+            let action = by(format!("program revoke-key --key-id {key_id}"));
+            store.revoke_api_key(&key_id, now, &action).await?;
             println!(
-                "API key {key_id} revoked (running servers stop accepting it within {} s)",
-                config.api_key_cache_ttl_secs
+                "API key {key_id} revoked (running servers stop accepting it within {cache_secs} s)"
             );
             Ok(())
+        }
+        Command::Program(ProgramCommand::RotateHmac {
+            program,
+            overlap,
+            json,
+        }) => {
+            let store = open_store(&config).await?;
+            let action = by(format!(
+                "program rotate-hmac {program} --overlap {}s",
+                overlap.num_seconds()
+            ));
+            crate::operator::rotate_hmac(&store, &action, &program, overlap, json, now).await
+        }
+        Command::Program(ProgramCommand::RevokeHmac { username }) => {
+            let store = open_store(&config).await?;
+            let action = by(format!("program revoke-hmac {username}"));
+            crate::operator::revoke_hmac(&store, &action, &username, cache_secs, now).await
+        }
+        Command::Program(ProgramCommand::Disable { program }) => {
+            let store = open_store(&config).await?;
+            let action = by(format!("program disable {program}"));
+            crate::operator::set_disabled(&store, &action, &program, true, cache_secs, now).await
+        }
+        Command::Program(ProgramCommand::Enable { program }) => {
+            let store = open_store(&config).await?;
+            let action = by(format!("program enable {program}"));
+            crate::operator::set_disabled(&store, &action, &program, false, cache_secs, now).await
         }
         Command::Keys(KeysCommand::Init) => {
             let ring = keys::init(&config.key_file)?;
@@ -297,6 +371,10 @@ async fn run(config: Config, command: Command) -> CliResult {
         }
         Command::Keys(KeysCommand::Rotate { batch }) => {
             let store = open_store(&config).await?;
+            // Recorded as it starts: it runs in many transactions, and may be interrupted.
+            store
+                .record_operator_action(&by(format!("keys rotate --batch {batch}")), now)
+                .await?;
             let mut total = 0;
             loop {
                 let report = store.reencrypt_batch(batch.max(1)).await?;
@@ -315,7 +393,10 @@ async fn run(config: Config, command: Command) -> CliResult {
             user,
             decision,
             reason,
-        }) => kyc_decide(&config, &user, &decision, reason.as_deref(), now).await,
+        }) => {
+            let action = by(format!("kyc decide {user} {decision}"));
+            kyc_decide(&config, &action, &user, &decision, reason.as_deref(), now).await
+        }
         Command::Call { path, file } => call(&path, file.as_deref()).await,
     }
 }
@@ -362,6 +443,7 @@ async fn call(path: &str, file: Option<&str>) -> CliResult {
 #[allow(clippy::print_stdout)]
 async fn kyc_decide(
     config: &Config,
+    action: &storage::OperatorAction,
     user: &str,
     decision: &str,
     reason: Option<&str>,
@@ -388,6 +470,8 @@ async fn kyc_decide(
         .await?;
     // Nothing is along, so no signature can be replayed.
     let user = outcome.written().ok_or("the decision was not written")?;
+    // The decision is in the user's audit trail; this records who ran the command.
+    store.record_operator_action(action, now).await?;
     println!("{} kyc_status is now {}", user.id(), user.kyc_status());
     Ok(())
 }

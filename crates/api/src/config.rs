@@ -76,6 +76,17 @@ impl Default for Config {
     }
 }
 
+/// The values a field with a fixed set of choices accepts (exactly, in lowercase).
+fn choices(field: &str) -> &'static [&'static str] {
+    match field {
+        "kyc_verifier" => &["manual", "sandbox"],
+        "log_format" => &["json", "pretty"],
+        "sqlite_synchronous" => &["full", "normal"],
+        "replay_guard" => &["changes", "all"],
+        _ => &[],
+    }
+}
+
 /// The fields settable as `ONBOARD_<FIELD>`.
 const FIELDS: &[&str] = &[
     "database_url",
@@ -114,7 +125,31 @@ impl Config {
             // credentials, test URLs) are not configuration fields.
             .merge(Env::prefixed("ONBOARD_").only(FIELDS))
             .merge(Env::raw().only(&["DATABASE_URL"]));
-        figment.extract().map_err(Box::new)
+        let config: Self = figment.extract().map_err(Box::new)?;
+        config
+            .check_choices()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
+        Ok(config)
+    }
+
+    /// Refuses a value outside its field's choices (a typo must not silently mean the
+    /// default): the message names the field and the allowed values.
+    pub fn check_choices(&self) -> Result<(), String> {
+        for (field, value) in [
+            ("kyc_verifier", &self.kyc_verifier),
+            ("log_format", &self.log_format),
+            ("sqlite_synchronous", &self.sqlite_synchronous),
+            ("replay_guard", &self.replay_guard),
+        ] {
+            let allowed = choices(field);
+            if !allowed.contains(&value.as_str()) {
+                return Err(format!(
+                    "{field} = {value:?} is not one of the allowed values: {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The storage settings this configuration asks for.
@@ -122,11 +157,51 @@ impl Config {
         let mut db = storage::DatabaseConfig::new(self.database_url.clone());
         db.max_connections = self.max_connections;
         db.create_batches = self.create_batches;
-        db.sqlite_durability = if self.sqlite_synchronous.eq_ignore_ascii_case("normal") {
+        db.sqlite_durability = if self.sqlite_synchronous == "normal" {
             storage::SqliteDurability::Normal
         } else {
             storage::SqliteDurability::Full
         };
         db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_among_the_choices() {
+        assert_eq!(Config::default().check_choices(), Ok(()));
+    }
+
+    #[test]
+    fn a_value_outside_the_choices_is_refused_by_name() {
+        let cases = [
+            (
+                Config {
+                    kyc_verifier: "sandbx".into(),
+                    ..Config::default()
+                },
+                "kyc_verifier = \"sandbx\" is not one of the allowed values: manual, sandbox",
+            ),
+            (
+                Config {
+                    log_format: "Pretty".into(),
+                    ..Config::default()
+                },
+                "log_format = \"Pretty\" is not one of the allowed values: json, pretty",
+            ),
+            (
+                Config {
+                    sqlite_synchronous: "off".into(),
+                    ..Config::default()
+                },
+                "sqlite_synchronous = \"off\" is not one of the allowed values: full, normal",
+            ),
+        ];
+        for (config, message) in cases {
+            assert_eq!(config.check_choices(), Err(message.to_owned()));
+        }
     }
 }

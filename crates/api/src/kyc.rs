@@ -25,6 +25,10 @@ pub enum Decision {
 pub trait KycVerifier: Send + Sync + std::fmt::Debug {
     /// The audit actor name, e.g. `verifier:sandbox`.
     fn name(&self) -> &'static str;
+    /// What an operator must know when a server starts with this verifier, if anything.
+    fn warning(&self) -> Option<&'static str> {
+        None
+    }
     /// Decides one pending user.
     async fn decide(&self, user: &User, ssn: Option<&Ssn>) -> Option<Decision>;
 }
@@ -54,6 +58,11 @@ pub struct Sandbox;
 impl KycVerifier for Sandbox {
     fn name(&self) -> &'static str {
         "verifier:sandbox"
+    }
+    fn warning(&self) -> Option<&'static str> {
+        Some(
+            "kyc_verifier = \"sandbox\": KYC cases are decided by test rules that verify almost everyone; never use it with real people",
+        )
     }
     async fn decide(&self, user: &User, ssn: Option<&Ssn>) -> Option<Decision> {
         if ssn.is_some_and(|s| s.last4().as_str() == "9999") {

@@ -15,6 +15,7 @@ pub mod kyc;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod operator;
 pub mod pipeline;
 pub mod requests;
 pub mod routes;

@@ -73,6 +73,8 @@ impl TryFrom<&Config> for Settings {
                 per_second: c.auth_failures_per_minute / 60.0,
                 burst: c.auth_failures_burst,
             },
+            // `Config::load` refuses any other name; a configuration built in code falls
+            // back to the verifier that decides nothing.
             kyc_verifier: crate::kyc::verifier(&c.kyc_verifier)
                 .unwrap_or_else(|| Arc::new(crate::kyc::Manual)),
             kyc_interval: Duration::from_millis(c.kyc_interval_ms.max(50)),
@@ -115,6 +117,9 @@ pub fn run(
 ) -> std::io::Result<Server> {
     crate::metrics::install();
     let refused = key_mismatch.is_some();
+    if let Some(warning) = settings.kyc_verifier.warning() {
+        tracing::warn!(verifier = settings.kyc_verifier.name(), "{warning}");
+    }
     let state = web::Data::new(self::state(
         Arc::new(store.clone()),
         clock.clone(),

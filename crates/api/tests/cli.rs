@@ -7,7 +7,9 @@ use std::process::Command;
 use domain::fixtures::SeedUser;
 use domain::{ContactId, KycStatus, NewUser, ParseContext, UserChange, UserId};
 use storage::testing::{Backend, TestDatabase};
-use storage::{Along, Audit, Keyring, NewUserIds, SecretKey, UserRepository as _};
+use storage::{
+    Along, Audit, Keyring, NewUserIds, ProgramRepository as _, SecretKey, UserRepository as _,
+};
 
 struct Env {
     url: String,
@@ -16,7 +18,17 @@ struct Env {
 }
 
 fn onboard(env: &Env, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
+    onboard_as(env, args, None)
+}
+
+/// `onboard` run by the OS user `user` (`$USER`; removed when `None`).
+fn onboard_as(env: &Env, args: &[&str], user: Option<&str>) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_onboard"));
+    match user {
+        Some(user) => command.env("USER", user),
+        None => command.env_remove("USER").env_remove("LOGNAME"),
+    };
+    let out = command
         .args(args)
         .env("DATABASE_URL", &env.url)
         .env("ONBOARD_DATA_KEYS", &env.data_keys)
@@ -184,6 +196,8 @@ async fn operator_commands(backend: Backend) {
     };
     let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
         .args(["keys", "rotate", "--batch", "1"])
+        .env_remove("USER")
+        .env_remove("LOGNAME")
         .env("DATABASE_URL", &env2.url)
         .env("ONBOARD_DATA_KEYS", &env2.data_keys)
         .env("ONBOARD_ACTIVE_KEY", "k2")
@@ -224,8 +238,234 @@ async fn operator_commands(backend: Backend) {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be set together"));
 
+    // Both decisions and the rotation are on the record (no `$USER`: `unknown`).
+    let actions = store.operator_actions(20).await.unwrap();
+    let commands: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a.action.actor.as_str(), a.action.command.as_str()))
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            ("unknown", "keys rotate --batch 1"),
+            (
+                "unknown",
+                format!("kyc decide {} verified", ids2.user).as_str()
+            ),
+            ("unknown", format!("kyc decide {user} rejected").as_str()),
+            ("unknown", "program create --name acme"),
+        ]
+    );
+
     let _ = store.connection().clone().close().await;
     db.drop_database().await;
+}
+
+/// `program rotate-hmac|revoke-hmac|disable|enable`, each recorded with who ran it.
+async fn credential_lifecycle_commands(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+        return;
+    };
+    let (k1, blind) = (
+        SecretKey::generate().unwrap(),
+        SecretKey::generate().unwrap(),
+    );
+    let env = Env {
+        url: db.url.clone(),
+        data_keys: format!("k1:{}", k1.to_base64().as_str()),
+        blind: blind.to_base64().to_string(),
+    };
+    let (ok, stdout, stderr) = onboard_as(
+        &env,
+        &["program", "create", "--name", "acme", "--json"],
+        Some("carol"),
+    );
+    assert!(ok, "{stderr}");
+    let created: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let program = created["program_id"].as_str().unwrap().to_owned();
+    let first = created["hmac_username"].as_str().unwrap().to_owned();
+    let keyring = Keyring::new([("k1".to_owned(), k1)], "k1", blind).unwrap();
+    let store = db.store(keyring).await.unwrap();
+
+    // Rotated with an overlap, as JSON: the old username stays valid beside the new one.
+    let (ok, stdout, stderr) = onboard_as(
+        &env,
+        &[
+            "program",
+            "rotate-hmac",
+            &program,
+            "--overlap",
+            "1h",
+            "--json",
+            "--actor",
+            "alice",
+        ],
+        Some("carol"),
+    );
+    assert!(ok, "{stderr}");
+    let rotated: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let keys: Vec<&str> = rotated
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "hmac_secret",
+            "hmac_username",
+            "old_valid_until",
+            "program_id",
+            "retiring"
+        ]
+    );
+    assert_eq!(rotated["retiring"], serde_json::json!([first]));
+    let second = rotated["hmac_username"].as_str().unwrap().to_owned();
+    let secret = rotated["hmac_secret"].as_str().unwrap();
+    assert!(!stderr.contains(secret), "secrets never reach the log");
+    let got = store.hmac_credential(&second).await.unwrap().unwrap();
+    assert_eq!(got.secret.expose(), secret);
+    assert!(store.hmac_credential(&first).await.unwrap().is_some());
+    let (ok, stdout, _) = onboard(&env, &["program", "list"]);
+    assert!(
+        ok && stdout.contains(&format!("{first} (until ")),
+        "{stdout}"
+    );
+
+    // Without overlap, as the exports: every earlier username stops at once.
+    let (ok, stdout, stderr) = onboard_as(
+        &env,
+        &["program", "rotate-hmac", &program, "--overlap", "0"],
+        Some("carol"),
+    );
+    assert!(ok, "{stderr}");
+    let third = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("export ONBOARD_HMAC_USERNAME="))
+        .unwrap()
+        .to_owned();
+    assert!(stdout.contains("export ONBOARD_HMAC_SECRET="), "{stdout}");
+    assert!(store.hmac_credential(&first).await.unwrap().is_none());
+    assert!(store.hmac_credential(&second).await.unwrap().is_none());
+    assert!(store.hmac_credential(&third).await.unwrap().is_some());
+
+    let (ok, _, stderr) = onboard_as(&env, &["program", "revoke-hmac", &third], Some("carol"));
+    assert!(ok, "{stderr}");
+    assert!(store.hmac_credential(&third).await.unwrap().is_none());
+    let (ok, _, stderr) = onboard(&env, &["program", "revoke-hmac", &third]);
+    assert!(
+        !ok && stderr.contains("hmac credential does not exist"),
+        "{stderr}"
+    );
+
+    // Disabled, then enabled again.
+    let (ok, stdout, stderr) = onboard_as(
+        &env,
+        &["program", "rotate-hmac", &program, "--json"],
+        Some("carol"),
+    );
+    assert!(ok, "{stderr}");
+    let fourth: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let fourth = fourth["hmac_username"].as_str().unwrap();
+    let api_key = created["api_key"].as_str().unwrap();
+    let (ok, stdout, stderr) = onboard_as(&env, &["program", "disable", &program], Some("dave"));
+    assert!(ok && stdout.contains("disabled"), "{stdout}{stderr}");
+    assert!(store.verify_api_key(api_key).await.unwrap().is_none());
+    assert!(store.hmac_credential(fourth).await.unwrap().is_none());
+    let (ok, stdout, _) = onboard(&env, &["program", "list"]);
+    assert!(ok && stdout.contains("DISABLED since"), "{stdout}");
+    let (ok, stdout, stderr) = onboard_as(&env, &["program", "enable", &program], Some("dave"));
+    assert!(ok && stdout.contains("enabled"), "{stdout}{stderr}");
+    assert!(store.verify_api_key(api_key).await.unwrap().is_some());
+    assert!(store.hmac_credential(fourth).await.unwrap().is_some());
+
+    // Refusals change and record nothing.
+    let (ok, _, stderr) = onboard(
+        &env,
+        &["program", "rotate-hmac", &program, "--overlap", "soon"],
+    );
+    assert!(!ok && stderr.contains("24h"), "{stderr}");
+    let (ok, _, _) = onboard(&env, &["program", "disable", "prog-nope"]);
+    assert!(!ok);
+
+    let actions = store.operator_actions(20).await.unwrap();
+    let recorded: Vec<(&str, String)> = actions
+        .iter()
+        .rev()
+        .map(|a| (a.action.actor.as_str(), a.action.command.clone()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("carol", "program create --name acme".to_owned()),
+            (
+                "alice",
+                format!("program rotate-hmac {program} --overlap 3600s")
+            ),
+            (
+                "carol",
+                format!("program rotate-hmac {program} --overlap 0s")
+            ),
+            ("carol", format!("program revoke-hmac {third}")),
+            (
+                "carol",
+                format!("program rotate-hmac {program} --overlap 86400s")
+            ),
+            ("dave", format!("program disable {program}")),
+            ("dave", format!("program enable {program}")),
+        ]
+    );
+    let _ = store.connection().clone().close().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn credential_lifecycle_commands_sqlite() {
+    credential_lifecycle_commands(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn credential_lifecycle_commands_postgres() {
+    credential_lifecycle_commands(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn credential_lifecycle_commands_mysql() {
+    credential_lifecycle_commands(Backend::Mysql).await;
+}
+
+/// A configuration value outside its field's choices refuses to start, naming the field and
+/// the allowed values (it used to mean the default silently).
+#[test]
+fn unknown_configuration_values_refuse_to_start() {
+    for (variable, value, expected) in [
+        (
+            "ONBOARD_KYC_VERIFIER",
+            "sandbx",
+            "kyc_verifier = \"sandbx\" is not one of the allowed values: manual, sandbox",
+        ),
+        (
+            "ONBOARD_LOG_FORMAT",
+            "xml",
+            "log_format = \"xml\" is not one of the allowed values: json, pretty",
+        ),
+        (
+            "ONBOARD_SQLITE_SYNCHRONOUS",
+            "off",
+            "sqlite_synchronous = \"off\" is not one of the allowed values: full, normal",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", "sqlite::memory:")
+            .env(variable, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{variable}: {stderr}");
+        assert!(stderr.contains(expected), "{variable}: {stderr}");
+    }
 }
 
 #[tokio::test]

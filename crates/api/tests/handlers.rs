@@ -19,9 +19,9 @@ use domain::{
 };
 use storage::{
     Along, Audit, BusinessRepository, Claim, Entity, HmacCredential, IdempotencyRepository,
-    InternalError, IssuedCredentials, NewUserIds, Outcome, Page, Problem, ProgramRepository,
-    ProgramSummary, ReplayGuard, Repositories, SecretString, Signature, StorageError, UserEvent,
-    UserRepository, VerifiedApiKey,
+    InternalError, IssuedCredentials, NewUserIds, OperatorAction, Outcome, Page, Problem,
+    ProgramRepository, ProgramSummary, ReplayGuard, Repositories, RotatedHmac, SecretString,
+    Signature, StorageError, UserEvent, UserRepository, VerifiedApiKey,
 };
 
 const USERNAME: &str = "fake-user";
@@ -43,10 +43,11 @@ fn not_here<T>() -> Result<T, StorageError> {
 
 #[async_trait]
 impl ProgramRepository for Fake {
-    async fn create_program(
+    async fn create_program_by(
         &self,
         _: &str,
         _: DateTime<Utc>,
+        _: &OperatorAction,
     ) -> Result<IssuedCredentials, StorageError> {
         not_here()
     }
@@ -57,10 +58,42 @@ impl ProgramRepository for Fake {
         &self,
         _: ProgramId,
         _: DateTime<Utc>,
+        _: &OperatorAction,
     ) -> Result<(String, SecretString), StorageError> {
         not_here()
     }
-    async fn revoke_api_key(&self, _: &str, _: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn revoke_api_key(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: &OperatorAction,
+    ) -> Result<(), StorageError> {
+        not_here()
+    }
+    async fn rotate_hmac(
+        &self,
+        _: ProgramId,
+        _: chrono::Duration,
+        _: DateTime<Utc>,
+        _: &OperatorAction,
+    ) -> Result<RotatedHmac, StorageError> {
+        not_here()
+    }
+    async fn revoke_hmac(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: &OperatorAction,
+    ) -> Result<(), StorageError> {
+        not_here()
+    }
+    async fn set_program_disabled(
+        &self,
+        _: ProgramId,
+        _: bool,
+        _: DateTime<Utc>,
+        _: &OperatorAction,
+    ) -> Result<bool, StorageError> {
         not_here()
     }
     async fn verify_api_key(

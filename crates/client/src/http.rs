@@ -22,6 +22,19 @@ pub const CLIENT_SIGNED: [&str; 7] = [
     "x-request-id",
 ];
 
+/// The headers the client signs on a call carrying an `Idempotency-Key`: [`CLIENT_SIGNED`]
+/// and the key, so that nobody on the way can move a signed request to another key.
+pub const CLIENT_SIGNED_IDEMPOTENT: [&str; 8] = [
+    "request-line",
+    "x-date",
+    "content-type",
+    "content-sha512",
+    "content-length",
+    "api_key",
+    "x-request-id",
+    "idempotency-key",
+];
+
 /// The base URL when `ONBOARD_URL` is not set.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
@@ -127,9 +140,12 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client for `base_url` (e.g. `http://127.0.0.1:8080`, optionally with a path prefix).
     pub fn new(base_url: &str, api_key: &str, hmac_username: &str, hmac_secret: &str) -> Self {
+        // No redirects: a redirect would re-send the API key and the body to wherever the
+        // answer points; a 3xx is returned as it is.
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             // Building without TLS or proxies cannot fail in practice; fall back to defaults.
             .unwrap_or_default();
@@ -230,7 +246,7 @@ impl Client {
             target.push_str(query);
         }
         let request_id = uuid::Uuid::new_v4().to_string();
-        let headers = SignedRequest::new(
+        let mut signed = SignedRequest::new(
             "POST",
             &target,
             body,
@@ -238,19 +254,21 @@ impl Client {
             self.secret.as_bytes(),
             date,
         )
-        .signed_headers(&CLIENT_SIGNED)
         .header("api_key", &self.api_key)
-        .header("x-request-id", &request_id)
-        .build()?;
+        .header("x-request-id", &request_id);
+        signed = match idempotency_key {
+            Some(key) => signed
+                .signed_headers(&CLIENT_SIGNED_IDEMPOTENT)
+                .header("idempotency-key", key),
+            None => signed.signed_headers(&CLIENT_SIGNED),
+        };
+        let headers = signed.build()?;
 
         let mut req = self.http.post(url).body(body.to_vec());
         // Content-Length goes too: the transport would omit it for an empty body, yet it is
         // signed; for other bodies the transport keeps the (identical) value given here.
         for (name, value) in headers.as_slice() {
             req = req.header(name.as_str(), value.as_str());
-        }
-        if let Some(key) = idempotency_key {
-            req = req.header("idempotency-key", key);
         }
         let resp = req.send().await?;
         let status = resp.status().as_u16();

@@ -11,4 +11,6 @@ pub use api::{
     DEFAULT_ATTEMPTS, Endpoint, FieldError, ListContacts, ListUsers, MetaEntry, Page, Pagination,
     UpdateUser, User,
 };
-pub use http::{CLIENT_SIGNED, Client, ClientError, DEFAULT_URL, Response};
+pub use http::{
+    CLIENT_SIGNED, CLIENT_SIGNED_IDEMPOTENT, Client, ClientError, DEFAULT_URL, Response,
+};

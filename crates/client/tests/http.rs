@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use client::signing::{self, Authorization};
-use client::{CLIENT_SIGNED, Client};
+use client::{CLIENT_SIGNED, CLIENT_SIGNED_IDEMPOTENT, Client};
 
 const SECRET: &str = "s3cr3t-0123456789abcdef";
 const API_KEY: &str = "onb_test_key";
@@ -157,14 +157,20 @@ async fn a_post_is_signed_as_the_server_verifies_it() {
     );
     assert_eq!(req.body, body);
     let auth = req.verify();
-    assert_eq!(auth.headers, CLIENT_SIGNED);
+    assert_eq!(auth.headers, CLIENT_SIGNED_IDEMPOTENT, "the key is signed");
     assert_eq!(req.header("api_key").as_deref(), Some(API_KEY));
     assert_eq!(
         req.header("content-type").as_deref(),
         Some("application/json")
     );
     assert_eq!(req.header("idempotency-key").as_deref(), Some("key-1"));
-    for name in ["content-length", "authorization", "x-date", "api_key"] {
+    for name in [
+        "content-length",
+        "authorization",
+        "x-date",
+        "api_key",
+        "idempotency-key",
+    ] {
         assert_eq!(req.count(name), 1, "{name} is sent once");
     }
 }
@@ -230,6 +236,11 @@ async fn post_idempotent_retries_with_one_key_and_fresh_signatures() {
         .collect();
     assert!(uuid::Uuid::parse_str(&keys[0]).is_ok(), "{keys:?}");
     assert!(keys.iter().all(|k| *k == keys[0]), "one key: {keys:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.verify().headers == CLIENT_SIGNED_IDEMPOTENT)
+    );
     let signatures: Vec<String> = requests.iter().map(|r| r.verify().signature).collect();
     let dates: Vec<String> = requests
         .iter()
@@ -272,4 +283,32 @@ async fn transport_errors_and_bad_urls_are_errors() {
     let client = Client::new("not a url", API_KEY, "acme", SECRET);
     let err = client.post("/p", b"{}", None).await.unwrap_err();
     assert!(matches!(err, client::ClientError::InvalidUrl(_)), "{err}");
+}
+
+/// A redirect is not followed: the API key and the body never go where a 3xx points, and
+/// the 3xx is what the caller gets.
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (elsewhere, stolen) = serve(vec![ok()]);
+    let (url, rx) = serve(vec![answer(
+        "307 Temporary Redirect",
+        &format!("location: {elsewhere}/steal\r\n"),
+        "",
+    )]);
+    let client = Client::new(&url, API_KEY, "acme", SECRET);
+    let resp = client
+        .post_idempotent("/api/v3/user/create", b"{\"ssn\":\"1\"}", 3)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 307);
+    assert_eq!(
+        resp.header("location"),
+        Some(format!("{elsewhere}/steal").as_str())
+    );
+    received(&rx);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        stolen.try_recv().is_err(),
+        "nothing was sent where the redirect pointed"
+    );
 }

@@ -19,6 +19,24 @@ pub(crate) mod programs {
         pub(crate) id: String,
         pub(crate) name: String,
         pub(crate) created_at: i64,
+        /// Set while the program is disabled: its credentials verify nothing.
+        pub(crate) disabled_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod operator_actions {
+    //! `operator_actions`: who ran which operator command, and when.
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operator_actions")]
+    pub(crate) struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub(crate) id: String,
+        pub(crate) actor: String,
+        pub(crate) command: String,
+        pub(crate) created_at: i64,
     }
     no_relations!();
 }
@@ -54,6 +72,8 @@ pub(crate) mod hmac_credentials {
         pub(crate) secret_ciphertext: Vec<u8>,
         pub(crate) secret_key_id: String,
         pub(crate) created_at: i64,
+        /// When the credential stops (or stopped) verifying; in the future while a rotated-out
+        /// secret is still within its overlap.
         pub(crate) revoked_at: Option<i64>,
     }
     no_relations!();

@@ -44,6 +44,8 @@ pub enum Entity {
     Program,
     /// An API key (operator commands).
     ApiKey,
+    /// An HMAC credential, by its username (operator commands).
+    HmacCredential,
 }
 
 impl Entity {
@@ -54,6 +56,7 @@ impl Entity {
             Self::Business => "business",
             Self::Program => "program",
             Self::ApiKey => "api key",
+            Self::HmacCredential => "hmac credential",
         }
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod group;
 mod idempotency;
 mod keychecks;
+mod operators;
 mod programs;
 mod replay;
 mod repo;
@@ -33,12 +34,14 @@ pub use error::{
 };
 pub use idempotency::{Claim, IdempotencyRepository, MAX_STORED_ANSWER};
 pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
+pub use operators::{OperatorAction, RecordedAction};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{
     Audit, BusinessRepository, HmacCredential, IssuedCredentials, NewUserIds, Page,
-    ProgramRepository, ProgramSummary, Repositories, UserEvent, UserRepository, VerifiedApiKey,
+    ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
+    VerifiedApiKey,
 };
-pub use rotate::RotationReport;
+pub use rotate::{RotationPlan, RotationReport};
 pub use sea_orm::DbBackend;
 pub use secret::SecretString;
 

@@ -7,17 +7,20 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use domain::ProgramId;
+use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    TransactionTrait as _,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, TransactionTrait as _,
 };
 
 use crate::SqlStore;
 use crate::crypto::{Aad, CryptoError, hex};
 use crate::entity::{api_keys, hmac_credentials, programs};
 use crate::error::{Entity, InternalError, Problem, StorageError};
+use crate::operators::{OperatorAction, record};
 use crate::repo::{
-    HmacCredential, IssuedCredentials, ProgramRepository, ProgramSummary, VerifiedApiKey,
+    HmacCredential, IssuedCredentials, ProgramRepository, ProgramSummary, RotatedHmac,
+    VerifiedApiKey,
 };
 use crate::secret::SecretString;
 use crate::time::{from_ms, to_ms, truncate};
@@ -67,29 +70,92 @@ fn program_id(text: &str) -> Result<ProgramId, StorageError> {
         .map_err(|_| StorageError::corrupt("programs.id", Problem::NotUuid))
 }
 
+/// A fresh HMAC credential of program `pid`: its row (the secret sealed), username and secret.
+fn new_hmac_credential(
+    store: &SqlStore,
+    pid: &str,
+    now: DateTime<Utc>,
+) -> Result<(hmac_credentials::ActiveModel, String, SecretString), StorageError> {
+    let username = format!("hm_{}", hex(&random_bytes::<8>()?));
+    let secret = SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?));
+    let sealed = store
+        .keys
+        .seal(secret.expose().as_bytes(), hmac_aad(&username))?;
+    let row = hmac_credentials::ActiveModel {
+        username: Set(username.clone()),
+        program_id: Set(pid.to_owned()),
+        secret_ciphertext: Set(sealed.bytes),
+        secret_key_id: Set(sealed.key_id),
+        created_at: Set(to_ms(now)),
+        revoked_at: Set(None),
+    };
+    Ok((row, username, secret))
+}
+
+/// The ids of the programs that are not disabled (a subquery for the credential lookups).
+fn enabled_programs() -> SelectStatement {
+    Query::select()
+        .column(programs::Column::Id)
+        .from(programs::Entity)
+        .and_where(programs::Column::DisabledAt.is_null())
+        .to_owned()
+}
+
+/// HMAC credentials still valid at `now_ms`: not revoked, or revoked only in the future (a
+/// rotated-out secret within its overlap).
+fn hmac_valid_at(now_ms: i64) -> Condition {
+    Condition::any()
+        .add(hmac_credentials::Column::RevokedAt.is_null())
+        .add(hmac_credentials::Column::RevokedAt.gt(now_ms))
+}
+
+/// The program `pid`, locked for the transaction's change by a no-op write (portable, as
+/// `lock_user` does); `NotFound` if there is none.
+async fn lock_program(
+    txn: &impl ConnectionTrait,
+    pid: &str,
+) -> Result<programs::Model, StorageError> {
+    programs::Entity::update_many()
+        .col_expr(
+            programs::Column::CreatedAt,
+            Expr::col(programs::Column::CreatedAt),
+        )
+        .filter(programs::Column::Id.eq(pid))
+        .exec(txn)
+        .await?;
+    programs::Entity::find_by_id(pid.to_owned())
+        .one(txn)
+        .await?
+        .ok_or(StorageError::NotFound(Entity::Program))
+}
+
+/// Now, by the system clock, in storage's milliseconds: the credential lookups take no clock
+/// (they run on the authenticator's cache misses), and an overlap is hours long.
+fn wall_clock_ms() -> i64 {
+    to_ms(Utc::now())
+}
+
 #[async_trait]
 impl ProgramRepository for SqlStore {
-    #[tracing::instrument(level = "debug", skip(self))]
-    async fn create_program(
+    #[tracing::instrument(level = "debug", skip(self, by))]
+    async fn create_program_by(
         &self,
         name: &str,
         now: DateTime<Utc>,
+        by: &OperatorAction,
     ) -> Result<IssuedCredentials, StorageError> {
         let now = truncate(now);
         let program = ProgramId::from_uuid(uuid::Uuid::now_v7());
         let pid = program.uuid().to_string();
         let (key_id, api_key, hash, digest) = new_api_key(self).await?;
-        let hmac_username = format!("hm_{}", hex(&random_bytes::<8>()?));
-        let hmac_secret = SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?));
-        let sealed = self
-            .keys
-            .seal(hmac_secret.expose().as_bytes(), hmac_aad(&hmac_username))?;
+        let (credential, hmac_username, hmac_secret) = new_hmac_credential(self, &pid, now)?;
 
         let txn = self.db.begin().await?;
         programs::Entity::insert(programs::ActiveModel {
             id: Set(pid.clone()),
             name: Set(name.to_owned()),
             created_at: Set(to_ms(now)),
+            disabled_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -103,16 +169,10 @@ impl ProgramRepository for SqlStore {
         })
         .exec_without_returning(&txn)
         .await?;
-        hmac_credentials::Entity::insert(hmac_credentials::ActiveModel {
-            username: Set(hmac_username.clone()),
-            program_id: Set(pid),
-            secret_ciphertext: Set(sealed.bytes),
-            secret_key_id: Set(sealed.key_id),
-            created_at: Set(to_ms(now)),
-            revoked_at: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        hmac_credentials::Entity::insert(credential)
+            .exec_without_returning(&txn)
+            .await?;
+        record(&txn, by, now).await?;
         txn.commit().await?;
         Ok(IssuedCredentials {
             program_id: program,
@@ -134,7 +194,8 @@ impl ProgramRepository for SqlStore {
             .all(&self.db)
             .await?;
         let creds = hmac_credentials::Entity::find()
-            .filter(hmac_credentials::Column::RevokedAt.is_null())
+            .filter(hmac_valid_at(wall_clock_ms()))
+            .order_by_asc(hmac_credentials::Column::CreatedAt)
             .all(&self.db)
             .await?;
         programs
@@ -149,9 +210,16 @@ impl ProgramRepository for SqlStore {
                         .collect(),
                     hmac_usernames: creds
                         .iter()
-                        .filter(|c| c.program_id == p.id)
+                        .filter(|c| c.program_id == p.id && c.revoked_at.is_none())
                         .map(|c| c.username.clone())
                         .collect(),
+                    hmac_retiring: creds
+                        .iter()
+                        .filter(|c| c.program_id == p.id)
+                        .filter_map(|c| Some((c.username.clone(), c.revoked_at?)))
+                        .map(|(username, until)| Ok((username, from_ms(until)?)))
+                        .collect::<Result<_, StorageError>>()?,
+                    disabled_at: p.disabled_at.map(from_ms).transpose()?,
                     created_at: from_ms(p.created_at)?,
                     name: p.name,
                 })
@@ -163,17 +231,12 @@ impl ProgramRepository for SqlStore {
         &self,
         program: ProgramId,
         now: DateTime<Utc>,
+        by: &OperatorAction,
     ) -> Result<(String, SecretString), StorageError> {
         let pid = program.uuid().to_string();
         let (key_id, api_key, hash, digest) = new_api_key(self).await?;
         let txn = self.db.begin().await?;
-        if programs::Entity::find_by_id(pid.clone())
-            .one(&txn)
-            .await?
-            .is_none()
-        {
-            return Err(StorageError::NotFound(Entity::Program));
-        }
+        lock_program(&txn, &pid).await?;
         api_keys::Entity::update_many()
             .col_expr(api_keys::Column::RevokedAt, to_ms(now).into())
             .filter(api_keys::Column::ProgramId.eq(pid.clone()))
@@ -190,21 +253,117 @@ impl ProgramRepository for SqlStore {
         })
         .exec_without_returning(&txn)
         .await?;
+        record(&txn, by, now).await?;
         txn.commit().await?;
         Ok((key_id, api_key))
     }
 
-    async fn revoke_api_key(&self, key_id: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn revoke_api_key(
+        &self,
+        key_id: &str,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<(), StorageError> {
+        let txn = self.db.begin().await?;
         let res = api_keys::Entity::update_many()
             .col_expr(api_keys::Column::RevokedAt, to_ms(now).into())
             .filter(api_keys::Column::Id.eq(key_id))
             .filter(api_keys::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if res.rows_affected == 0 {
             return Err(StorageError::NotFound(Entity::ApiKey));
         }
+        record(&txn, by, now).await?;
+        txn.commit().await?;
         Ok(())
+    }
+
+    async fn rotate_hmac(
+        &self,
+        program: ProgramId,
+        overlap: chrono::Duration,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<RotatedHmac, StorageError> {
+        let now = truncate(now);
+        let until = now + overlap.max(chrono::Duration::zero());
+        let pid = program.uuid().to_string();
+        let (credential, username, secret) = new_hmac_credential(self, &pid, now)?;
+        let txn = self.db.begin().await?;
+        lock_program(&txn, &pid).await?;
+        let retiring = hmac_credentials::Entity::find()
+            .filter(hmac_credentials::Column::ProgramId.eq(pid.clone()))
+            .filter(hmac_valid_at(to_ms(now)))
+            .order_by_asc(hmac_credentials::Column::CreatedAt)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| c.username)
+            .collect();
+        // Every credential valid past `until` now ends there; one ending sooner keeps its end.
+        hmac_credentials::Entity::update_many()
+            .col_expr(hmac_credentials::Column::RevokedAt, to_ms(until).into())
+            .filter(hmac_credentials::Column::ProgramId.eq(pid))
+            .filter(hmac_valid_at(to_ms(until)))
+            .exec(&txn)
+            .await?;
+        hmac_credentials::Entity::insert(credential)
+            .exec_without_returning(&txn)
+            .await?;
+        record(&txn, by, now).await?;
+        txn.commit().await?;
+        Ok(RotatedHmac {
+            username,
+            secret,
+            retiring,
+            old_valid_until: until,
+        })
+    }
+
+    async fn revoke_hmac(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<(), StorageError> {
+        let txn = self.db.begin().await?;
+        let res = hmac_credentials::Entity::update_many()
+            .col_expr(hmac_credentials::Column::RevokedAt, to_ms(now).into())
+            .filter(hmac_credentials::Column::Username.eq(username))
+            .filter(hmac_valid_at(to_ms(now)))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StorageError::NotFound(Entity::HmacCredential));
+        }
+        record(&txn, by, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn set_program_disabled(
+        &self,
+        program: ProgramId,
+        disabled: bool,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<bool, StorageError> {
+        let pid = program.uuid().to_string();
+        let txn = self.db.begin().await?;
+        let row = lock_program(&txn, &pid).await?;
+        let changed = row.disabled_at.is_some() != disabled;
+        if changed {
+            let disabled_at = disabled.then(|| to_ms(now));
+            programs::Entity::update_many()
+                .col_expr(programs::Column::DisabledAt, disabled_at.into())
+                .filter(programs::Column::Id.eq(pid))
+                .exec(&txn)
+                .await?;
+        }
+        record(&txn, by, now).await?;
+        txn.commit().await?;
+        Ok(changed)
     }
 
     async fn verify_api_key(
@@ -218,6 +377,7 @@ impl ProgramRepository for SqlStore {
         let Some(row) = api_keys::Entity::find()
             .filter(api_keys::Column::LookupDigest.eq(digest))
             .filter(api_keys::Column::RevokedAt.is_null())
+            .filter(api_keys::Column::ProgramId.in_subquery(enabled_programs()))
             .one(&self.db)
             .await?
         else {
@@ -246,6 +406,7 @@ impl ProgramRepository for SqlStore {
     async fn api_key_active(&self, key_id: &str) -> Result<bool, StorageError> {
         Ok(api_keys::Entity::find_by_id(key_id.to_owned())
             .filter(api_keys::Column::RevokedAt.is_null())
+            .filter(api_keys::Column::ProgramId.in_subquery(enabled_programs()))
             .one(&self.db)
             .await?
             .is_some())
@@ -256,7 +417,8 @@ impl ProgramRepository for SqlStore {
         username: &str,
     ) -> Result<Option<HmacCredential>, StorageError> {
         let Some(row) = hmac_credentials::Entity::find_by_id(username.to_owned())
-            .filter(hmac_credentials::Column::RevokedAt.is_null())
+            .filter(hmac_valid_at(wall_clock_ms()))
+            .filter(hmac_credentials::Column::ProgramId.in_subquery(enabled_programs()))
             .one(&self.db)
             .await?
         else {

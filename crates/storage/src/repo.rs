@@ -19,6 +19,7 @@ pub struct Page<T> {
 use crate::along::{Along, Outcome};
 use crate::error::StorageError;
 use crate::idempotency::IdempotencyRepository;
+use crate::operators::OperatorAction;
 use crate::replay::ReplayGuard;
 use crate::secret::SecretString;
 
@@ -50,6 +51,23 @@ pub struct ProgramSummary {
     pub active_api_key_ids: Vec<String>,
     /// HMAC usernames that are not revoked.
     pub hmac_usernames: Vec<String>,
+    /// HMAC usernames rotated out but still valid, and until when.
+    pub hmac_retiring: Vec<(String, DateTime<Utc>)>,
+    /// When the program was disabled, if it is.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// A new HMAC credential issued by [`ProgramRepository::rotate_hmac`], shown once.
+#[derive(Debug)]
+pub struct RotatedHmac {
+    /// The new username.
+    pub username: String,
+    /// The new secret (stored encrypted).
+    pub secret: SecretString,
+    /// The program's previous usernames, still valid until `old_valid_until`.
+    pub retiring: Vec<String>,
+    /// When the previous usernames stop verifying.
+    pub old_valid_until: DateTime<Utc>,
 }
 
 /// An API key that matched a stored, unrevoked hash.
@@ -70,15 +88,28 @@ pub struct HmacCredential {
     pub secret: SecretString,
 }
 
-/// Programs, API keys and HMAC credentials.
+/// Programs, API keys and HMAC credentials. Every operator change is recorded in
+/// `operator_actions` (who, what, when) in the same transaction as the change.
 #[async_trait]
 pub trait ProgramRepository: Send + Sync {
-    /// Creates a program with one API key and one HMAC credential, in one transaction.
+    /// Creates a program with one API key and one HMAC credential, in one transaction,
+    /// recorded as `by`.
+    async fn create_program_by(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<IssuedCredentials, StorageError>;
+    /// [`ProgramRepository::create_program_by`] for set-ups (tests, benchmarks), recorded
+    /// with the actor `setup`.
     async fn create_program(
         &self,
         name: &str,
         now: DateTime<Utc>,
-    ) -> Result<IssuedCredentials, StorageError>;
+    ) -> Result<IssuedCredentials, StorageError> {
+        let by = OperatorAction::new("setup", format!("program create --name {name}"));
+        self.create_program_by(name, now, &by).await
+    }
     /// Every program with its active key ids.
     async fn list_programs(&self) -> Result<Vec<ProgramSummary>, StorageError>;
     /// Issues a new API key for the program and revokes the others, in one transaction.
@@ -86,16 +117,50 @@ pub trait ProgramRepository: Send + Sync {
         &self,
         program: ProgramId,
         now: DateTime<Utc>,
+        by: &OperatorAction,
     ) -> Result<(String, SecretString), StorageError>;
     /// Revokes one API key by its id.
-    async fn revoke_api_key(&self, key_id: &str, now: DateTime<Utc>) -> Result<(), StorageError>;
-    /// Finds the unrevoked key by its keyed lookup digest and verifies its argon2id hash
-    /// (off the async executor). `None` when unknown, revoked or wrong.
+    async fn revoke_api_key(
+        &self,
+        key_id: &str,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<(), StorageError>;
+    /// Issues a new HMAC credential for the program; its current ones stay valid until
+    /// `now + overlap` (one retiring sooner keeps its earlier end), then stop.
+    async fn rotate_hmac(
+        &self,
+        program: ProgramId,
+        overlap: chrono::Duration,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<RotatedHmac, StorageError>;
+    /// Revokes one HMAC credential by its username, at once (also one within its overlap).
+    async fn revoke_hmac(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<(), StorageError>;
+    /// Disables (`disabled`) or enables a program: a disabled program's API keys and HMAC
+    /// credentials verify nothing. Answers whether anything changed (recorded either way).
+    async fn set_program_disabled(
+        &self,
+        program: ProgramId,
+        disabled: bool,
+        now: DateTime<Utc>,
+        by: &OperatorAction,
+    ) -> Result<bool, StorageError>;
+    /// Finds the unrevoked key of an enabled program by its keyed lookup digest and verifies
+    /// its argon2id hash (off the async executor). `None` when unknown, revoked, wrong or its
+    /// program is disabled.
     async fn verify_api_key(&self, presented: &str)
     -> Result<Option<VerifiedApiKey>, StorageError>;
-    /// Whether the key id is still unrevoked (for cache revalidation, no argon2).
+    /// Whether the key id is still unrevoked and its program enabled (for cache
+    /// revalidation, no argon2).
     async fn api_key_active(&self, key_id: &str) -> Result<bool, StorageError>;
-    /// The unrevoked HMAC credential of `username`, decrypted.
+    /// The HMAC credential of `username`, decrypted, unless it is revoked (its `revoked_at`
+    /// passed, by the system clock) or its program is disabled.
     async fn hmac_credential(&self, username: &str)
     -> Result<Option<HmacCredential>, StorageError>;
 }

@@ -18,9 +18,10 @@ use domain::{
 };
 use sea_orm::{ConnectionTrait as _, Statement};
 use storage::{
-    Along, BusinessRepository as _, Claim, ConflictCode, ConflictField, CryptoError,
-    IdempotencyRepository as _, InternalError, NewUserIds, Outcome, ProgramRepository as _,
-    Reference, ReplayGuard as _, Signature, SqlStore, StorageError, UserRepository as _,
+    Along, BusinessRepository as _, Claim, ConflictCode, ConflictField, CryptoError, Entity,
+    IdempotencyRepository as _, InternalError, NewUserIds, OperatorAction, Outcome,
+    ProgramRepository as _, Reference, ReplayGuard as _, Signature, SqlStore, StorageError,
+    UserRepository as _,
 };
 
 const LEASE: Duration = Duration::seconds(60);
@@ -39,6 +40,11 @@ impl<T> Written<T> for Result<Outcome<T>, StorageError> {
     fn written(self) -> Result<T, StorageError> {
         self.map(|outcome| outcome.written().expect("nothing along, so never a replay"))
     }
+}
+
+/// The operator of the tests' operator actions.
+fn by() -> OperatorAction {
+    OperatorAction::new("alice", "test")
 }
 
 fn now() -> DateTime<Utc> {
@@ -583,7 +589,7 @@ async fn program_credentials_verify_rotate_and_revoke(db: &TestDb, _keys: &Keys)
     assert_eq!(cred.program_id, issued.program_id);
 
     let (new_id, new_key) = store
-        .rotate_api_key(issued.program_id, now())
+        .rotate_api_key(issued.program_id, now(), &by())
         .await
         .unwrap();
     assert!(
@@ -601,7 +607,7 @@ async fn program_credentials_verify_rotate_and_revoke(db: &TestDb, _keys: &Keys)
             .unwrap()
             .is_some()
     );
-    store.revoke_api_key(&new_id, now()).await.unwrap();
+    store.revoke_api_key(&new_id, now(), &by()).await.unwrap();
     assert!(
         store
             .verify_api_key(new_key.expose())
@@ -610,7 +616,7 @@ async fn program_credentials_verify_rotate_and_revoke(db: &TestDb, _keys: &Keys)
             .is_none()
     );
     assert!(matches!(
-        store.revoke_api_key(&new_id, now()).await,
+        store.revoke_api_key(&new_id, now(), &by()).await,
         Err(StorageError::NotFound(_))
     ));
     let listed = store.list_programs().await.unwrap();
@@ -620,6 +626,294 @@ async fn program_credentials_verify_rotate_and_revoke(db: &TestDb, _keys: &Keys)
 contract!(
     program_credentials_verify_rotate_and_revoke,
     program_credentials_verify_rotate_and_revoke
+);
+
+/// A rotated-out HMAC secret verifies until its overlap ends, then not; a revoked one at once.
+/// The credential lookups judge `revoked_at` by the system clock, so these use it too.
+async fn hmac_credentials_rotate_with_an_overlap_and_revoke(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let start = Utc::now();
+    let issued = store
+        .create_program_by(
+            "acme",
+            start,
+            &OperatorAction::new("alice", "program create"),
+        )
+        .await
+        .unwrap();
+    let p = issued.program_id;
+    let first = issued.hmac_username.clone();
+
+    let rotated = store
+        .rotate_hmac(
+            p,
+            Duration::hours(1),
+            start,
+            &OperatorAction::new("bob", "rotate 1"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(rotated.username, first);
+    assert_eq!(rotated.retiring, std::slice::from_ref(&first));
+    assert_eq!(
+        rotated.old_valid_until.timestamp_millis(),
+        (start + Duration::hours(1)).timestamp_millis()
+    );
+    let new = store
+        .hmac_credential(&rotated.username)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (new.program_id, new.secret.expose()),
+        (p, rotated.secret.expose())
+    );
+    let old = store.hmac_credential(&first).await.unwrap().unwrap();
+    assert_eq!(
+        old.secret.expose(),
+        issued.hmac_secret.expose(),
+        "within its overlap"
+    );
+    let listed = store.list_programs().await.unwrap();
+    assert_eq!(
+        listed[0].hmac_usernames,
+        std::slice::from_ref(&rotated.username)
+    );
+    assert_eq!(listed[0].hmac_retiring.len(), 1);
+    assert_eq!(listed[0].hmac_retiring[0].0, first);
+
+    // A rotation without overlap ends every earlier credential now.
+    let now = Utc::now();
+    let third = store
+        .rotate_hmac(
+            p,
+            Duration::zero(),
+            now,
+            &OperatorAction::new("bob", "rotate 2"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(third.retiring, [first.clone(), rotated.username.clone()]);
+    assert!(store.hmac_credential(&first).await.unwrap().is_none());
+    assert!(
+        store
+            .hmac_credential(&rotated.username)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .hmac_credential(&third.username)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let listed = store.list_programs().await.unwrap();
+    assert_eq!(
+        listed[0].hmac_usernames,
+        std::slice::from_ref(&third.username)
+    );
+    assert!(listed[0].hmac_retiring.is_empty());
+
+    // Revoking is immediate; a credential already stopped is not found.
+    store
+        .revoke_hmac(&third.username, Utc::now(), &by())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .hmac_credential(&third.username)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for username in [third.username.as_str(), first.as_str(), "hm_nobody"] {
+        assert!(
+            matches!(
+                store.revoke_hmac(username, Utc::now(), &by()).await,
+                Err(StorageError::NotFound(Entity::HmacCredential))
+            ),
+            "{username}"
+        );
+    }
+    let unknown = ProgramId::from_uuid(uuid::Uuid::now_v7());
+    assert!(matches!(
+        store
+            .rotate_hmac(unknown, Duration::zero(), Utc::now(), &by())
+            .await,
+        Err(StorageError::NotFound(Entity::Program))
+    ));
+
+    // Each change is recorded with who ran it; refused ones are not.
+    let actions = store.operator_actions(10).await.unwrap();
+    let recorded: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a.action.actor.as_str(), a.action.command.as_str()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("alice", "test"),
+            ("bob", "rotate 2"),
+            ("bob", "rotate 1"),
+            ("alice", "program create")
+        ]
+    );
+    assert_eq!(
+        actions[3].at.timestamp_millis(),
+        start.timestamp_millis(),
+        "recorded when it was done"
+    );
+}
+contract!(
+    hmac_credentials_rotate_with_an_overlap_and_revoke,
+    hmac_credentials_rotate_with_an_overlap_and_revoke
+);
+
+/// A disabled program's API keys and HMAC credentials verify nothing until it is enabled;
+/// other programs are untouched.
+async fn a_disabled_program_verifies_nothing(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let issued = store.create_program("acme", now()).await.unwrap();
+    let other = store.create_program("other", now()).await.unwrap();
+    let p = issued.program_id;
+    let key_id = store
+        .verify_api_key(issued.api_key.expose())
+        .await
+        .unwrap()
+        .unwrap()
+        .key_id;
+
+    assert!(
+        store
+            .set_program_disabled(p, true, now(), &by())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_program_disabled(p, true, now(), &by())
+            .await
+            .unwrap(),
+        "already disabled"
+    );
+    assert!(
+        store
+            .verify_api_key(issued.api_key.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.api_key_active(&key_id).await.unwrap());
+    assert!(
+        store
+            .hmac_credential(&issued.hmac_username)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .verify_api_key(other.api_key.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .hmac_credential(&other.hmac_username)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let listed = store.list_programs().await.unwrap();
+    let acme = listed.iter().find(|s| s.program_id == p).unwrap();
+    assert_eq!(
+        acme.disabled_at.map(|t| t.timestamp_millis()),
+        Some(now().timestamp_millis())
+    );
+
+    assert!(
+        store
+            .set_program_disabled(p, false, now(), &by())
+            .await
+            .unwrap()
+    );
+    assert!(store.api_key_active(&key_id).await.unwrap());
+    assert!(
+        store
+            .verify_api_key(issued.api_key.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .hmac_credential(&issued.hmac_username)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let unknown = ProgramId::from_uuid(uuid::Uuid::now_v7());
+    assert!(matches!(
+        store
+            .set_program_disabled(unknown, true, now(), &by())
+            .await,
+        Err(StorageError::NotFound(Entity::Program))
+    ));
+    // Two set-ups and three operator actions (the one refused is not recorded).
+    assert_eq!(store.operator_actions(10).await.unwrap().len(), 5);
+}
+contract!(
+    a_disabled_program_verifies_nothing,
+    a_disabled_program_verifies_nothing
+);
+
+/// `keys rotate` writes a row only if it still holds the ciphertext it read: an SSN changed
+/// between the read and the write keeps its new value, and the next batch re-encrypts it.
+#[allow(clippy::field_reassign_with_default)]
+async fn reencryption_never_overwrites_a_concurrent_change(db: &TestDb, keys: &Keys) {
+    let p = program(&db.store).await;
+    let id = ids();
+    db.store
+        .create_user(p, id, &new_user(&raw_user(1)), now(), Along::nothing())
+        .await
+        .written()
+        .unwrap();
+    let both = common::keyring("k2", &[("k1", &keys.k1), ("k2", &keys.k2)], &keys.blind);
+    let rotating = SqlStore::new(db.store.connection().clone(), both);
+    let plan = rotating.plan_reencryption(10).await.unwrap();
+    assert_eq!(plan.len(), 2, "the SSN and the program's HMAC secret");
+
+    // Meanwhile an instance still writing under k1 changes the SSN.
+    let mut change = RawNewUser::default();
+    change.ssn = Some(ssn(2)); // (no struct update: `RawNewUser` wipes its SSN on drop)
+    db.store
+        .update_user(p, id.user, &change, ctx(), now(), Along::nothing())
+        .await
+        .written()
+        .unwrap();
+
+    let report = rotating.write_reencryption(plan).await.unwrap();
+    assert_eq!(report.rewritten, 1, "only the HMAC secret");
+    assert!(report.more, "the skipped row is looked at again");
+    let after = rotating.reveal_ssn(p, id.user).await.unwrap().unwrap();
+    assert_eq!(after.expose_digits(), ssn(2).replace('-', ""));
+
+    let report = rotating.reencrypt_batch(10).await.unwrap();
+    assert_eq!((report.rewritten, report.more), (1, false));
+    let only_new = common::keyring("k2", &[("k2", &keys.k2)], &keys.blind);
+    let after = SqlStore::new(db.store.connection().clone(), only_new)
+        .reveal_ssn(p, id.user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.expose_digits(), ssn(2).replace('-', ""));
+}
+contract!(
+    reencryption_never_overwrites_a_concurrent_change,
+    reencryption_never_overwrites_a_concurrent_change
 );
 
 async fn idempotency_claims(db: &TestDb, _keys: &Keys) {

@@ -9,7 +9,9 @@
 
 mod auth;
 mod changes;
+mod configuration;
 mod create_user;
+mod credentials;
 mod docs_page;
 mod envelope;
 mod hardening;
