@@ -278,7 +278,7 @@ fn key_check_aad(key_id: &str) -> Aad<'_> {
 
 /// Bytes from lowercase or uppercase hexadecimal.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
