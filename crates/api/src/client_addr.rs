@@ -148,7 +148,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub fn limiter_key(ip: IpAddr) -> IpAddr {
     match canonical(ip) {
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
-        v4 => v4,
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 

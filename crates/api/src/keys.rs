@@ -141,13 +141,7 @@ pub fn init(key_file: &Path) -> Result<Keyring, KeyError> {
     let blind = SecretKey::generate()?;
     let mut id_bytes = [0u8; 4];
     getrandom::fill(&mut id_bytes).map_err(|_| storage::CryptoError::Rng)?;
-    let key_id = format!(
-        "k{}",
-        id_bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let key_id = format!("k{:08x}", u32::from_be_bytes(id_bytes));
     let file = KeyFile {
         active_key: key_id.clone(),
         blind_index_key: blind.to_base64().to_string(),
