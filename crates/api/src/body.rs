@@ -12,6 +12,26 @@ pub struct Fields {
     wrong_type: Vec<ErrorItem>,
 }
 
+/// The values left unread (unknown fields) may hold secrets too: wiped when dropped.
+impl Drop for Fields {
+    fn drop(&mut self) {
+        for value in self.map.values_mut() {
+            wipe(value);
+        }
+    }
+}
+
+/// Overwrites every string inside `value` with zeros.
+fn wipe(value: &mut Value) {
+    use zeroize::Zeroize as _;
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(map) => map.values_mut().for_each(wipe),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 /// Names only: the values may be secrets (an SSN, an EIN).
 impl std::fmt::Debug for Fields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +94,11 @@ impl Fields {
                 None
             }
         }
+    }
+
+    /// A string field holding a secret (`ssn`, `ein`): wiped from memory when dropped.
+    pub fn secret(&mut self, name: &str) -> Option<domain::Zeroizing<String>> {
+        self.string(name).map(domain::Zeroizing::new)
     }
 
     /// A boolean field.
@@ -167,11 +192,11 @@ impl Fields {
     }
 
     /// Fails with every wrong-typed field (400), or every unknown field left over (422).
-    pub fn finish(self) -> Result<(), ApiError> {
-        let (unknown_inside, wrong): (Vec<ErrorItem>, Vec<ErrorItem>) = self
-            .wrong_type
-            .into_iter()
-            .partition(|e| e.code == "unknown_field");
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        let (unknown_inside, wrong): (Vec<ErrorItem>, Vec<ErrorItem>) =
+            std::mem::take(&mut self.wrong_type)
+                .into_iter()
+                .partition(|e| e.code == "unknown_field");
         if !wrong.is_empty() {
             return Err(ApiError::BadRequest(wrong));
         }

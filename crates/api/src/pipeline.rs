@@ -26,11 +26,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use domain::ProgramId;
 use futures_util::StreamExt as _;
 use storage::{Along, Completion, Outcome, Render, SecretString, Signature};
+use zeroize::Zeroizing;
 
 use crate::body::Fields;
 use crate::client_addr;
@@ -172,7 +173,10 @@ async fn front(
         .as_mut()
         .ok()
         .and_then(|f| f.take_raw("api_key"))
-        .and_then(|v| v.as_str().map(|s| SecretString::new(s.to_owned())));
+        .and_then(|v| match v {
+            serde_json::Value::String(key) => Some(SecretString::new(key)),
+            _ => None,
+        });
     let verified = match state.auth.verify(req, &body, body_key).await {
         Ok(verified) => verified,
         Err(e) => return Err(failed(state, req, e, now)),
@@ -292,12 +296,13 @@ async fn record_replay(
     result
 }
 
-/// Reads the body, refusing more than `limit` bytes (413) before reading them all.
+/// Reads the body, refusing more than `limit` bytes (413) before reading them all. The copy is
+/// wiped from memory when dropped (it may hold an SSN, an EIN, an API key).
 async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Bytes, ApiError> {
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -306,7 +311,7 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    let mut body = Zeroizing::new(Vec::with_capacity(declared.unwrap_or(1024).min(limit)));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge(limit),
@@ -318,7 +323,17 @@ async fn read_body(
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge(limit));
         }
+        if body.len() + chunk.len() > body.capacity() {
+            // Grow by hand, so that the smaller buffer is wiped, not left behind.
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                (body.capacity() * 2)
+                    .max(body.len() + chunk.len())
+                    .min(limit),
+            ));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok(body)
 }

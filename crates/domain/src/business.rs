@@ -1,6 +1,7 @@
 //! The business entity: the raw create input, the validated `NewBusiness`, and `Business`.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use zeroize::Zeroizing;
 
 use crate::error::{Collector, ErrorCode, ValidationErrors, Violation};
 use crate::geo::{Country, PostalCode, State};
@@ -37,8 +38,8 @@ pub struct RawNewBusiness {
     pub zipcode: Option<String>,
     /// `country`.
     pub country: Option<String>,
-    /// `ein`.
-    pub ein: Option<String>,
+    /// `ein`, wiped from memory on drop.
+    pub ein: Option<Zeroizing<String>>,
     /// `business_type`.
     pub business_type: Option<String>,
     /// `incorporated_date`.
@@ -268,7 +269,7 @@ impl NewBusiness {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use onboard_domain::{BusinessType, NewBusiness, RawNewBusiness};
+    /// use onboard_domain::{BusinessType, NewBusiness, RawNewBusiness, Zeroizing};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let s = |v: &str| Some(v.to_owned());
@@ -281,7 +282,7 @@ impl NewBusiness {
     ///     state: s("TX"),
     ///     zipcode: s("73301"),
     ///     country: s("US"),
-    ///     ein: s("12-3456789"),
+    ///     ein: s("12-3456789").map(Zeroizing::new),
     ///     business_type: s("llc"),
     ///     incorporated_date: s("2001-02-03"),
     ///     ..RawNewBusiness::default()
@@ -294,7 +295,7 @@ impl NewBusiness {
     ///
     /// // An EIN prefix the IRS never assigns, a date after today.
     /// let bad = RawNewBusiness {
-    ///     ein: s("00-1234567"),
+    ///     ein: s("00-1234567").map(Zeroizing::new),
     ///     incorporated_date: s("2030-01-01"),
     ///     ..raw
     /// };
@@ -308,7 +309,7 @@ impl NewBusiness {
         let mut e = Collector::default();
         let mut ein = None;
         let profile = BusinessProfile::parse_into(raw, DateRule::Fresh(today), &mut e, |e| {
-            ein = e.required("ein", raw.ein.as_deref(), Ein::parse);
+            ein = e.required("ein", raw.ein.as_ref().map(|s| s.as_str()), Ein::parse);
         });
         e.finish()?;
         match (profile, ein) {

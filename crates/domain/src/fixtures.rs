@@ -8,6 +8,8 @@
 //! is about; anything else can be changed through [`SeedUser::with`] or on the
 //! [`RawNewUser`] that [`SeedUser::raw`] returns. Nothing here panics.
 
+use zeroize::Zeroizing;
+
 use crate::{RawMetaEntry, RawNewBusiness, RawNewUser};
 
 #[cfg(feature = "serde")]
@@ -45,11 +47,11 @@ fn s(v: &str) -> Option<String> {
 /// let raw = SeedUser::new(6).raw();
 /// assert_eq!(raw.email.as_deref(), Some("jane.doe6@example.com"));
 /// assert_eq!(raw.username.as_deref(), Some("janedoe6"));
-/// assert_eq!(raw.ssn, Some(ssn(6)));
+/// assert_eq!(raw.ssn.as_ref().map(|s| s.as_str()), Some(ssn(6).as_str()));
 /// assert_eq!(raw.address_one.as_deref(), Some("100 Innovation Way"));
 ///
 /// let bare = SeedUser::new(7).without_ssn().without_date_of_birth().raw();
-/// assert_eq!((bare.ssn, bare.date_of_birth), (None, None));
+/// assert!(bare.ssn.is_none() && bare.date_of_birth.is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeedUser(RawNewUser);
@@ -74,7 +76,7 @@ impl SeedUser {
             postal_code: s("30044"),
             username: s("janedoe"),
             date_of_birth: s("1980-04-20"),
-            ssn: s("123-45-6789"),
+            ssn: s("123-45-6789").map(Zeroizing::new),
             terms_accepted: Some(true),
             meta_data: Some(vec![RawMetaEntry {
                 name: s("external_ref"),
@@ -91,7 +93,7 @@ impl SeedUser {
         Self(RawNewUser {
             email: Some(format!("jane.doe{n}@example.com")),
             username: Some(format!("janedoe{n}")),
-            ssn: Some(ssn(n)),
+            ssn: Some(Zeroizing::new(ssn(n))),
             ..Self::example().0
         })
     }
@@ -113,7 +115,7 @@ impl SeedUser {
     /// Another SSN.
     #[must_use]
     pub fn ssn(mut self, ssn: impl Into<String>) -> Self {
-        self.0.ssn = Some(ssn.into());
+        self.0.ssn = Some(Zeroizing::new(ssn.into()));
         self
     }
 
@@ -208,7 +210,7 @@ impl From<SeedUser> for RawNewUser {
 ///
 /// let raw = SeedBusiness::new(1).raw();
 /// assert_eq!(raw.business_name.as_deref(), Some("Acme 1 LLC"));
-/// assert_eq!(raw.ein, Some(ein(1)));
+/// assert_eq!(raw.ein.as_ref().map(|e| e.as_str()), Some(ein(1).as_str()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeedBusiness(RawNewBusiness);
@@ -228,7 +230,7 @@ impl SeedBusiness {
             state: s("TX"),
             zipcode: s("73301"),
             country: s("US"),
-            ein: s("12-3456789"),
+            ein: s("12-3456789").map(Zeroizing::new),
             business_type: s("llc"),
             incorporated_date: s("2015-06-01"),
             incorporated_state: s("DE"),
@@ -241,7 +243,7 @@ impl SeedBusiness {
     pub fn new(n: u32) -> Self {
         Self(RawNewBusiness {
             business_name: Some(format!("Acme {n} LLC")),
-            ein: Some(ein(n)),
+            ein: Some(Zeroizing::new(ein(n))),
             ..Self::example().0
         })
     }

@@ -44,6 +44,9 @@ pub use text::{AddressLine, BusinessName, City, PersonName, Reason};
 pub use user::{
     ChangeError, Transition, User, UserChange, UserInvariantError, UserParts, UserRecord,
 };
+/// The wrapper of the raw inputs that hold a secret (`RawNewUser::ssn`, `RawNewBusiness::ein`):
+/// wiped from memory on drop.
+pub use zeroize::Zeroizing;
 
 /// The README's example, run as a doctest.
 #[cfg(doctest)]

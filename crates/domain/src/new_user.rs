@@ -2,6 +2,7 @@
 //! `Profile` it shares with the stored `User`.
 
 use chrono::NaiveDate;
+use zeroize::Zeroizing;
 
 use crate::error::{Collector, ErrorCode, ValidationErrors, Violation};
 use crate::geo::{Address, Country, PostalCode, State};
@@ -47,8 +48,8 @@ pub struct RawNewUser {
     pub username: Option<String>,
     /// `date_of_birth`, `YYYY-MM-DD`.
     pub date_of_birth: Option<String>,
-    /// `ssn`.
-    pub ssn: Option<String>,
+    /// `ssn`, wiped from memory on drop.
+    pub ssn: Option<Zeroizing<String>>,
     /// `terms_accepted`.
     pub terms_accepted: Option<bool>,
     /// `meta_data`.
@@ -274,7 +275,7 @@ impl NewUser {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use onboard_domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser};
+    /// use onboard_domain::{NewUser, ParseContext, RawMetaEntry, RawNewUser, Zeroizing};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let s = |v: &str| Some(v.to_owned());
@@ -289,7 +290,7 @@ impl NewUser {
     ///     country: s("US"),
     ///     postal_code: s("73301"),
     ///     date_of_birth: s("1980-04-20"),
-    ///     ssn: s("123-45-6789"),
+    ///     ssn: s("123-45-6789").map(Zeroizing::new),
     ///     terms_accepted: Some(true),
     ///     meta_data: Some(vec![RawMetaEntry { name: s("external_ref"), value: s("c-001") }]),
     ///     ..RawNewUser::default()
@@ -316,7 +317,7 @@ impl NewUser {
     pub fn parse(raw: &RawNewUser, ctx: ParseContext) -> Result<Self, ValidationErrors> {
         let mut errors = Collector::default();
         let profile = Profile::parse_into(raw, DobRule::Fresh(ctx), &mut errors);
-        let ssn = errors.optional("ssn", raw.ssn.as_deref(), Ssn::parse);
+        let ssn = errors.optional("ssn", raw.ssn.as_ref().map(|s| s.as_str()), Ssn::parse);
         let business_id =
             errors.optional("business_id", raw.business_id.as_deref(), BusinessId::parse);
         if raw.is_vendor.is_some() && raw.business_id.is_none() {

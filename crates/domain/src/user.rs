@@ -380,7 +380,7 @@ impl User {
             DobRule::Stored
         };
         let profile = Profile::parse_into(&merged, rule, &mut errors);
-        let ssn = errors.optional("ssn", raw.ssn.as_deref(), Ssn::parse);
+        let ssn = errors.optional("ssn", raw.ssn.as_ref().map(|s| s.as_str()), Ssn::parse);
         errors.finish()?;
         let (Some(profile), Some(ssn)) = (profile, ssn) else {
             return Err(crate::error::inconsistent().into());

@@ -6,6 +6,7 @@ mod common;
 
 use chrono::{Duration, NaiveDate};
 use common::{US_STATES, ctx, now, pairs, s, seed_raw, today, valid_seed};
+use onboard_domain::Zeroizing;
 use onboard_domain::{
     BusinessId, ContactId, ContactType, Country, DateOfBirth, Email, ErrorCode, KycStatus,
     MetaData, NewUser, ParseContext, PersonName, PhoneNumber, ProgramId, RawMetaEntry, RawNewUser,
@@ -56,7 +57,7 @@ fn seed_placeholder_ssn_fails_on_ssn_alone() {
 fn seed_with_valid_ssn_passes_and_is_normalised() {
     for ssn in ["123-45-6789", "123456789", " 123-45-6789 "] {
         let raw = RawNewUser {
-            ssn: s(ssn),
+            ssn: s(ssn).map(Zeroizing::new),
             ..seed_raw()
         };
         let user = NewUser::parse(&raw, ctx()).unwrap();
@@ -673,7 +674,7 @@ fn ssn_table() {
     for &(raw, code) in table {
         let want = code.map_or_else(Vec::new, |c| only("ssn", c));
         let user = RawNewUser {
-            ssn: s(raw),
+            ssn: s(raw).map(Zeroizing::new),
             ..valid_seed()
         };
         assert_eq!(outcome(&user), want, "{raw:?}");
@@ -992,7 +993,11 @@ fn kyc_requirements_list_exactly_what_is_missing() {
     for &(dob, ssn, terms, missing) in table {
         let raw = RawNewUser {
             date_of_birth: if dob { s("1980-04-20") } else { None },
-            ssn: if ssn { s("123-45-6789") } else { None },
+            ssn: if ssn {
+                s("123-45-6789").map(Zeroizing::new)
+            } else {
+                None
+            },
             terms_accepted: terms,
             ..valid_seed()
         };

@@ -10,6 +10,7 @@
 
 mod common;
 
+use onboard_domain::Zeroizing;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, NaiveDate};
@@ -397,7 +398,7 @@ fn valid_raw_user() -> BoxedStrategy<RawNewUser> {
                 postal_code: Some(zip),
                 username,
                 date_of_birth: dob.map(iso),
-                ssn: ssn.map(|(raw, _)| raw),
+                ssn: ssn.map(|(raw, _)| Zeroizing::new(raw)),
                 terms_accepted: terms,
                 meta_data: meta,
                 business_id: business
@@ -994,7 +995,7 @@ proptest! {
 
     #[test]
     fn bad_ssn((v, code) in invalid_ssn()) {
-        let raw = RawNewUser { ssn: Some(v.clone()), ..seed() };
+        let raw = RawNewUser { ssn: Some(Zeroizing::new(v.clone())), ..seed() };
         fails_only(&raw, "ssn", code)?;
         // The error never echoes the number.
         let err = NewUser::parse(&raw, ctx()).unwrap_err();
@@ -1163,7 +1164,7 @@ fn apply_breaker(raw: &mut RawNewUser, path: &str, value: String) {
         "postal_code" => raw.postal_code = Some(value),
         "username" => raw.username = Some(value),
         "date_of_birth" => raw.date_of_birth = Some(value),
-        "ssn" => raw.ssn = Some(value),
+        "ssn" => raw.ssn = Some(Zeroizing::new(value)),
         "meta_data[0].name" => {
             ensure_meta(raw);
             raw.meta_data.as_mut().unwrap()[0].name = Some(value);
@@ -1224,8 +1225,8 @@ proptest! {
         (uid, pid) in (any::<u128>(), any::<u128>()),
     ) {
         prop_assume!(digits != other_digits);
-        let new_user = NewUser::parse(&RawNewUser { ssn: Some(ssn_raw), ..raw.clone() }, ctx()).unwrap();
-        let control = NewUser::parse(&RawNewUser { ssn: Some(other_raw), ..raw }, ctx()).unwrap();
+        let new_user = NewUser::parse(&RawNewUser { ssn: Some(Zeroizing::new(ssn_raw)), ..raw.clone() }, ctx()).unwrap();
+        let control = NewUser::parse(&RawNewUser { ssn: Some(Zeroizing::new(other_raw)), ..raw }, ctx()).unwrap();
         prop_assert_eq!(new_user.ssn().unwrap().expose_digits(), digits.as_str());
         let id = UserId::from_uuid(Uuid::from_u128(uid));
         let program = ProgramId::from_uuid(Uuid::from_u128(pid));
@@ -1255,8 +1256,8 @@ proptest! {
         (bid, pid) in (any::<u128>(), any::<u128>()),
     ) {
         prop_assume!(digits != other_digits);
-        let new = NewBusiness::parse(&RawNewBusiness { ein: Some(ein_raw), ..raw.clone() }, today()).unwrap();
-        let control = NewBusiness::parse(&RawNewBusiness { ein: Some(other_raw), ..raw }, today()).unwrap();
+        let new = NewBusiness::parse(&RawNewBusiness { ein: Some(Zeroizing::new(ein_raw)), ..raw.clone() }, today()).unwrap();
+        let control = NewBusiness::parse(&RawNewBusiness { ein: Some(Zeroizing::new(other_raw)), ..raw }, today()).unwrap();
         prop_assert_eq!(new.ein().expose_digits(), digits.as_str());
         let id = BusinessId::from_uuid(Uuid::from_u128(bid));
         let program = ProgramId::from_uuid(Uuid::from_u128(pid));

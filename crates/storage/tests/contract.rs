@@ -184,7 +184,7 @@ async fn unique_fields_conflict_by_name(db: &TestDb, _keys: &Keys) {
     );
 
     let mut same_ssn = raw_user(4);
-    same_ssn.ssn = Some(ssn(1).replace('-', ""));
+    same_ssn.ssn = Some(domain::Zeroizing::new(ssn(1).replace('-', "")));
     let err = store
         .create_user(p, ids(), &new_user(&same_ssn), now(), Along::nothing())
         .await
@@ -888,7 +888,7 @@ async fn reencryption_never_overwrites_a_concurrent_change(db: &TestDb, keys: &K
 
     // Meanwhile an instance still writing under k1 changes the SSN.
     let mut change = RawNewUser::default();
-    change.ssn = Some(ssn(2)); // (no struct update: `RawNewUser` wipes its SSN on drop)
+    change.ssn = Some(domain::Zeroizing::new(ssn(2)));
     db.store
         .update_user(p, id.user, &change, ctx(), now(), Along::nothing())
         .await

@@ -24,7 +24,7 @@ pub fn raw_new_business(f: &mut Fields) -> RawNewBusiness {
         state: f.string("state"),
         zipcode: f.string("zipcode"),
         country: f.string("country"),
-        ein: f.string("ein"),
+        ein: f.secret("ein"),
         business_type: f.string("business_type"),
         incorporated_date: f.string("incorporated_date"),
         incorporated_state: f.string("incorporated_state"),

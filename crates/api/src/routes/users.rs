@@ -355,7 +355,7 @@ fn raw_new_user_without_link(f: &mut Fields) -> RawNewUser {
         postal_code: f.string("postal_code"),
         username: f.string("username"),
         date_of_birth: f.string("date_of_birth"),
-        ssn: f.string("ssn"),
+        ssn: f.secret("ssn"),
         terms_accepted: f.boolean("terms_accepted"),
         meta_data: f.meta_data("meta_data"),
         business_id: None,
