@@ -398,6 +398,13 @@ async fn a_change_that_writes_nothing_still_uses_up_its_signature() {
         1,
         "the signature was recorded although the work wrote nothing"
     );
+    // Kept for the skew window (300 s) plus a margin for instances' clocks (60 s).
+    let kept = fake.signatures.lock().unwrap()[0].expires_at() - chrono::Utc::now();
+    assert!(
+        (358..=361).contains(&kept.num_seconds()),
+        "kept {} s",
+        kept.num_seconds()
+    );
     let again = test::call_service(&app, request("/api/v3/noop", &parts).to_request()).await;
     assert_eq!(again.status().as_u16(), 401);
     let body: serde_json::Value = test::read_body_json(again).await;

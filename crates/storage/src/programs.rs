@@ -296,6 +296,7 @@ impl ProgramRepository for SqlStore {
             .filter(hmac_credentials::Column::ProgramId.eq(pid.clone()))
             .filter(hmac_valid_at(to_ms(now)))
             .order_by_asc(hmac_credentials::Column::CreatedAt)
+            .order_by_asc(hmac_credentials::Column::Username)
             .all(&txn)
             .await?
             .into_iter()

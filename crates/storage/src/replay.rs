@@ -43,6 +43,11 @@ impl Signature {
     pub fn digest(&self) -> &str {
         &self.digest
     }
+
+    /// Until when the record is kept.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
 }
 
 /// The replay guard: signatures accepted within the skew window.
