@@ -67,7 +67,10 @@ impl Edit {
             postal_code: self.postal_code.apply(seed.postal_code.as_deref()),
             username: self.username.apply(seed.username.as_deref()),
             date_of_birth: self.date_of_birth.apply(seed.date_of_birth.as_deref()),
-            ssn: self.ssn.apply(seed.ssn.as_deref()),
+            ssn: self
+                .ssn
+                .apply(seed.ssn.as_ref().map(|s| s.as_str()))
+                .map(domain::Zeroizing::new),
             terms_accepted: self.terms_accepted.or(seed.terms_accepted),
             meta_data: match &self.meta_data {
                 Meta::Seed => Some(meta_seed),
