@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use common::{ctx, now, today};
+use onboard_domain::Zeroizing;
 use onboard_domain::fixtures::{SeedBusiness, SeedUser};
 use onboard_domain::{
     AddressLine, Business, BusinessId, BusinessName, BusinessRecord, BusinessType, City, ContactId,
@@ -162,7 +163,7 @@ fn raw_user() -> impl Strategy<Value = RawNewUser> {
                 postal_code: pick(10, seed.postal_code),
                 username: pick(11, seed.username),
                 date_of_birth: pick(12, seed.date_of_birth),
-                ssn: pick(13, seed.ssn),
+                ssn: pick(13, seed.ssn.map(|s| s.as_str().to_owned())).map(Zeroizing::new),
                 business_id: pick(14, seed.business_id),
                 terms_accepted: if changed.contains(&15) {
                     terms
@@ -207,7 +208,7 @@ fn raw_business() -> impl Strategy<Value = RawNewBusiness> {
             state: pick(6, seed.state),
             zipcode: pick(7, seed.zipcode),
             country: pick(8, seed.country),
-            ein: pick(9, seed.ein),
+            ein: pick(9, seed.ein.map(|e| e.as_str().to_owned())).map(Zeroizing::new),
             business_type: pick(10, seed.business_type),
             incorporated_date: pick(11, seed.incorporated_date),
             incorporated_state: pick(12, seed.incorporated_state),
