@@ -266,3 +266,25 @@ async fn a_throttled_program_costs_no_write() {
     );
     app.cleanup().await;
 }
+
+/// Every endpoint that changes state is served under the `Changes` policy (its
+/// `Idempotency-Key` is read and checked), every read under `Reads` (the header is ignored):
+/// a handler registered with the wrong policy would be replay-guarded wrongly.
+async fn each_endpoint_has_the_policy_of_what_it_does(app: &TestApp) {
+    for endpoint in client::Endpoint::ALL {
+        for version in ["/api/v3", "/api/v4"] {
+            let path = format!("{version}{}", endpoint.path());
+            let (status, _, out) = RawRequest::signed(app, &path, b"{}")
+                .header("idempotency-key", Some(""))
+                .send(app)
+                .await;
+            let first = json(&out)["errors"][0].clone();
+            let checked = status == 422 && first["field"] == "Idempotency-Key";
+            assert_eq!(checked, endpoint.mutating(), "{path}: {status} {first}");
+        }
+    }
+}
+service_test!(
+    each_endpoint_has_the_policy_of_what_it_does,
+    each_endpoint_has_the_policy_of_what_it_does
+);
