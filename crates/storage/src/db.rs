@@ -99,10 +99,70 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, Stor
     Database::connect(options).await.map_err(classify)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, once, whatever the number of instances starting together
+/// (SPEC §6): under a lock taken through the database — a transaction-scoped advisory lock on
+/// PostgreSQL, `GET_LOCK` on MySQL/MariaDB — or, on SQLite, inside one `BEGIN IMMEDIATE`
+/// transaction (the file's write lock). An instance that waited finds nothing pending.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StorageError> {
-    Migrator::up(db, None).await.map_err(classify)
+    use sea_orm::{
+        ConnectionTrait as _, SqliteTransactionMode, Statement, TransactionOptions,
+        TransactionTrait as _,
+    };
+    let backend = db.get_database_backend();
+    match backend {
+        DbBackend::Sqlite => {
+            let txn = db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+                .map_err(classify)?;
+            Migrator::up(&txn, None).await.map_err(classify)?;
+            txn.commit().await.map_err(classify)
+        }
+        DbBackend::Postgres => {
+            // Held by this transaction's connection until it ends; the migrations run on
+            // the pool's other connections meanwhile.
+            let txn = db.begin().await.map_err(classify)?;
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})"
+            ))
+            .await
+            .map_err(classify)?;
+            let applied = Migrator::up(db, None).await.map_err(classify);
+            txn.commit().await.map_err(classify)?;
+            applied
+        }
+        _ => {
+            let txn = db.begin().await.map_err(classify)?;
+            let got = txn
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    format!("SELECT GET_LOCK('{MIGRATION_LOCK_NAME}', 120) AS got"),
+                ))
+                .await
+                .map_err(classify)?
+                .and_then(|row| row.try_get::<Option<i64>>("", "got").ok().flatten());
+            if got != Some(1) {
+                return Err(StorageError::unavailable(
+                    "another instance held the migration lock for 120 s",
+                ));
+            }
+            let applied = Migrator::up(db, None).await.map_err(classify);
+            let _ = txn
+                .execute_unprepared(&format!("SELECT RELEASE_LOCK('{MIGRATION_LOCK_NAME}')"))
+                .await;
+            txn.commit().await.map_err(classify)?;
+            applied
+        }
+    }
 }
+
+/// The PostgreSQL advisory lock key of the migrations (any constant of this application).
+const MIGRATION_LOCK_ID: i64 = 0x6f6e_626f_6172_64;
+/// The MySQL/MariaDB named lock of the migrations.
+const MIGRATION_LOCK_NAME: &str = "onboard_migrations";
 
 /// Whether the database answers a trivial query (for `/readyz`).
 pub async fn ping(db: &DatabaseConnection) -> Result<(), StorageError> {
