@@ -159,8 +159,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StorageError> {
     }
 }
 
-/// The PostgreSQL advisory lock key of the migrations (any constant of this application).
-const MIGRATION_LOCK_ID: i64 = 0x6f6e_626f_6172_64;
+/// The PostgreSQL advisory lock key of the migrations ("onboard" in ASCII).
+const MIGRATION_LOCK_ID: i64 = 0x006f_6e62_6f61_7264;
 /// The MySQL/MariaDB named lock of the migrations.
 const MIGRATION_LOCK_NAME: &str = "onboard_migrations";
 
