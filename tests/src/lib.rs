@@ -167,6 +167,19 @@ pub async fn spawn_app_via(
     spawn_app_with(backend, options).await
 }
 
+/// Starts the service on SQLite with the test settings as `adjust` changes them.
+pub async fn spawn_sqlite_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    adjust(&mut settings);
+    let options = AppOptions {
+        settings,
+        ..AppOptions::default()
+    };
+    spawn_app_with(Backend::Sqlite, options)
+        .await
+        .expect("SQLite is always available")
+}
+
 /// Starts the service with `options`.
 pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<TestApp> {
     let rewrite = options.rewrite_url;

@@ -4,8 +4,7 @@
 
 use api::limits::Rate;
 use serde_json::{Value, json};
-use storage::testing::Backend;
-use tests::{AppOptions, RawRequest, Signing, TestApp, json, seed_body, service_test};
+use tests::{RawRequest, Signing, TestApp, json, seed_body, service_test};
 
 const CREATE: &str = "/api/v3/user/create";
 const GET: &str = "/api/v3/user/get";
@@ -14,18 +13,13 @@ const GET: &str = "/api/v3/user/get";
 /// same address: the failures end in 429, the signed requests all pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_from_an_address_do_not_lock_out_signed_requests() {
-    let mut settings = tests::test_settings();
-    settings.auth_failure_rate = Rate {
-        per_second: 0.5,
-        burst: 30.0,
-    };
-    let options = AppOptions {
-        settings,
-        ..AppOptions::default()
-    };
-    let app = tests::spawn_app_with(Backend::Sqlite, options)
-        .await
-        .unwrap();
+    let app = tests::spawn_sqlite_with(|s| {
+        s.auth_failure_rate = Rate {
+            per_second: 0.5,
+            burst: 30.0,
+        };
+    })
+    .await;
     let mut statuses = Vec::new();
     for _ in 0..35 {
         let bad = RawRequest::build(
@@ -53,19 +47,14 @@ async fn failures_from_an_address_do_not_lock_out_signed_requests() {
 /// Behind a trusted proxy, each forwarded client has its own budget of failures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
-    let mut settings = tests::test_settings();
-    settings.auth_failure_rate = Rate {
-        per_second: 0.1,
-        burst: 2.0,
-    };
-    settings.trusted_proxies = api::client_addr::TrustedProxies::parse(&["127.0.0.1"]).unwrap();
-    let options = AppOptions {
-        settings,
-        ..AppOptions::default()
-    };
-    let app = tests::spawn_app_with(Backend::Sqlite, options)
-        .await
-        .unwrap();
+    let app = tests::spawn_sqlite_with(|s| {
+        s.auth_failure_rate = Rate {
+            per_second: 0.1,
+            burst: 2.0,
+        };
+        s.trusted_proxies = api::client_addr::TrustedProxies::parse(&["127.0.0.1"]).unwrap();
+    })
+    .await;
     let bad = |client: &str| {
         RawRequest::build(
             CREATE,
@@ -206,15 +195,10 @@ service_test!(
 /// `replay_guard = "all"` restores the guard on reads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_guard_all_guards_reads_too() {
-    let mut settings = tests::test_settings();
-    settings.replay_reads = true;
-    let options = AppOptions {
-        settings,
-        ..AppOptions::default()
-    };
-    let app = tests::spawn_app_with(Backend::Sqlite, options)
-        .await
-        .unwrap();
+    let app = tests::spawn_sqlite_with(|s| {
+        s.replay_reads = true;
+    })
+    .await;
     let get = json!({ "user_id": "user-01a228dd-0186-7093-8b1d-09c93df70f87" }).to_string();
     let read = RawRequest::signed(&app, GET, get.as_bytes());
     assert_eq!(read.send(&app).await.0, 404);
@@ -227,18 +211,13 @@ async fn replay_guard_all_guards_reads_too() {
 /// A throttled program's requests are refused before anything is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_program_costs_no_write() {
-    let mut settings = tests::test_settings();
-    settings.program_rate = Rate {
-        per_second: 0.01,
-        burst: 1.0,
-    };
-    let options = AppOptions {
-        settings,
-        ..AppOptions::default()
-    };
-    let app = tests::spawn_app_with(Backend::Sqlite, options)
-        .await
-        .unwrap();
+    let app = tests::spawn_sqlite_with(|s| {
+        s.program_rate = Rate {
+            per_second: 0.01,
+            burst: 1.0,
+        };
+    })
+    .await;
     let body = seed_body(6).to_string();
     assert_eq!(
         RawRequest::signed(&app, CREATE, body.as_bytes())

@@ -237,22 +237,17 @@ async fn keys_are_free_again_after_retention_mysql() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_over_the_limit_get_429_then_recover() {
-    let mut settings = tests::test_settings();
-    settings.program_rate = Rate {
-        per_second: 0.2,
-        burst: 3.0,
-    };
-    settings.auth_failure_rate = Rate {
-        per_second: 2.0,
-        burst: 2.0,
-    };
-    let options = AppOptions {
-        settings,
-        ..AppOptions::default()
-    };
-    let app = tests::spawn_app_with(Backend::Sqlite, options)
-        .await
-        .unwrap();
+    let app = tests::spawn_sqlite_with(|s| {
+        s.program_rate = Rate {
+            per_second: 0.2,
+            burst: 3.0,
+        };
+        s.auth_failure_rate = Rate {
+            per_second: 2.0,
+            burst: 2.0,
+        };
+    })
+    .await;
     let mut statuses = Vec::new();
     for n in 0..5 {
         let (status, headers, body) = keyed(&app, seed_body(n).to_string().as_bytes(), None, 0)
