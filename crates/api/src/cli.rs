@@ -195,8 +195,7 @@ async fn open_unchecked(
 ) -> Result<(SqlStore, Result<(), storage::KeyMismatch>), Box<dyn std::error::Error>> {
     ensure_sqlite_files(&config.database_url)?;
     let database = config.database();
-    let db = storage::connect(&database).await?;
-    storage::migrate(&db).await?;
+    let db = storage::connect_migrated(&database).await?;
     let fresh = !storage::holds_sealed_data(&db).await?;
     let (keyring, source) = keys::load(&config.key_file, fresh)?;
     match source {

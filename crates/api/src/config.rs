@@ -1,6 +1,7 @@
 //! Configuration: defaults, then an optional TOML file, then `ONBOARD_*` variables and `DATABASE_URL`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
@@ -21,6 +22,18 @@ pub struct Config {
     /// Group commit: how many batches of concurrent creates may be written at once (0: the
     /// default, 1).
     pub create_batches: usize,
+    /// How long a request waits for a pooled connection before answering 503.
+    pub db_acquire_timeout_ms: u64,
+    /// How long a statement waits for a lock held by another session (PostgreSQL
+    /// `lock_timeout`, MariaDB `innodb_lock_wait_timeout` in whole seconds); 0: the server's.
+    pub db_lock_timeout_ms: u64,
+    /// How long one statement may run (PostgreSQL `statement_timeout`, MariaDB
+    /// `max_statement_time`); 0: unbounded.
+    pub db_statement_timeout_ms: u64,
+    /// PostgreSQL `idle_in_transaction_session_timeout`; 0: never.
+    pub db_idle_in_transaction_timeout_ms: u64,
+    /// SQLite: how long a writer waits for the write lock.
+    pub sqlite_busy_timeout_ms: u64,
     /// Minimum age of a user, in years.
     pub min_age: u32,
     /// Largest accepted request body, in bytes.
@@ -59,6 +72,11 @@ impl Default for Config {
             max_connections: 10,
             sqlite_synchronous: "full".to_owned(),
             create_batches: 0,
+            db_acquire_timeout_ms: 5_000,
+            db_lock_timeout_ms: 3_000,
+            db_statement_timeout_ms: 10_000,
+            db_idle_in_transaction_timeout_ms: 15_000,
+            sqlite_busy_timeout_ms: 5_000,
             min_age: domain::ParseContext::DEFAULT_MIN_AGE,
             body_limit_bytes: 64 * 1024,
             api_key_cache_ttl_secs: 30,
@@ -157,6 +175,12 @@ impl Config {
         let mut db = storage::DatabaseConfig::new(self.database_url.clone());
         db.max_connections = self.max_connections;
         db.create_batches = self.create_batches;
+        db.acquire_timeout = Duration::from_millis(self.db_acquire_timeout_ms.max(1));
+        db.lock_timeout = Duration::from_millis(self.db_lock_timeout_ms);
+        db.statement_timeout = Duration::from_millis(self.db_statement_timeout_ms);
+        db.idle_in_transaction_timeout =
+            Duration::from_millis(self.db_idle_in_transaction_timeout_ms);
+        db.sqlite_busy_timeout = Duration::from_millis(self.sqlite_busy_timeout_ms);
         db.sqlite_durability = if self.sqlite_synchronous == "normal" {
             storage::SqliteDurability::Normal
         } else {

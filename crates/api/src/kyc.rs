@@ -29,7 +29,16 @@ pub trait KycVerifier: Send + Sync + std::fmt::Debug {
     fn warning(&self) -> Option<&'static str> {
         None
     }
-    /// Decides one pending user.
+    /// Whether it decides cases by itself (a background worker claims them for it). The
+    /// manual verifier does not: its cases wait for an operator.
+    fn decides(&self) -> bool {
+        true
+    }
+    /// Whether it needs the SSN in clear; nothing is decrypted for a verifier that does not.
+    fn needs_ssn(&self) -> bool {
+        false
+    }
+    /// Decides one pending user (`ssn` only if [`KycVerifier::needs_ssn`]).
     async fn decide(&self, user: &User, ssn: Option<&Ssn>) -> Option<Decision>;
 }
 
@@ -42,13 +51,17 @@ impl KycVerifier for Manual {
     fn name(&self) -> &'static str {
         "verifier:manual"
     }
+    fn decides(&self) -> bool {
+        false
+    }
     async fn decide(&self, _user: &User, _ssn: Option<&Ssn>) -> Option<Decision> {
         None
     }
 }
 
 /// Deterministic rules for integration testing:
-/// - an SSN whose last four digits are `9999` → `rejected` ("ssn flagged");
+/// - an SSN whose last four digits are `9999` → `rejected` ("ssn flagged"; read from the
+///   stored last four, so the sandbox decrypts nothing);
 /// - a last name that starts with `Reject` (any case) → `rejected` ("name flagged");
 /// - anything else → `verified`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -64,8 +77,8 @@ impl KycVerifier for Sandbox {
             "kyc_verifier = \"sandbox\": KYC cases are decided by test rules that verify almost everyone; never use it with real people",
         )
     }
-    async fn decide(&self, user: &User, ssn: Option<&Ssn>) -> Option<Decision> {
-        if ssn.is_some_and(|s| s.last4().as_str() == "9999") {
+    async fn decide(&self, user: &User, _ssn: Option<&Ssn>) -> Option<Decision> {
+        if user.ssn_last_4().is_some_and(|l| l.as_str() == "9999") {
             return Some(Decision::Rejected(
                 "ssn flagged by the sandbox rules".into(),
             ));
@@ -89,64 +102,130 @@ pub fn verifier(name: &str) -> Option<Arc<dyn KycVerifier>> {
     }
 }
 
-/// One pass: decides up to `batch` pending users. Returns how many were decided.
+/// How long a claimed case is left to the instance that claimed it before another may try.
+pub const KYC_LEASE: Duration = Duration::from_secs(60);
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Cases claimed.
+    pub claimed: usize,
+    /// Cases decided by this pass.
+    pub decided: usize,
+    /// Cases that failed (logged, counted, skipped until their lease runs out).
+    pub failed: usize,
+}
+
+/// One pass: claims up to `batch` pending cases (no other instance gets them while the lease
+/// runs) and decides them. A case that fails is logged, counted in
+/// `onboard_kyc_failures_total` and skipped; it comes back after the lease, behind the others.
+/// The SSN is decrypted only for a verifier that needs it.
 pub async fn run_once(
     store: &SqlStore,
     verifier: &dyn KycVerifier,
     clock: &dyn Clock,
     batch: u64,
-) -> Result<usize, storage::StorageError> {
-    let mut decided = 0;
-    for (program, id) in store.pending_kyc(batch).await? {
-        let Some(user) = store.get_user(program, id).await? else {
-            continue;
-        };
-        let ssn = store.reveal_ssn(program, id).await?;
-        let Some(decision) = verifier.decide(&user, ssn.as_ref()).await else {
-            continue;
-        };
-        let (change, reason) = match &decision {
-            Decision::Verified => (UserChange::VerifyKyc, None),
-            Decision::Rejected(why) => (UserChange::RejectKyc, Some(why.as_str())),
-        };
-        let audit = Audit {
-            actor: verifier.name(),
-            reason,
-        };
-        match store
-            .change_user(
-                program,
-                id,
-                change,
-                audit,
-                clock.now(),
-                storage::Along::nothing(),
-            )
-            .await
-        {
-            Ok(_) => decided += 1,
-            // Decided meanwhile (by an operator or another instance): nothing to do.
-            Err(storage::StorageError::Rejected(_)) => {}
-            Err(e) => return Err(e),
+) -> Result<Pass, storage::StorageError> {
+    let cases = store.claim_kyc_cases(clock.now(), KYC_LEASE, batch).await?;
+    let mut pass = Pass {
+        claimed: cases.len(),
+        ..Pass::default()
+    };
+    for (program, id) in cases {
+        match decide_one(store, verifier, clock, program, id).await {
+            Ok(true) => pass.decided += 1,
+            Ok(false) => {}
+            Err(e) => {
+                pass.failed += 1;
+                metrics::counter!("onboard_kyc_failures_total").increment(1);
+                tracing::warn!(user = %id, error = %e, "a KYC case failed; skipped until its lease runs out");
+            }
         }
     }
-    Ok(decided)
+    Ok(pass)
 }
 
-/// Runs the verifier every `every` in the background.
+/// Decides one claimed case. `Ok(false)`: nothing to do (gone, not the verifier's to decide
+/// now, or decided meanwhile by an operator).
+async fn decide_one(
+    store: &SqlStore,
+    verifier: &dyn KycVerifier,
+    clock: &dyn Clock,
+    program: domain::ProgramId,
+    id: domain::UserId,
+) -> Result<bool, storage::StorageError> {
+    let Some(user) = store.get_user(program, id).await? else {
+        return Ok(false);
+    };
+    let ssn = if verifier.needs_ssn() {
+        store.reveal_ssn(program, id).await?
+    } else {
+        None
+    };
+    let Some(decision) = verifier.decide(&user, ssn.as_ref()).await else {
+        return Ok(false);
+    };
+    let (change, reason, label) = match &decision {
+        Decision::Verified => (UserChange::VerifyKyc, None, "verified"),
+        Decision::Rejected(why) => (UserChange::RejectKyc, Some(why.as_str()), "rejected"),
+    };
+    let audit = Audit {
+        actor: verifier.name(),
+        reason,
+    };
+    match store
+        .change_user(
+            program,
+            id,
+            change,
+            audit,
+            clock.now(),
+            storage::Along::nothing(),
+        )
+        .await
+    {
+        Ok(_) => {
+            metrics::counter!("onboard_kyc_decisions_total", "decision" => label).increment(1);
+            Ok(true)
+        }
+        // Decided meanwhile (by an operator, or after a lease ran out): the guarded
+        // transition refused a second decision.
+        Err(storage::StorageError::Rejected(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the verifier every `every` in the background, unless it decides nothing by itself
+/// (`manual`: no worker, no polling, no SSN read). Returns whether a worker started.
 pub fn spawn_worker(
     store: SqlStore,
     verifier: Arc<dyn KycVerifier>,
     clock: Arc<dyn Clock>,
     every: Duration,
-) {
+) -> bool {
+    if !verifier.decides() {
+        return false;
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = run_once(&store, verifier.as_ref(), clock.as_ref(), 100).await {
-                tracing::warn!(error = %e, "the KYC worker failed a pass");
+            // A full batch means more are waiting: go on at once.
+            loop {
+                match run_once(&store, verifier.as_ref(), clock.as_ref(), KYC_BATCH).await {
+                    Ok(pass) if pass.claimed as u64 == KYC_BATCH => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the KYC worker could not claim cases");
+                        break;
+                    }
+                }
             }
         }
     });
+    true
 }
+
+/// Cases claimed per pass.
+const KYC_BATCH: u64 = 100;

@@ -18,6 +18,11 @@ use crate::limits::{Limits, Rate};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 
+/// This process's name in the leases it holds: random, so that two processes never share one.
+fn instance_id() -> String {
+    format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple())
+}
+
 /// A server bound to a listener, not yet running.
 #[derive(Debug)]
 pub struct Settings {
@@ -127,13 +132,18 @@ pub fn run(
         key_mismatch,
     ));
     if !refused {
-        crate::kyc::spawn_worker(
+        let worker = crate::kyc::spawn_worker(
             store.clone(),
             settings.kyc_verifier.clone(),
             clock.clone(),
             settings.kyc_interval,
         );
-        spawn_sweepers(store, clock);
+        tracing::info!(
+            verifier = settings.kyc_verifier.name(),
+            worker,
+            "KYC cases are claimed through the database"
+        );
+        spawn_sweepers(store, clock, instance_id());
     }
     let server = HttpServer::new(move || {
         App::new()
@@ -148,18 +158,44 @@ pub fn run(
     Ok(server)
 }
 
-/// Deletes expired replay-guard and idempotency records every minute, in bounded batches.
-fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>) {
+/// How often the sweeper looks for expired records.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// The sweeper's lease: one instance sweeps at a time; it renews the lease every tick, and an
+/// instance that dies gives it up when it runs out.
+const SWEEP_LEASE: Duration = Duration::from_secs(30);
+/// The most one tick sweeps for (well inside the lease, so the holder renews it in time).
+const SWEEP_BUDGET: Duration = Duration::from_secs(20);
+/// Rows deleted per statement by the sweeper.
+const SWEEP_BATCH: u64 = 1000;
+/// The name of the sweeper's lease.
+const SWEEPER: &str = "sweeper";
+
+/// Deletes expired replay-guard and idempotency records, one instance at a time (a lease
+/// taken through the database), in batches along the expiry indexes until drained.
+fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>, holder: String) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            match store
+                .try_lease(SWEEPER, &holder, clock.now(), SWEEP_LEASE)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the sweeper could not take its lease");
+                    continue;
+                }
+            }
+            let deadline = tokio::time::Instant::now() + SWEEP_BUDGET;
             let now = clock.now();
-            sweep("seen signatures", || {
+            drain("seen_signatures", deadline, || {
                 store.sweep_signatures(now, SWEEP_BATCH)
             })
             .await;
-            sweep("idempotency records", || {
+            drain("idempotency_records", deadline, || {
                 store.sweep_idempotency(now, SWEEP_BATCH)
             })
             .await;
@@ -167,21 +203,23 @@ fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>) {
     });
 }
 
-/// Rows deleted per statement by the sweepers.
-const SWEEP_BATCH: u64 = 1000;
-
-/// Runs one sweep in batches until a batch comes back short (at most ten per tick).
-async fn sweep<F, Fut>(what: &str, mut batch: F)
+/// Runs one sweep in batches until a batch comes back short or `deadline` passes; counts the
+/// rows in `onboard_swept_rows_total{table}`.
+async fn drain<F, Fut>(table: &'static str, deadline: tokio::time::Instant, mut batch: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<u64, storage::StorageError>>,
 {
-    for _ in 0..10 {
+    while tokio::time::Instant::now() < deadline {
         match batch().await {
-            Ok(SWEEP_BATCH) => {}
-            Ok(_) => return,
+            Ok(n) => {
+                metrics::counter!("onboard_swept_rows_total", "table" => table).increment(n);
+                if n < SWEEP_BATCH {
+                    return;
+                }
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "sweeping {what} failed");
+                tracing::warn!(error = %e, "sweeping {table} failed");
                 return;
             }
         }

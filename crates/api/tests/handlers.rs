@@ -166,9 +166,6 @@ impl UserRepository for Fake {
     async fn user_program(&self, _: UserId) -> Result<Option<ProgramId>, StorageError> {
         not_here()
     }
-    async fn pending_kyc(&self, _: u64) -> Result<Vec<(ProgramId, UserId)>, StorageError> {
-        not_here()
-    }
     async fn list_users(&self, _: ProgramId, _: &UserQuery) -> Result<Page<User>, StorageError> {
         not_here()
     }

@@ -36,10 +36,23 @@ pub struct DatabaseConfig {
     /// Group commit: how many batches of concurrent creates may be written at once; 0 for
     /// the default, 1 (see `group::BATCHES_AT_ONCE`).
     pub create_batches: usize,
+    /// How long a statement waits for a row or table lock before it fails (PostgreSQL
+    /// `lock_timeout`, MariaDB `innodb_lock_wait_timeout`, rounded up to whole seconds);
+    /// zero: the server's own setting.
+    pub lock_timeout: Duration,
+    /// How long one statement may run (PostgreSQL `statement_timeout`, MariaDB
+    /// `max_statement_time`); zero: unbounded.
+    pub statement_timeout: Duration,
+    /// PostgreSQL `idle_in_transaction_session_timeout`: a session that holds a transaction
+    /// open without a statement (a stuck instance) is ended and its locks released; zero:
+    /// never.
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl DatabaseConfig {
-    /// Defaults for `url`: 10 connections, 5 s acquire timeout, 5 s busy timeout, FULL.
+    /// Defaults for `url`: 10 connections, 5 s acquire timeout, 5 s busy timeout, FULL, 3 s
+    /// lock timeout, 10 s statement timeout, 15 s idle-in-transaction timeout — a request
+    /// that waits on the database answers 503 well inside a client's 30 s.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -48,8 +61,45 @@ impl DatabaseConfig {
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_durability: SqliteDurability::Full,
             create_batches: 0,
+            lock_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(10),
+            idle_in_transaction_timeout: Duration::from_secs(15),
         }
     }
+
+    /// The settings migrations run with: no statement, lock or idle timeouts (an index built
+    /// on a large table may take minutes, and the migration lock's transaction idles while
+    /// the migrations run), two connections.
+    fn for_migrations(&self) -> Self {
+        Self {
+            max_connections: 2,
+            lock_timeout: Duration::ZERO,
+            statement_timeout: Duration::ZERO,
+            idle_in_transaction_timeout: Duration::ZERO,
+            ..self.clone()
+        }
+    }
+}
+
+/// Whole milliseconds, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The session settings of a MySQL/MariaDB connection: `SET SESSION …`, or `None`.
+fn mysql_session(config: &DatabaseConfig) -> Option<String> {
+    let mut set = Vec::new();
+    if !config.lock_timeout.is_zero() {
+        // Whole seconds, at least one (MariaDB's minimum).
+        let secs = config.lock_timeout.as_millis().div_ceil(1000).max(1);
+        set.push(format!("innodb_lock_wait_timeout = {secs}"));
+    }
+    if !config.statement_timeout.is_zero() {
+        // MariaDB's `max_statement_time` is in seconds, with a fraction.
+        let secs = config.statement_timeout.as_secs_f64();
+        set.push(format!("max_statement_time = {secs:.3}"));
+    }
+    (!set.is_empty()).then(|| format!("SET SESSION {}", set.join(", ")))
 }
 
 /// The most connections a SQLite pool opens, whatever `max_connections` says: SQLite has one
@@ -96,14 +146,58 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, Stor
             // this bound: a pool of 16 scanning a large table otherwise holds ~80 MiB.
             .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT.to_string())
     });
+    let pg = [
+        ("lock_timeout", millis(config.lock_timeout)),
+        ("statement_timeout", millis(config.statement_timeout)),
+        (
+            "idle_in_transaction_session_timeout",
+            millis(config.idle_in_transaction_timeout),
+        ),
+    ];
+    options.map_sqlx_postgres_opts(move |o| o.options(pg));
+    if let Some(session) = mysql_session(config) {
+        options.map_sqlx_mysql_pool_opts(move |pool| {
+            let session = session.clone();
+            pool.after_connect(move |conn, _meta| {
+                let session = session.clone();
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor as _;
+                    conn.execute(sea_orm::sqlx::AssertSqlSafe(session)).await?;
+                    Ok(())
+                })
+            })
+        });
+    }
     Database::connect(options).await.map_err(classify)
 }
 
+/// Migrates (see [`migrate`]), then opens the pool the service runs on.
+pub async fn connect_migrated(config: &DatabaseConfig) -> Result<DatabaseConnection, StorageError> {
+    if config.url.contains(":memory:") || config.url.contains("mode=memory") {
+        // An in-memory SQLite database lives and dies with its pool: migrate on it.
+        let db = connect(config).await?;
+        migrate_on(&db).await?;
+        return Ok(db);
+    }
+    migrate(config).await?;
+    connect(config).await
+}
+
 /// Applies every pending migration, once, whatever the number of instances starting together
-/// (SPEC §6): under a lock taken through the database — a transaction-scoped advisory lock on
-/// PostgreSQL, `GET_LOCK` on MySQL/MariaDB — or, on SQLite, inside one `BEGIN IMMEDIATE`
-/// transaction (the file's write lock). An instance that waited finds nothing pending.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), StorageError> {
+/// (SPEC §6), on a pool of its own without the request timeouts ([`DatabaseConfig`]), closed
+/// afterwards. See [`migrate_on`].
+pub async fn migrate(config: &DatabaseConfig) -> Result<(), StorageError> {
+    let db = connect(&config.for_migrations()).await?;
+    let applied = migrate_on(&db).await;
+    let _ = db.close().await;
+    applied
+}
+
+/// Applies every pending migration on `db` under a lock taken through the database — a
+/// transaction-scoped advisory lock on PostgreSQL, `GET_LOCK` on MySQL/MariaDB — or, on
+/// SQLite, inside one `BEGIN IMMEDIATE` transaction (the file's write lock). An instance that
+/// waited finds nothing pending. `db` should not carry statement or idle timeouts.
+pub async fn migrate_on(db: &DatabaseConnection) -> Result<(), StorageError> {
     use sea_orm::{
         ConnectionTrait as _, SqliteTransactionMode, Statement, TransactionOptions,
         TransactionTrait as _,

@@ -302,6 +302,22 @@ pub(crate) fn classify(err: DbErr) -> StorageError {
     }
 }
 
+/// Whether `err` is a deadlock or a serialization failure between concurrent transactions
+/// (SQLSTATE 40001, 40P01; MySQL 1213): worth running each piece of the work again alone.
+/// Every other unavailability (connection lost, pool exhausted, a lock or statement timeout)
+/// would only fail again for each piece.
+pub(crate) fn is_contention(err: &StorageError) -> bool {
+    let StorageError::Unavailable(db) = err else {
+        return false;
+    };
+    match sqlx_error(db) {
+        Some(sqlx::Error::Database(e)) => {
+            matches!(e.code().as_deref(), Some("40001" | "40P01" | "1213"))
+        }
+        _ => false,
+    }
+}
+
 fn unique_field(constraint: Option<&str>, message: &str) -> ConflictField {
     for (name, columns, field) in UNIQUE_CONSTRAINTS {
         let by_name = constraint == Some(*name);
@@ -320,18 +336,29 @@ fn unique_field(constraint: Option<&str>, message: &str) -> ConflictField {
 
 /// Codes that mean "the server cannot serve us now, retry": SQLSTATE 08 connection exception,
 /// 57P0x shutdown, 53 insufficient resources, 40001 serialization failure, 40P01 deadlock,
-/// 55P03 lock not available; MySQL 1040 too many connections, 1053 shutdown, 1205 lock wait
-/// timeout, 1213 deadlock, 2002/2003/2006/2013 connection lost; SQLite 5 `SQLITE_BUSY` and 6
-/// `SQLITE_LOCKED` with their extended codes (the busy timeout ran out under write load).
+/// 55P03 lock not available (`lock_timeout`), 57014 statement cancelled (`statement_timeout`),
+/// 25P03 idle-in-transaction timeout; MySQL 1040 too many connections, 1053 shutdown, 1205
+/// lock wait timeout, 1213 deadlock, 1969 (MariaDB) and 3024 (MySQL) statement time exceeded,
+/// 2002/2003/2006/2013 connection lost; SQLite 5 `SQLITE_BUSY` and 6 `SQLITE_LOCKED` with
+/// their extended codes (the busy timeout ran out under write load).
 fn is_unavailable_code(code: Option<&str>) -> bool {
     code.is_some_and(|c| {
         c.starts_with("08")
             || c.starts_with("57P")
             || c.starts_with("53")
-            || matches!(c, "40001" | "40P01" | "55P03")
+            || matches!(c, "40001" | "40P01" | "55P03" | "57014" | "25P03")
             || matches!(
                 c,
-                "1040" | "1053" | "1205" | "1213" | "2002" | "2003" | "2006" | "2013"
+                "1040"
+                    | "1053"
+                    | "1205"
+                    | "1213"
+                    | "1969"
+                    | "3024"
+                    | "2002"
+                    | "2003"
+                    | "2006"
+                    | "2013"
             )
             || c.parse::<u32>()
                 .is_ok_and(|n| matches!(n & 0xff, 5 | 6) && n < 1000)

@@ -5,6 +5,7 @@
 
 mod along;
 mod businesses;
+mod claims;
 mod crypto;
 mod db;
 mod entity;
@@ -27,7 +28,9 @@ use sea_orm::DatabaseConnection;
 
 pub use along::{Along, Completion, Outcome, Render};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
-pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
+pub use db::{
+    DatabaseConfig, SqliteDurability, backend, connect, connect_migrated, migrate, migrate_on, ping,
+};
 pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,
@@ -90,8 +93,7 @@ impl SqlStore {
 
     /// Connects, migrates, and returns the store.
     pub async fn open(config: &DatabaseConfig, keys: Keyring) -> Result<Self, StorageError> {
-        let db = connect(config).await?;
-        migrate(&db).await?;
+        let db = connect_migrated(config).await?;
         Ok(Self::with_create_batches(db, keys, config.create_batches))
     }
 

@@ -250,8 +250,6 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<Vec<UserEvent>, StorageError>;
     /// The program a user belongs to (for operator commands that name only the user).
     async fn user_program(&self, id: UserId) -> Result<Option<ProgramId>, StorageError>;
-    /// Users of any program whose KYC is `pending`, longest waiting first.
-    async fn pending_kyc(&self, limit: u64) -> Result<Vec<(ProgramId, UserId)>, StorageError>;
     /// A page of the program's users matching the query, and the total.
     async fn list_users(
         &self,

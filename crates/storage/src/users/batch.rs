@@ -22,7 +22,7 @@ use super::rows::add_to_count;
 use crate::SqlStore;
 use crate::along::{RenderedCompletion, rollback};
 use crate::entity::{business_contacts, businesses, user_meta_data, users};
-use crate::error::{InternalError, Reference, StorageError};
+use crate::error::{InternalError, Reference, StorageError, is_contention};
 use crate::group::{Job, Queue};
 use crate::replay::Signature;
 
@@ -114,6 +114,14 @@ impl SqlStore {
                     let _ = job.answer.send(Ok(true));
                 }
             }
+            Err(Failed::BeforeCommit(e)) if !one_by_one(&e) => {
+                // The database is away or a lock or statement timed out: each create alone
+                // would only wait out the same timeout in turn. All answer at once.
+                tracing::warn!(size = batch.len(), error = %e, "a batch of creates failed");
+                for job in batch {
+                    let _ = job.answer.send(Err(replicate(&e)));
+                }
+            }
             Err(Failed::BeforeCommit(e)) => {
                 tracing::debug!(size = batch.len(), error = %e, "batch refused; creating one by one");
                 for job in batch {
@@ -168,6 +176,20 @@ impl SqlStore {
     }
 }
 
+/// Whether a batch that failed with `e` before its commit runs again one create at a time:
+/// for a conflict of one of its creates (a duplicate, a replayed signature, a missing
+/// business, a lost claim) or a deadlock between batches — not for an outage or a timeout.
+fn one_by_one(e: &StorageError) -> bool {
+    match e {
+        StorageError::Unavailable(_) => is_contention(e),
+        StorageError::Internal(_) => false,
+        StorageError::NotFound(_)
+        | StorageError::MissingReference(_)
+        | StorageError::Conflict(_)
+        | StorageError::Rejected(_) => true,
+    }
+}
+
 enum Failed {
     BeforeCommit(StorageError),
     Commit(StorageError),
@@ -178,7 +200,7 @@ enum Failed {
 fn replicate(e: &StorageError) -> StorageError {
     match e {
         StorageError::Unavailable(db) => {
-            StorageError::unavailable(format!("the commit of a batch of creates failed: {db}"))
+            StorageError::unavailable(format!("a batch of creates failed: {db}"))
         }
         other => InternalError::BatchCommit(other.to_string()).into(),
     }

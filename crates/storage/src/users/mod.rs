@@ -5,7 +5,7 @@
 //! - `create`: a create prepared (rows built, SSN sealed, answer rendered); bulk seeding.
 //! - `batch`: prepared creates, group-committed alone or in batches.
 //! - `changes`: lifecycle changes and partial updates, the row locked.
-//! - `reads`: one user, a page, the audit trail, the KYC queue.
+//! - `reads`: one user, a page, the audit trail.
 
 pub(crate) mod batch;
 mod changes;
@@ -72,10 +72,6 @@ impl UserRepository for SqlStore {
 
     async fn user_program(&self, id: UserId) -> Result<Option<ProgramId>, StorageError> {
         reads::program_of(self, id).await
-    }
-
-    async fn pending_kyc(&self, limit: u64) -> Result<Vec<(ProgramId, UserId)>, StorageError> {
-        reads::pending_kyc(self, limit).await
     }
 
     #[tracing::instrument(level = "debug", skip(self, query), fields(program = %program))]

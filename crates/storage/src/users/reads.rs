@@ -86,31 +86,6 @@ pub(super) async fn program_of(
         .transpose()
 }
 
-/// Users of any program whose KYC is `pending`, longest waiting first.
-pub(super) async fn pending_kyc(
-    store: &SqlStore,
-    limit: u64,
-) -> Result<Vec<(ProgramId, UserId)>, StorageError> {
-    let rows: Vec<(String, String)> = users::Entity::find()
-        .select_only()
-        .column(users::Column::ProgramId)
-        .column(users::Column::Id)
-        .filter(users::Column::KycStatus.eq(domain::KycStatus::Pending.as_str()))
-        .order_by_asc(users::Column::UpdatedAt)
-        .limit(limit)
-        .into_tuple()
-        .all(&store.db)
-        .await?;
-    rows.into_iter()
-        .map(|(p, u)| {
-            Ok((
-                ProgramId::from_uuid(uuid_of(&p, "users.program_id")?),
-                UserId::from_uuid(uuid_of(&u, "users.id")?),
-            ))
-        })
-        .collect()
-}
-
 impl SqlStore {
     /// Decrypts a user's SSN for the one consumer that needs it (a KYC verifier). Fails
     /// with [`crate::CryptoError::Unauthentic`] if the ciphertext does not belong to this row.

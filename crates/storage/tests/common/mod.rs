@@ -58,6 +58,11 @@ pub async fn fresh(backend: Backend, keys: Keyring) -> Option<TestDb> {
 }
 
 impl TestDb {
+    /// The database's URL (to open a second store on it, as a second instance would).
+    pub fn url(&self) -> &str {
+        &self.db.url
+    }
+
     /// Closes the pool and drops the database.
     pub async fn cleanup(self) {
         let _ = self.store.connection().clone().close().await;
