@@ -60,3 +60,30 @@ impl Proxy {
         self.open.store(true, Ordering::SeqCst);
     }
 }
+
+/// `host:port` of a server URL, and the URL rewritten to go through `127.0.0.1:proxy_port`.
+pub fn through_proxy(url: &str, proxy_port: u16) -> (String, String) {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let (userinfo, host) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(u, h)| (u, h));
+    let target = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    };
+    let at = if userinfo.is_empty() {
+        String::new()
+    } else {
+        format!("{userinfo}@")
+    };
+    let rewritten = format!(
+        "{}{at}127.0.0.1:{proxy_port}{}",
+        &url[..scheme_end],
+        &rest[authority_end..]
+    );
+    (target, rewritten)
+}

@@ -162,6 +162,7 @@ async fn decide_one(
     } else {
         None
     };
+    metrics::counter!("onboard_kyc_verifier_calls_total").increment(1);
     let Some(decision) = verifier.decide(&user, ssn.as_ref()).await else {
         return Ok(false);
     };
