@@ -119,6 +119,7 @@ pub fn test_settings() -> Settings {
         kyc_interval: Duration::from_millis(100),
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
+        tls: None,
     }
 }
 

@@ -8,8 +8,7 @@ use anyhow::{Context, Result, bail};
 mod layers;
 mod modules;
 
-const USAGE: &str =
-    "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT]]>";
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT]] | soak [--minutes N]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +19,7 @@ fn main() -> Result<()> {
         Some("check-layers") => layers::check(),
         Some("openapi") => openapi(),
         Some("bench") => bench(&args[1..]),
+        Some("soak") => soak(&args[1..]),
         _ => bail!(USAGE),
     }
 }
@@ -79,6 +79,18 @@ fn ci() -> Result<()> {
     cargo(&["test", "--workspace"])?;
     eprintln!("xtask ci: all green");
     Ok(())
+}
+
+/// `cargo xtask soak [--minutes N]` (default 30): two `onboard serve` instances on a fresh
+/// PostgreSQL database under a steady mix at half the rate it reached at full speed; prints a
+/// line per minute and the judgement (issue 16). A benchmark, not a test.
+fn soak(args: &[String]) -> Result<()> {
+    let minutes = match args {
+        [] => "30".to_owned(),
+        [flag, n] if flag == "--minutes" && n.parse::<u32>().is_ok() => n.clone(),
+        _ => bail!("usage: cargo xtask soak [--minutes N]"),
+    };
+    service_bench(true, &["--soak-minutes".to_owned(), minutes])
 }
 
 fn bench(args: &[String]) -> Result<()> {

@@ -249,7 +249,12 @@ async fn serve(config: Config, bind: Option<String>) -> CliResult {
     }
     let addr = bind.unwrap_or_else(|| config.bind.clone());
     let listener = TcpListener::bind(&addr)?;
-    tracing::info!(addr = %listener.local_addr()?, "onboard listening");
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(addr = %listener.local_addr()?, scheme, "onboard listening");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     crate::server::run(listener, store, clock, &settings, mismatch)?.await?;
     tracing::info!("onboard stopped");

@@ -15,6 +15,11 @@ pub struct Config {
     pub database_url: String,
     /// Listen address.
     pub bind: String,
+    /// HTTPS in process: the certificate chain (PEM), read again when it changes. With
+    /// `tls_key_file`; unset: plain HTTP (behind a proxy that terminates TLS).
+    pub tls_cert_file: Option<PathBuf>,
+    /// The certificate's private key (PEM, PKCS#8, SEC1 or PKCS#1).
+    pub tls_key_file: Option<PathBuf>,
     /// Pool size.
     pub max_connections: u32,
     /// SQLite durability: `full` (default) or `normal`.
@@ -69,6 +74,8 @@ impl Default for Config {
         Self {
             database_url: "sqlite://./data/onboard.sqlite?mode=rwc".to_owned(),
             bind: "127.0.0.1:8080".to_owned(),
+            tls_cert_file: None,
+            tls_key_file: None,
             max_connections: 10,
             sqlite_synchronous: "full".to_owned(),
             create_batches: 0,
@@ -125,6 +132,13 @@ const FIELDS: &[&str] = &[
     "kyc_interval_ms",
     "trusted_proxies",
     "replay_guard",
+    "db_acquire_timeout_ms",
+    "db_lock_timeout_ms",
+    "db_statement_timeout_ms",
+    "db_idle_in_transaction_timeout_ms",
+    "sqlite_busy_timeout_ms",
+    "tls_cert_file",
+    "tls_key_file",
 ];
 
 impl Config {
@@ -193,6 +207,20 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_can_be_set_from_the_environment() {
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        let mut fields: Vec<&str> = defaults
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        // `None` options serialize too (as null), so every field is listed.
+        fields.sort_unstable();
+        let mut listed = FIELDS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(fields, listed, "FIELDS lists every Config field");
+    }
 
     #[test]
     fn the_defaults_are_among_the_choices() {

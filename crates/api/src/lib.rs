@@ -23,4 +23,5 @@ pub mod schemas;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod views;

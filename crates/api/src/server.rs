@@ -44,6 +44,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Whether reads are replay-guarded too (`replay_guard = "all"`).
     pub replay_reads: bool,
+    /// HTTPS in process, if configured.
+    pub tls: Option<Arc<crate::tls::Tls>>,
 }
 
 /// A configuration value the server cannot use.
@@ -52,6 +54,9 @@ pub enum SettingsError {
     /// A `trusted_proxies` entry.
     #[error(transparent)]
     TrustedProxy(#[from] crate::client_addr::BadProxy),
+    /// `tls_cert_file`, `tls_key_file`.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// `replay_guard`.
     #[error("replay_guard: {0:?} is not one of \"changes\" (default), \"all\"")]
     ReplayGuard(String),
@@ -85,6 +90,10 @@ impl TryFrom<&Config> for Settings {
             kyc_interval: Duration::from_millis(c.kyc_interval_ms.max(50)),
             trusted_proxies: TrustedProxies::parse(&c.trusted_proxies)?,
             replay_reads,
+            tls: crate::tls::Tls::from_files(
+                c.tls_cert_file.as_deref(),
+                c.tls_key_file.as_deref(),
+            )?,
         })
     }
 }
@@ -152,10 +161,16 @@ pub fn run(
             .app_data(state.clone())
             .configure(configure)
     })
-    .shutdown_timeout(30)
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .shutdown_timeout(30);
+    let server = match &settings.tls {
+        Some(tls) => {
+            let config = tls.server_config().map_err(std::io::Error::other)?;
+            tls.spawn_reloader();
+            server.listen_rustls_0_23(listener, config)?
+        }
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 /// How often the sweeper looks for expired records.

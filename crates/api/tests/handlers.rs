@@ -269,6 +269,7 @@ fn settings() -> Settings {
         kyc_interval: Duration::from_secs(60),
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
+        tls: None,
     }
 }
 

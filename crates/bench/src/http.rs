@@ -251,7 +251,7 @@ struct ConnResult {
 }
 
 /// The id of a created user in a create response, found without parsing the JSON.
-fn created_id(body: &[u8]) -> Option<String> {
+pub(crate) fn created_id(body: &[u8]) -> Option<String> {
     let at = find(body, b"\"id\":\"")? + 6;
     let len = body[at..].iter().position(|b| *b == b'"')?;
     String::from_utf8(body[at..at + len].to_vec()).ok()

@@ -14,6 +14,7 @@ mod http;
 mod limit;
 mod report;
 mod server;
+mod soak;
 mod stats;
 mod workload;
 
@@ -66,6 +67,10 @@ struct Args {
     /// Keep the temporary directory (databases, server logs).
     #[arg(long)]
     keep: bool,
+    /// Instead of the benchmark: the soak (`cargo xtask soak --minutes N`), two instances on a
+    /// fresh PostgreSQL database for this many minutes.
+    #[arg(long)]
+    soak_minutes: Option<usize>,
     /// Internal: serve the bare endpoint on this address.
     #[arg(long, hide = true)]
     bare_server: Option<String>,
@@ -571,7 +576,32 @@ fn postgres_database_url(admin: &str, name: &str) -> String {
     }
 }
 
+/// The soak on a fresh PostgreSQL database (created and dropped).
+async fn soak(args: &Args, minutes: usize) -> Result<String> {
+    let pid = std::process::id();
+    let dir = std::env::temp_dir().join(format!("onboard-bench-{pid}"));
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("onboard_soak_{pid}");
+    let url = postgres_database_url(&args.postgres, &name);
+    limit::admin_database(&args.postgres, &name, true).await?;
+    let outcome = soak::run(&args.onboard, &url, &dir, minutes.max(1)).await;
+    if let Err(e) = limit::admin_database(&args.postgres, &name, false).await {
+        eprintln!("could not drop {name}: {e:#}");
+    }
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let machine: Vec<String> = report::machine()
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    Ok(format!("{}\nMachine: {}.\n", outcome?, machine.join(", ")))
+}
+
 async fn run(args: &Args) -> Result<String> {
+    if let Some(minutes) = args.soak_minutes {
+        return soak(args, minutes).await;
+    }
     let started = Instant::now();
     let plan = Plan::new(args);
     if !args.onboard.exists() {
