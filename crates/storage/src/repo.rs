@@ -295,6 +295,7 @@ pub trait Repositories:
     + BusinessRepository
     + IdempotencyRepository
     + ReplayGuard
+    + crate::events::webhooks::WebhookRepository
     + std::fmt::Debug
 {
     /// A keyed digest of `message` under `label` (the blind-index key): reveals nothing of
