@@ -119,6 +119,12 @@ pub fn test_settings() -> Settings {
         kyc_interval: Duration::from_millis(100),
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
+        // Receivers in tests listen on loopback.
+        webhooks: api::delivery::DeliverySettings {
+            allow_private: true,
+            interval: Duration::from_millis(50),
+            ..api::delivery::DeliverySettings::default()
+        },
     }
 }
 

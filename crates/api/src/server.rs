@@ -39,6 +39,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Whether reads are replay-guarded too (`replay_guard = "all"`).
     pub replay_reads: bool,
+    /// Webhook delivery.
+    pub webhooks: crate::delivery::DeliverySettings,
 }
 
 /// A configuration value the server cannot use.
@@ -80,6 +82,12 @@ impl TryFrom<&Config> for Settings {
             kyc_interval: Duration::from_millis(c.kyc_interval_ms.max(50)),
             trusted_proxies: TrustedProxies::parse(&c.trusted_proxies)?,
             replay_reads,
+            webhooks: crate::delivery::DeliverySettings {
+                allow_private: c.webhook_allow_private_targets,
+                interval: Duration::from_millis(c.webhook_interval_ms.max(10)),
+                retry_scale: c.webhook_retry_scale.max(0.0),
+                ..crate::delivery::DeliverySettings::default()
+            },
         })
     }
 }
@@ -101,6 +109,7 @@ pub fn state(
         limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
         trusted_proxies: settings.trusted_proxies.clone(),
         replay_reads: settings.replay_reads,
+        webhook_allow_private: settings.webhooks.allow_private,
         key_mismatch,
     }
 }
@@ -116,6 +125,7 @@ pub fn run(
     key_mismatch: Option<storage::KeyMismatch>,
 ) -> std::io::Result<Server> {
     crate::metrics::install();
+    let store = store.with_event_views(crate::event_views::store_views());
     let refused = key_mismatch.is_some();
     if let Some(warning) = settings.kyc_verifier.warning() {
         tracing::warn!(verifier = settings.kyc_verifier.name(), "{warning}");
@@ -133,6 +143,8 @@ pub fn run(
             clock.clone(),
             settings.kyc_interval,
         );
+        crate::delivery::spawn_worker(store.clone(), clock.clone(), settings.webhooks.clone())
+            .map_err(std::io::Error::other)?;
         spawn_sweepers(store, clock);
     }
     let server = HttpServer::new(move || {
