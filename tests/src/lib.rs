@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod proxy;
+pub mod receiver;
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -35,6 +36,9 @@ impl std::io::Write for Capture {
 
 /// Installs the capturing JSON subscriber (debug level, so every event is seen) once.
 pub fn capture_logs() {
+    // reqwest is built without a crypto provider (the workspace's clients configure their
+    // own); the tests' direct reqwest calls use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     LOGS.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = Capture(buf.clone());

@@ -168,17 +168,8 @@ pub struct Sender {
 impl Sender {
     /// A sender resolving names with `lookup`.
     pub fn new(allow_private: bool, lookup: Arc<dyn Lookup>) -> Result<Self, reqwest::Error> {
-        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map(|b| {
-            b.with_root_certificates(rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            })
-            .with_no_client_auth()
-        });
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(client::tls_config())
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -187,10 +178,6 @@ impl Sender {
                 lookup,
                 allow_private,
             }));
-        if let Ok(tls) = tls.as_mut() {
-            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-            builder = builder.tls_backend_preconfigured(tls.clone());
-        }
         Ok(Self {
             client: builder.build()?,
             allow_private,
