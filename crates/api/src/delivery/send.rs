@@ -311,4 +311,88 @@ mod tests {
             Some("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=")
         );
     }
+
+    /// Names resolved from a fixed table, recording each lookup.
+    #[derive(Debug, Default)]
+    struct Table(std::sync::Mutex<Vec<String>>);
+
+    impl Lookup for Table {
+        fn lookup(
+            &self,
+            host: String,
+        ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
+            self.0.lock().unwrap().push(host.clone());
+            let ip: IpAddr = match host.as_str() {
+                "internal.test" => "10.0.0.7".parse().unwrap(),
+                "metadata.test" => "169.254.169.254".parse().unwrap(),
+                "loopback.test" => "127.0.0.1".parse().unwrap(),
+                _ => "93.184.216.34".parse().unwrap(),
+            };
+            Box::pin(async move { Ok(vec![ip]) })
+        }
+    }
+
+    /// A name resolving to a non-public address is refused by the resolver, so no
+    /// connection is ever opened; an address literal is refused before the request.
+    #[tokio::test]
+    async fn non_public_targets_are_refused_before_any_connection() {
+        let table = Arc::new(Table::default());
+        let sender = Sender::new(false, table.clone()).unwrap();
+        let secrets = [SecretString::new(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        )];
+        for host in ["internal.test", "metadata.test", "loopback.test"] {
+            let url = format!("https://{host}/hook");
+            let (answer, _) = sender.send(&url, "evt-1", 1, "{}", &secrets).await;
+            let Answer::Refused(why) = answer else {
+                panic!("{host}: {answer:?}")
+            };
+            assert!(why.starts_with("refused:"), "{why}");
+        }
+        assert_eq!(
+            *table.0.lock().unwrap(),
+            ["internal.test", "metadata.test", "loopback.test"],
+            "each name was resolved, and refused on its address"
+        );
+        for url in [
+            "https://10.1.2.3/hook",
+            "https://[::1]/hook",
+            "http://example.test/hook",
+        ] {
+            let (answer, _) = sender.send(url, "evt-1", 1, "{}", &secrets).await;
+            assert!(matches!(answer, Answer::Refused(_)), "{url}: {answer:?}");
+        }
+        assert_eq!(
+            table.0.lock().unwrap().len(),
+            3,
+            "literals and http:// never resolved"
+        );
+    }
+
+    /// The guard lets a public address through (resolution only: nothing is connected to).
+    #[tokio::test]
+    async fn a_public_address_passes_the_guard() {
+        use reqwest::dns::Resolve as _;
+        let guard = Guarded {
+            lookup: Arc::new(Table::default()),
+            allow_private: false,
+        };
+        let addrs: Vec<SocketAddr> = guard
+            .resolve("public.test".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(addrs, ["93.184.216.34:0".parse::<SocketAddr>().unwrap()]);
+        assert!(
+            guard
+                .resolve("internal.test".parse().unwrap())
+                .await
+                .is_err()
+        );
+        let open = Guarded {
+            lookup: Arc::new(Table::default()),
+            allow_private: true,
+        };
+        assert!(open.resolve("internal.test".parse().unwrap()).await.is_ok());
+    }
 }
