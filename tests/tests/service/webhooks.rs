@@ -199,3 +199,141 @@ service_test!(
     requests_are_validated_field_by_field,
     requests_are_validated_field_by_field
 );
+
+/// A receiver that fails, then recovers: every event arrives, each entity's in sequence
+/// order, after retries; each failed attempt is logged without the body and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_receiver_gets_everything_in_order_after_retries() {
+    let app = tests::spawn_sqlite_with(|s| s.webhooks.retry_scale = 0.001).await;
+    // The first five requests fail (500, then a timeout-free 503 …), then all succeed.
+    let receiver =
+        Receiver::answering(|n| if n < 5 { 500 + (n % 2) as u16 * 3 } else { 200 }).await;
+    let client = app.client();
+    let hook = client
+        .create_webhook(&CreateWebhook {
+            url: receiver.url.clone(),
+            event_types: None,
+        })
+        .await
+        .unwrap();
+    let mut users = Vec::new();
+    for n in 1..=3 {
+        let created = client
+            .post_json("/api/v3/user/create", &tests::seed_body(n))
+            .await
+            .unwrap();
+        let id = parse(&created.body)["data"]["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        client.block_user(&id, None).await.unwrap();
+        client.unblock_user(&id).await.unwrap();
+        users.push(id);
+    }
+    let got = receiver
+        .wait_for(Duration::from_secs(30), |g| {
+            g.iter().filter(|r| r.status == 200).count() >= 9
+        })
+        .await;
+    let ok: Vec<Value> = got
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(Received::json)
+        .collect();
+    assert_eq!(ok.len(), 9, "nothing lost");
+    for user in &users {
+        let seq: Vec<i64> = ok
+            .iter()
+            .filter(|e| e["data"]["object"]["id"] == user.as_str())
+            .map(|e| e["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seq, [1, 2, 3], "{user}: in order, each once");
+    }
+    assert!(
+        got.iter()
+            .all(|r| r.verifies_with(hook.secret.as_deref().unwrap()))
+    );
+    // The failures are in the event log, logged without the body, and counted.
+    let first = got[0].json();
+    let event = client
+        .get_event(first["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = event
+        .attempts
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_u64().unwrap())
+        .collect();
+    assert!(
+        statuses.len() >= 2 && statuses[0] >= 500 && *statuses.last().unwrap() == 200,
+        "{statuses:?}"
+    );
+    assert!(tests::logs_contain("a webhook delivery attempt failed"));
+    let email = first["data"]["object"]["email"].as_str().unwrap();
+    assert!(!tests::logs_contain(email), "no body in the logs");
+    let metrics = reqwest::get(format!("{}/metrics", app.base_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("onboard_webhook_deliveries_total{outcome=\"http_5xx\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("onboard_webhook_deliveries_total{outcome=\"delivered\"}"));
+    assert!(metrics.contains("onboard_webhook_delivery_lag_seconds"));
+    app.cleanup().await;
+}
+
+/// An endpoint that answers 410 is disabled at once, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_answering_410_is_disabled() {
+    let app = tests::spawn_sqlite_with(|_| {}).await;
+    let receiver = Receiver::answering(|_| 410).await;
+    let client = app.client();
+    let hook = client
+        .create_webhook(&CreateWebhook {
+            url: receiver.url.clone(),
+            event_types: Some(vec!["user.created".to_owned()]),
+        })
+        .await
+        .unwrap();
+    client
+        .post_json("/api/v3/user/create", &tests::seed_body(1))
+        .await
+        .unwrap();
+    receiver
+        .wait_for(Duration::from_secs(10), |g| !g.is_empty())
+        .await;
+    let start = std::time::Instant::now();
+    let mut read = client.get_webhook(&hook.id).await.unwrap();
+    while read.status != "disabled" && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        read = client.get_webhook(&hook.id).await.unwrap();
+    }
+    assert_eq!(
+        (read.status.as_str(), read.disabled_reason.as_deref()),
+        ("disabled", Some("gone"))
+    );
+    assert_eq!(receiver.received().len(), 1, "not tried again");
+    app.cleanup().await;
+}
+
+/// Without `webhook_allow_private_targets`, an `http://` URL is refused at creation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_targets_need_the_development_setting() {
+    let app = tests::spawn_sqlite_with(|s| s.webhooks.allow_private = false).await;
+    let resp = app
+        .client()
+        .post_json(
+            "/api/v3/webhook/create",
+            &json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 422);
+    assert_eq!(parse(&resp.body)["errors"][0]["field"], "url");
+    app.cleanup().await;
+}
