@@ -29,7 +29,7 @@ impl MigrationTrait for Migration {
             for col in cols {
                 index.col(col);
             }
-            manager.create_index(index.to_owned()).await?;
+            manager.create_index(index).await?;
         }
         crate::create_table(manager, endpoints_table()).await?;
         manager

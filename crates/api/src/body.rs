@@ -139,12 +139,11 @@ impl Fields {
         let mut out = Vec::with_capacity(list.len());
         let mut ok = true;
         for (i, item) in list.into_iter().enumerate() {
-            match item {
-                Value::String(s) => out.push(s),
-                _ => {
-                    ok = false;
-                    self.wrong(&format!("{name}[{i}]"), "a string");
-                }
+            if let Value::String(s) = item {
+                out.push(s);
+            } else {
+                ok = false;
+                self.wrong(&format!("{name}[{i}]"), "a string");
             }
         }
         ok.then_some(Some(out))

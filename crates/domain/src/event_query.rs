@@ -107,6 +107,8 @@ fn timestamp(raw: &str) -> Result<DateTime<Utc>, Violation> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

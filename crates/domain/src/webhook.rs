@@ -293,6 +293,8 @@ fn event_types(c: &mut Collector, raw: &[String]) -> Option<Vec<EventType>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

@@ -205,9 +205,13 @@ service_test!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_receiver_gets_everything_in_order_after_retries() {
     let app = tests::spawn_sqlite_with(|s| s.webhooks.retry_scale = 0.001).await;
-    // The first five requests fail (500, then a timeout-free 503 …), then all succeed.
-    let receiver =
-        Receiver::answering(|n| if n < 5 { 500 + (n % 2) as u16 * 3 } else { 200 }).await;
+    // The first five requests fail (500 and 503 in turn), then all succeed.
+    let receiver = Receiver::answering(|n| match n {
+        0 | 2 | 4 => 500,
+        1 | 3 => 503,
+        _ => 200,
+    })
+    .await;
     let client = app.client();
     let hook = client
         .create_webhook(&CreateWebhook {

@@ -90,7 +90,10 @@ pub fn decide(
         None => NextStep::Failed,
         Some(wait) => {
             let secs = wait.as_secs_f64() * scale * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
-            let wait = chrono::Duration::milliseconds((secs * 1000.0).max(1.0) as i64);
+            let wait = Duration::try_from_secs_f64(secs.max(0.001))
+                .ok()
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .unwrap_or(chrono::Duration::days(1));
             NextStep::RetryAt(now + wait)
         }
     };

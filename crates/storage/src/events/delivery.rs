@@ -6,6 +6,8 @@
 //! while the lease token still holds; a lease that runs out (a crashed instance) makes the
 //! delivery due again: at least once, never twice at the same time.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use domain::{EventId, WebhookId};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
@@ -96,7 +98,7 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
         for ch in sql.chars() {
             if ch == '?' {
                 n += 1;
-                out.push_str(&format!("${n}"));
+                let _ = write!(out, "${n}");
             } else {
                 out.push(ch);
             }

@@ -43,7 +43,7 @@ pub struct Attempt {
     pub duration_ms: u64,
 }
 
-pub(crate) fn event(row: events::Model) -> Result<StoredEvent, StorageError> {
+pub(crate) fn event(row: &events::Model) -> Result<StoredEvent, StorageError> {
     let id = uuid::Uuid::parse_str(&row.id)
         .map_err(|_| StorageError::corrupt("events.id", Problem::NotUuid))?;
     Ok(StoredEvent {
@@ -93,7 +93,7 @@ impl SqlStore {
             .all(&self.db)
             .await?;
         Ok(Page {
-            items: rows.into_iter().map(event).collect::<Result<_, _>>()?,
+            items: rows.iter().map(event).collect::<Result<_, _>>()?,
             total,
         })
     }
@@ -120,7 +120,7 @@ impl SqlStore {
             .into_iter()
             .map(attempt)
             .collect::<Result<_, _>>()?;
-        Ok(Some((event(row)?, attempts)))
+        Ok(Some((event(&row)?, attempts)))
     }
 }
 

@@ -445,7 +445,7 @@ impl WebhookRepository for SqlStore {
                 .one(&txn)
                 .await?
                 .ok_or(StorageError::NotFound(Entity::Event))?;
-            let stored = super::reads::event(row.clone())?;
+            let stored = super::reads::event(&row)?;
             let endpoints: Vec<String> = match webhook_id {
                 Some(w) => vec![found(&txn, program, w).await?.id],
                 None => webhook_endpoints::Entity::find()
