@@ -14,6 +14,7 @@ mod group;
 mod idempotency;
 mod keychecks;
 mod operators;
+mod page;
 mod programs;
 mod replay;
 mod repo;

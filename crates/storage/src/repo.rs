@@ -7,14 +7,7 @@ use domain::{
     ProgramId, User, UserChange, UserId, UserQuery,
 };
 
-/// One page of a listing and the number of matches over all pages.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The page's items, in order.
-    pub items: Vec<T>,
-    /// Matches over all pages.
-    pub total: u64,
-}
+pub use crate::page::Page;
 
 use crate::along::{Along, Outcome};
 use crate::error::StorageError;

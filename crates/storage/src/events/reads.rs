@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::entity::{events, webhook_attempts};
 use crate::SqlStore;
 use crate::error::{Problem, StorageError};
-use crate::repo::Page;
+use crate::page::Page;
 use crate::time::{from_ms, to_ms};
 
 /// An event as stored: its body is what is delivered.

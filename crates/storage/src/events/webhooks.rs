@@ -22,7 +22,7 @@ use crate::SqlStore;
 use crate::along::{Along, Outcome};
 use crate::crypto::{Aad, CryptoError};
 use crate::error::{Entity, Problem, StorageError};
-use crate::repo::Page;
+use crate::page::Page;
 use crate::secret::SecretString;
 use crate::time::{from_ms, to_ms, truncate};
 
