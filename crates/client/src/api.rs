@@ -771,7 +771,11 @@ mod tests {
                 Endpoint::GetUser,
                 Endpoint::ListUsers,
                 Endpoint::GetBusiness,
-                Endpoint::ListContacts
+                Endpoint::ListContacts,
+                Endpoint::GetWebhook,
+                Endpoint::ListWebhooks,
+                Endpoint::ListEvents,
+                Endpoint::GetEvent,
             ]
         );
     }
