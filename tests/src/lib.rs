@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod proxy;
+pub mod receiver;
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -35,6 +36,9 @@ impl std::io::Write for Capture {
 
 /// Installs the capturing JSON subscriber (debug level, so every event is seen) once.
 pub fn capture_logs() {
+    // reqwest is built without a crypto provider (the workspace's clients configure their
+    // own); the tests' direct reqwest calls use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     LOGS.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = Capture(buf.clone());
@@ -120,6 +124,12 @@ pub fn test_settings() -> Settings {
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
         tls: None,
+        // Receivers in tests listen on loopback.
+        webhooks: api::delivery::DeliverySettings {
+            allow_private: true,
+            interval: Duration::from_millis(50),
+            ..api::delivery::DeliverySettings::default()
+        },
     }
 }
 

@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/business/customers/get-all",
                     routes::businesses::customers,
                 ))
+                .configure(routes_of_events)
                 .default_service(web::to(not_found)),
         );
     }
@@ -76,6 +77,22 @@ fn docs_page() -> utoipa_swagger_ui::SwaggerUi {
             .display_operation_id(true)
             .deep_linking(true),
     )
+}
+
+/// The webhook and event routes (SPEC §7).
+fn routes_of_events(cfg: &mut web::ServiceConfig) {
+    cfg.service(post_only("/webhook/create", routes::webhooks::create))
+        .service(post_only("/webhook/get", routes::webhooks::get))
+        .service(post_only("/webhook/get-all", routes::webhooks::get_all))
+        .service(post_only("/webhook/update", routes::webhooks::update))
+        .service(post_only("/webhook/delete", routes::webhooks::delete))
+        .service(post_only(
+            "/webhook/rotate-secret",
+            routes::webhooks::rotate_secret,
+        ))
+        .service(post_only("/event/get-all", routes::events::get_all))
+        .service(post_only("/event/get", routes::events::get))
+        .service(post_only("/event/resend", routes::events::resend));
 }
 
 fn post_only<F, Args>(path: &str, handler: F) -> actix_web::Resource

@@ -125,6 +125,30 @@ impl Fields {
         }
     }
 
+    /// A list of strings: absent is `None`, `null` is `Some(None)`.
+    pub fn string_list(&mut self, name: &str) -> Option<Option<Vec<String>>> {
+        let list = match self.map.remove(name) {
+            None => return None,
+            Some(Value::Null) => return Some(None),
+            Some(Value::Array(list)) => list,
+            Some(_) => {
+                self.wrong(name, "a list of strings");
+                return None;
+            }
+        };
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (i, item) in list.into_iter().enumerate() {
+            if let Value::String(s) = item {
+                out.push(s);
+            } else {
+                ok = false;
+                self.wrong(&format!("{name}[{i}]"), "a string");
+            }
+        }
+        ok.then_some(Some(out))
+    }
+
     /// A `meta_data` list of `{name, value}` objects.
     pub fn meta_data(&mut self, name: &str) -> Option<Vec<RawMetaEntry>> {
         let list = match self.map.remove(name) {

@@ -208,7 +208,8 @@ async fn open_unchecked(
         }
         KeySource::Environment => tracing::info!("keys loaded from the environment"),
     }
-    let store = SqlStore::with_create_batches(db, keyring, database.create_batches);
+    let store = SqlStore::with_create_batches(db, keyring, database.create_batches)
+        .with_event_views(crate::event_views::store_views());
     let checked = store.check_keys(SystemClock.now()).await?;
     Ok((store, checked))
 }

@@ -67,6 +67,13 @@ pub struct Config {
     /// `changes` (default: state-changing requests are replay-guarded, reads write nothing)
     /// or `all` (reads too; SPEC §2.1).
     pub replay_guard: String,
+    /// Webhooks to `http://` and to loopback, private and link-local addresses
+    /// (development and tests only; SPEC §7).
+    pub webhook_allow_private_targets: bool,
+    /// How often each instance's webhook worker looks for due deliveries when idle.
+    pub webhook_interval_ms: u64,
+    /// Multiplies the webhook retry schedule (1 in production; small in tests).
+    pub webhook_retry_scale: f64,
 }
 
 impl Default for Config {
@@ -97,6 +104,9 @@ impl Default for Config {
             kyc_interval_ms: 1000,
             trusted_proxies: Vec::new(),
             replay_guard: "changes".to_owned(),
+            webhook_allow_private_targets: false,
+            webhook_interval_ms: 500,
+            webhook_retry_scale: 1.0,
         }
     }
 }
@@ -139,6 +149,9 @@ const FIELDS: &[&str] = &[
     "sqlite_busy_timeout_ms",
     "tls_cert_file",
     "tls_key_file",
+    "webhook_allow_private_targets",
+    "webhook_interval_ms",
+    "webhook_retry_scale",
 ];
 
 impl Config {

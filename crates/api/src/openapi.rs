@@ -15,7 +15,7 @@ use utoipa::openapi::{Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorItem;
-use crate::routes::{businesses, health, users};
+use crate::routes::{businesses, events, health, users, webhooks};
 use crate::schemas::{ErrorEnvelopeSchema, string_enum};
 use crate::state::VERSIONS;
 
@@ -67,19 +67,24 @@ const COMMON_ERRORS: [(&str, &str); 7] = [
 ];
 
 /// The mutating operations: they take an `Idempotency-Key`.
-const MUTATING: [&str; 6] = [
+const MUTATING: [&str; 11] = [
     "create_user",
     "update_user",
     "block_user",
     "unblock_user",
     "send_verification_request",
     "create_business",
+    "create_webhook",
+    "update_webhook",
+    "delete_webhook",
+    "rotate_webhook_secret",
+    "resend_event",
 ];
 
 /// Where the id in an answer can be used next, as OpenAPI links on the 200 answer: (from
 /// operation, link name, to operation, the body field that takes the id). Stateful tests
 /// (schemathesis) follow them, e.g. create a user, then block and unblock that user.
-const LINKS: [(&str, &str, &str, &str); 11] = [
+const LINKS: [(&str, &str, &str, &str); 17] = [
     ("create_user", "GetUser", "get_user", "user_id"),
     ("create_user", "UpdateUser", "update_user", "user_id"),
     ("create_user", "BlockUser", "block_user", "user_id"),
@@ -116,6 +121,27 @@ const LINKS: [(&str, &str, &str, &str); 11] = [
         "create_user",
         "business_id",
     ),
+    ("create_webhook", "GetWebhook", "get_webhook", "webhook_id"),
+    (
+        "create_webhook",
+        "UpdateWebhook",
+        "update_webhook",
+        "webhook_id",
+    ),
+    (
+        "create_webhook",
+        "RotateWebhookSecret",
+        "rotate_webhook_secret",
+        "webhook_id",
+    ),
+    (
+        "create_webhook",
+        "DeleteWebhook",
+        "delete_webhook",
+        "webhook_id",
+    ),
+    ("resend_event", "GetEvent", "get_event", "event_id"),
+    ("get_event", "ResendEvent", "resend_event", "event_id"),
 ];
 
 #[derive(OpenApi)]
@@ -140,6 +166,15 @@ const LINKS: [(&str, &str, &str, &str); 11] = [
         businesses::create,
         businesses::get,
         businesses::customers,
+        webhooks::create,
+        webhooks::get,
+        webhooks::get_all,
+        webhooks::update,
+        webhooks::delete,
+        webhooks::rotate_secret,
+        events::get_all,
+        events::get,
+        events::resend,
         health::healthz,
         health::readyz,
         crate::metrics::render,
@@ -149,6 +184,8 @@ const LINKS: [(&str, &str, &str, &str); 11] = [
     tags(
         (name = "users", description = "People: create, read, list, update, block, KYC."),
         (name = "businesses", description = "Businesses and their contacts."),
+        (name = "webhooks", description = "Endpoints that receive every event, signed (Standard Webhooks)."),
+        (name = "events", description = "The event log: every change of a user or business, and its deliveries."),
         (name = "operations", description = "Health checks, without credentials."),
     ),
 )]
@@ -227,7 +264,10 @@ impl Modify for Shared {
 
         let relative = std::mem::take(&mut doc.paths.paths);
         for (path, item) in relative {
-            if !path.starts_with("/user/") && !path.starts_with("/business/") {
+            if !["/user/", "/business/", "/webhook/", "/event/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            {
                 doc.paths.paths.insert(path, item);
                 continue;
             }
@@ -343,7 +383,7 @@ mod tests {
                     .as_array()
                     .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
                     .unwrap_or_default();
-                for field in ["user_id", "business_id"] {
+                for field in ["user_id", "business_id", "webhook_id", "event_id"] {
                     let linked = LINKS.iter().any(|(_, _, to, f)| *to == base && *f == field);
                     if required.contains(&field) && !linked {
                         unlinked.push(format!("{id} ({field})"));
@@ -382,6 +422,15 @@ mod tests {
                 "/business/create",
                 "/business/get",
                 "/business/customers/get-all",
+                "/webhook/create",
+                "/webhook/get",
+                "/webhook/get-all",
+                "/webhook/update",
+                "/webhook/delete",
+                "/webhook/rotate-secret",
+                "/event/get-all",
+                "/event/get",
+                "/event/resend",
             ] {
                 let op = &paths[&format!("{version}{endpoint}")]["post"];
                 assert!(op.is_object(), "{version}{endpoint}");
@@ -391,7 +440,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 2 * 10 + 3);
+        assert_eq!(ids.len(), 2 * 19 + 3);
     }
 
     #[test]

@@ -40,6 +40,9 @@ use crate::idempotency::{self, Claimed};
 use crate::state::AppState;
 use crate::views;
 
+/// The longest `X-Request-Id` an event keeps.
+const MAX_REQUEST_ID: usize = 128;
+
 /// What a request may do, which decides the steps it passes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -56,6 +59,8 @@ pub struct Call {
     pub program: ProgramId,
     /// The id of the API key used (for the audit trail).
     pub key_id: String,
+    /// The request's `X-Request-Id`, if it sent one (carried by the change's event).
+    pub request_id: Option<String>,
     /// The signature's record, when the change is to write it.
     replay: Option<Signature>,
     /// The idempotency key this request holds, if any.
@@ -77,6 +82,10 @@ impl Call {
                 claimed_at: c.at,
                 render,
             }),
+            origin: storage::Origin {
+                actor: Some(self.actor()),
+                request_id: self.request_id.clone(),
+            },
         }
     }
 
@@ -246,9 +255,15 @@ async fn front(
             Some(claimed)
         }
     };
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(MAX_REQUEST_ID).collect());
     let call = Call {
         program,
         key_id,
+        request_id,
         replay,
         claim,
         taken: Arc::new(AtomicBool::new(false)),

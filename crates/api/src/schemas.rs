@@ -93,6 +93,20 @@ token_schema!(
         .iter()
         .map(|t| contact_type(*t))
 );
+token_schema!(
+    /// The event catalog, from the domain.
+    EventTypeSchema,
+    "EventType",
+    "The type of an event (SPEC §7).",
+    domain::EventType::ALL.iter().map(|t| t.as_str())
+);
+token_schema!(
+    /// Webhook endpoint statuses, from the domain.
+    WebhookStatusSchema,
+    "WebhookStatus",
+    "`enabled`, or `disabled` (by /webhook/update, after a 410, or after 5 days of failures).",
+    domain::WebhookStatus::ALL.iter().map(|s| s.as_str())
+);
 
 /// The error envelope: `{"status":"error","message":…,"errors":[…]}`.
 #[derive(Debug, ToSchema)]

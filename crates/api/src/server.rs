@@ -46,6 +46,8 @@ pub struct Settings {
     pub replay_reads: bool,
     /// HTTPS in process, if configured.
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// Webhook delivery.
+    pub webhooks: crate::delivery::DeliverySettings,
 }
 
 /// A configuration value the server cannot use.
@@ -94,6 +96,12 @@ impl TryFrom<&Config> for Settings {
                 c.tls_cert_file.as_deref(),
                 c.tls_key_file.as_deref(),
             )?,
+            webhooks: crate::delivery::DeliverySettings {
+                allow_private: c.webhook_allow_private_targets,
+                interval: Duration::from_millis(c.webhook_interval_ms.max(10)),
+                retry_scale: c.webhook_retry_scale.max(0.0),
+                ..crate::delivery::DeliverySettings::default()
+            },
         })
     }
 }
@@ -115,6 +123,7 @@ pub fn state(
         limits: Limits::new(settings.program_rate, settings.auth_failure_rate),
         trusted_proxies: settings.trusted_proxies.clone(),
         replay_reads: settings.replay_reads,
+        webhook_allow_private: settings.webhooks.allow_private,
         key_mismatch,
     }
 }
@@ -130,6 +139,7 @@ pub fn run(
     key_mismatch: Option<storage::KeyMismatch>,
 ) -> std::io::Result<Server> {
     crate::metrics::install();
+    let store = store.with_event_views(crate::event_views::store_views());
     let refused = key_mismatch.is_some();
     if let Some(warning) = settings.kyc_verifier.warning() {
         tracing::warn!(verifier = settings.kyc_verifier.name(), "{warning}");
@@ -152,6 +162,8 @@ pub fn run(
             worker,
             "KYC cases are claimed through the database"
         );
+        crate::delivery::spawn_worker(store.clone(), clock.clone(), settings.webhooks.clone())
+            .map_err(std::io::Error::other)?;
         spawn_sweepers(store, clock, instance_id());
     }
     let server = HttpServer::new(move || {

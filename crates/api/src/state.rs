@@ -28,6 +28,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Whether reads are replay-guarded too (`replay_guard = "all"`; SPEC §2.1).
     pub replay_reads: bool,
+    /// Whether webhooks may target `http://` and non-public addresses (development, tests).
+    pub webhook_allow_private: bool,
     /// Set when the configured keys do not match the database: every API request and
     /// `/readyz` answer 503, and nothing is read or written.
     pub key_mismatch: Option<storage::KeyMismatch>,

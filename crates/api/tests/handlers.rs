@@ -245,6 +245,87 @@ impl ReplayGuard for Fake {
 }
 
 #[async_trait]
+impl storage::WebhookRepository for Fake {
+    async fn create_webhook(
+        &self,
+        _: ProgramId,
+        _: domain::WebhookId,
+        _: &domain::NewWebhook,
+        _: DateTime<Utc>,
+        _: Along<storage::Webhook>,
+    ) -> Result<Outcome<storage::Webhook>, StorageError> {
+        not_here()
+    }
+    async fn get_webhook(
+        &self,
+        _: ProgramId,
+        _: domain::WebhookId,
+    ) -> Result<Option<storage::Webhook>, StorageError> {
+        not_here()
+    }
+    async fn list_webhooks(
+        &self,
+        _: ProgramId,
+        _: domain::PageRequest,
+    ) -> Result<Page<storage::Webhook>, StorageError> {
+        not_here()
+    }
+    async fn update_webhook(
+        &self,
+        _: ProgramId,
+        _: domain::WebhookId,
+        _: &domain::WebhookUpdate,
+        _: DateTime<Utc>,
+        _: Along<storage::Webhook>,
+    ) -> Result<Outcome<storage::Webhook>, StorageError> {
+        not_here()
+    }
+    async fn delete_webhook(
+        &self,
+        _: ProgramId,
+        _: domain::WebhookId,
+        _: DateTime<Utc>,
+        _: Along<storage::Webhook>,
+    ) -> Result<Outcome<storage::Webhook>, StorageError> {
+        not_here()
+    }
+    async fn rotate_webhook_secret(
+        &self,
+        _: ProgramId,
+        _: domain::WebhookId,
+        _: chrono::Duration,
+        _: DateTime<Utc>,
+        _: Along<storage::Webhook>,
+    ) -> Result<Outcome<storage::Webhook>, StorageError> {
+        not_here()
+    }
+    async fn list_events(
+        &self,
+        _: ProgramId,
+        _: &domain::EventQuery,
+    ) -> Result<Page<storage::StoredEvent>, StorageError> {
+        not_here()
+    }
+    async fn get_event(
+        &self,
+        _: ProgramId,
+        _: domain::EventId,
+    ) -> Result<Option<(storage::StoredEvent, Vec<storage::Attempt>)>, StorageError> {
+        not_here()
+    }
+    async fn resend_event(
+        &self,
+        _: ProgramId,
+        _: domain::EventId,
+        _: Option<domain::WebhookId>,
+        _: DateTime<Utc>,
+        _: Along<storage::StoredEvent>,
+    ) -> Result<Outcome<storage::StoredEvent>, StorageError> {
+        not_here()
+    }
+}
+
+#[async_trait]
 impl Repositories for Fake {
     fn keyed_digest(&self, label: &str, message: &[u8]) -> String {
         format!("{label}:{}", message.len())
@@ -270,6 +351,7 @@ fn settings() -> Settings {
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
         tls: None,
+        webhooks: api::delivery::DeliverySettings::default(),
     }
 }
 

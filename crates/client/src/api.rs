@@ -61,11 +61,29 @@ pub enum Endpoint {
     GetBusiness,
     /// `/business/customers/get-all`.
     ListContacts,
+    /// `/webhook/create`.
+    CreateWebhook,
+    /// `/webhook/get`.
+    GetWebhook,
+    /// `/webhook/get-all`.
+    ListWebhooks,
+    /// `/webhook/update`.
+    UpdateWebhook,
+    /// `/webhook/delete`.
+    DeleteWebhook,
+    /// `/webhook/rotate-secret`.
+    RotateWebhookSecret,
+    /// `/event/get-all`.
+    ListEvents,
+    /// `/event/get`.
+    GetEvent,
+    /// `/event/resend`.
+    ResendEvent,
 }
 
 impl Endpoint {
     /// All endpoints.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 19] = [
         Self::CreateUser,
         Self::GetUser,
         Self::ListUsers,
@@ -76,6 +94,15 @@ impl Endpoint {
         Self::CreateBusiness,
         Self::GetBusiness,
         Self::ListContacts,
+        Self::CreateWebhook,
+        Self::GetWebhook,
+        Self::ListWebhooks,
+        Self::UpdateWebhook,
+        Self::DeleteWebhook,
+        Self::RotateWebhookSecret,
+        Self::ListEvents,
+        Self::GetEvent,
+        Self::ResendEvent,
     ];
 
     /// The path below the version prefix.
@@ -91,6 +118,15 @@ impl Endpoint {
             Self::CreateBusiness => "/business/create",
             Self::GetBusiness => "/business/get",
             Self::ListContacts => "/business/customers/get-all",
+            Self::CreateWebhook => "/webhook/create",
+            Self::GetWebhook => "/webhook/get",
+            Self::ListWebhooks => "/webhook/get-all",
+            Self::UpdateWebhook => "/webhook/update",
+            Self::DeleteWebhook => "/webhook/delete",
+            Self::RotateWebhookSecret => "/webhook/rotate-secret",
+            Self::ListEvents => "/event/get-all",
+            Self::GetEvent => "/event/get",
+            Self::ResendEvent => "/event/resend",
         }
     }
 
@@ -98,7 +134,14 @@ impl Endpoint {
     pub const fn mutating(self) -> bool {
         !matches!(
             self,
-            Self::GetUser | Self::ListUsers | Self::GetBusiness | Self::ListContacts
+            Self::GetUser
+                | Self::ListUsers
+                | Self::GetBusiness
+                | Self::ListContacts
+                | Self::GetWebhook
+                | Self::ListWebhooks
+                | Self::ListEvents
+                | Self::GetEvent
         )
     }
 
@@ -547,7 +590,7 @@ impl CallError {
 }
 
 /// A success envelope's single item, or the error the answer stands for.
-fn one<T: DeserializeOwned>(response: &Response) -> Result<T, CallError> {
+pub(crate) fn one<T: DeserializeOwned>(response: &Response) -> Result<T, CallError> {
     let mut page = page::<T>(response)?;
     match (page.items.pop(), page.items.is_empty()) {
         (Some(item), true) => Ok(item),
@@ -559,7 +602,7 @@ fn one<T: DeserializeOwned>(response: &Response) -> Result<T, CallError> {
 }
 
 /// A success envelope's page, or the error the answer stands for.
-fn page<T: DeserializeOwned>(response: &Response) -> Result<Page<T>, CallError> {
+pub(crate) fn page<T: DeserializeOwned>(response: &Response) -> Result<Page<T>, CallError> {
     let unexpected = |e: serde_json::Error| CallError::Unexpected {
         status: response.status,
         detail: format!("{e}; body starts {:?}", snippet(&response.body)),
@@ -728,7 +771,11 @@ mod tests {
                 Endpoint::GetUser,
                 Endpoint::ListUsers,
                 Endpoint::GetBusiness,
-                Endpoint::ListContacts
+                Endpoint::ListContacts,
+                Endpoint::GetWebhook,
+                Endpoint::ListWebhooks,
+                Endpoint::ListEvents,
+                Endpoint::GetEvent,
             ]
         );
     }

@@ -146,6 +146,7 @@ impl Client {
             .timeout(TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(tls_config())
             .build()
             // Building without TLS or proxies cannot fail in practice; fall back to defaults.
             .unwrap_or_default();
@@ -385,6 +386,33 @@ fn retry_delay(result: &Result<Response, ClientError>, attempt: u32) -> Option<D
         // Signing and URL errors, final answers.
         _ => None,
     }
+}
+
+/// The TLS configuration of every client this workspace builds: rustls with the ring
+/// provider and the Mozilla root certificates (`webpki-roots`), HTTP/1.1. Configured here,
+/// so that no client depends on a process-wide crypto provider.
+pub fn tls_config() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_or_else(
+        // Unreachable: the ring provider supports the default protocol versions.
+        |_| {
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots.clone())
+                .with_no_client_auth()
+        },
+        |b| {
+            b.with_root_certificates(roots.clone())
+                .with_no_client_auth()
+        },
+    );
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
 }
 
 #[cfg(test)]

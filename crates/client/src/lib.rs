@@ -5,6 +5,7 @@
 mod api;
 mod http;
 pub mod signing;
+mod webhooks;
 
 pub use api::{
     ApiError, ApiVersion, Business, CallError, Contact, CreateBusiness, CreateUser,
@@ -12,5 +13,6 @@ pub use api::{
     UpdateUser, User,
 };
 pub use http::{
-    CLIENT_SIGNED, CLIENT_SIGNED_IDEMPOTENT, Client, ClientError, DEFAULT_URL, Response,
+    CLIENT_SIGNED, CLIENT_SIGNED_IDEMPOTENT, Client, ClientError, DEFAULT_URL, Response, tls_config,
 };
+pub use webhooks::{CreateWebhook, Event, ListEvents, UpdateWebhook, Webhook};

@@ -172,6 +172,13 @@ impl ValidationErrors {
         }
     }
 
+    /// Both lists of failures, `self`'s first (fields of one request parsed in parts).
+    #[must_use]
+    pub fn merge(mut self, other: Self) -> Self {
+        self.errors.extend(other.errors);
+        self
+    }
+
     /// The failing fields, in input order.
     pub fn errors(&self) -> &[FieldError] {
         &self.errors

@@ -96,3 +96,13 @@ typed_id!(
     ProgramId,
     "prog"
 );
+typed_id!(
+    /// A webhook endpoint's id, `whk-<uuid>`.
+    WebhookId,
+    "whk"
+);
+typed_id!(
+    /// An event's id, `evt-<uuid>`.
+    EventId,
+    "evt"
+);

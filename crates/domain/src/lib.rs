@@ -13,6 +13,7 @@ mod business;
 mod business_contact;
 mod contact;
 mod error;
+mod event_query;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 mod geo;
@@ -26,6 +27,7 @@ mod serde_support;
 mod status;
 mod text;
 mod user;
+mod webhook;
 
 pub use business::{
     Business, BusinessInvariantError, BusinessProfile, BusinessRecord, NewBusiness, RawNewBusiness,
@@ -33,9 +35,10 @@ pub use business::{
 pub use business_contact::{BusinessContact, BusinessContactRecord};
 pub use contact::{Email, PhoneNumber};
 pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
+pub use event_query::{EventQuery, RawEventQuery};
 pub use geo::{Address, Country, PostalCode, State};
 pub use identity::{DateOfBirth, Ein, Last4, Ssn, Username, anniversary};
-pub use ids::{BusinessId, ContactId, ProgramId, UserId};
+pub use ids::{BusinessId, ContactId, EventId, ProgramId, UserId, WebhookId};
 pub use meta::{MetaData, MetaEntry, MetaName, MetaValue, RawMetaEntry};
 pub use new_user::{BusinessLink, NewUser, ParseContext, Profile, RawNewUser};
 pub use query::{ContactQuery, PageRequest, RawContactQuery, RawUserQuery, UserQuery, UserSort};
@@ -43,6 +46,10 @@ pub use status::{BusinessType, ContactType, KycEvent, KycStatus, TransitionError
 pub use text::{AddressLine, BusinessName, City, PersonName, Reason};
 pub use user::{
     ChangeError, Transition, User, UserChange, UserInvariantError, UserParts, UserRecord,
+};
+pub use webhook::{
+    EventType, NewWebhook, RawNewWebhook, RawWebhookUpdate, WebhookStatus, WebhookUpdate,
+    WebhookUrl,
 };
 /// The wrapper of the raw inputs that hold a secret (`RawNewUser::ssn`, `RawNewBusiness::ein`):
 /// wiped from memory on drop.

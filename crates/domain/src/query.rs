@@ -20,7 +20,19 @@ impl PageRequest {
     /// Largest page number.
     pub const MAX_PAGE: u64 = 1_000_000;
 
-    fn parse_into(page: Option<u64>, per_page: Option<u64>, e: &mut Collector) -> Option<Self> {
+    /// Parses a page and a page size (defaults 1 and 10), reporting each that fails.
+    pub fn parse(page: Option<u64>, per_page: Option<u64>) -> Result<Self, ValidationErrors> {
+        let mut c = Collector::default();
+        let parsed = Self::parse_into(page, per_page, &mut c);
+        c.finish()?;
+        parsed.ok_or_else(crate::error::inconsistent)
+    }
+
+    pub(crate) fn parse_into(
+        page: Option<u64>,
+        per_page: Option<u64>,
+        e: &mut Collector,
+    ) -> Option<Self> {
         let page = e.take(
             "page",
             match page {

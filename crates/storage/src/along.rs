@@ -1,9 +1,9 @@
 //! What commits with a change: the records that must be written in the same transaction as
 //! the work they belong to, carried as one value ([`Along`]) through every write method.
 //!
-//! Today that is the replay guard's record of the request's signature and the completion of
-//! its claimed `Idempotency-Key`; the next thing to commit with every change (an outbox
-//! event) is added here, not to every write signature.
+//! That is the replay guard's record of the request's signature, the completion of its
+//! claimed `Idempotency-Key`, and the origin of the change (who, through which request),
+//! which the change's outbox event (`events`) carries.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait as _};
@@ -43,6 +43,30 @@ pub struct Along<T> {
     pub replay: Option<Signature>,
     /// The idempotency key completed last, with the answer rendered from the change.
     pub idempotency: Option<Completion<T>>,
+    /// Who asked and through which request: the `actor` and `request` of the change's event.
+    pub origin: Origin,
+}
+
+/// Who caused a change and through which request, as its event tells it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// `api_key:<key id>`, `operator`, `verifier:<name>`, …; `None`: the method's default
+    /// (the audit's actor for lifecycle changes, else `operator`).
+    pub actor: Option<String>,
+    /// The request's `X-Request-Id`, if any.
+    pub request_id: Option<String>,
+}
+
+impl<T> Along<T> {
+    /// The `Idempotency-Key` of the request, if it claimed one.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency.as_ref().map(|c| c.key.as_str())
+    }
+
+    /// The event's actor: the origin's, else `default`.
+    pub(crate) fn actor_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.origin.actor.as_deref().unwrap_or(default)
+    }
 }
 
 impl<T> Along<T> {
@@ -51,6 +75,18 @@ impl<T> Along<T> {
         Self {
             replay: None,
             idempotency: None,
+            origin: Origin::default(),
+        }
+    }
+
+    /// Nothing along but the actor of the change's event (`operator`, `verifier:<name>`).
+    pub fn by(actor: impl Into<String>) -> Self {
+        Self {
+            origin: Origin {
+                actor: Some(actor.into()),
+                request_id: None,
+            },
+            ..Self::nothing()
         }
     }
 }

@@ -99,7 +99,18 @@ impl BusinessRepository for SqlStore {
                     .exec_without_returning(&txn)
                     .await?;
             }
-            Ok(Business::create(id, program, business, now))
+            let created = Business::create(id, program, business, now);
+            let event = crate::events::NewEvent::of(
+                program,
+                crate::events::Subject::Business(id),
+                domain::EventType::BusinessCreated,
+                None,
+                (self.views.business)(&created),
+                &along,
+                "operator",
+            );
+            crate::events::emit(&txn, event, now).await?;
+            Ok(created)
         }
         .await;
         self.commit_along(txn, program, &along, written).await

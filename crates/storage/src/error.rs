@@ -46,6 +46,10 @@ pub enum Entity {
     ApiKey,
     /// An HMAC credential, by its username (operator commands).
     HmacCredential,
+    /// A webhook endpoint of the program.
+    Webhook,
+    /// An event of the program.
+    Event,
 }
 
 impl Entity {
@@ -57,6 +61,8 @@ impl Entity {
             Self::Program => "program",
             Self::ApiKey => "api key",
             Self::HmacCredential => "hmac credential",
+            Self::Webhook => "webhook",
+            Self::Event => "event",
         }
     }
 }
@@ -102,6 +108,9 @@ pub enum Problem {
     /// A number out of its range.
     #[error("number out of range")]
     OutOfRange,
+    /// Text that is not the JSON it should be.
+    #[error("not JSON")]
+    NotJson,
     /// A row the stored data requires is missing.
     #[error("a row it refers to is missing")]
     Dangling,

@@ -10,10 +10,12 @@ mod crypto;
 mod db;
 mod entity;
 mod error;
+pub mod events;
 mod group;
 mod idempotency;
 mod keychecks;
 mod operators;
+mod page;
 mod programs;
 mod replay;
 mod repo;
@@ -26,7 +28,7 @@ mod users;
 
 use sea_orm::DatabaseConnection;
 
-pub use along::{Along, Completion, Outcome, Render};
+pub use along::{Along, Completion, Origin, Outcome, Render};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{
     DatabaseConfig, SqliteDurability, backend, connect, connect_migrated, migrate, migrate_on, ping,
@@ -35,6 +37,10 @@ pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,
 };
+pub use events::delivery::{AttemptRecord, ClaimedDelivery, EndpointEffect, NextStep};
+pub use events::reads::{Attempt, StoredEvent};
+pub use events::webhooks::{Webhook, WebhookRepository};
+pub use events::{EventViews, NewEvent, Subject};
 pub use idempotency::{Claim, IdempotencyRepository, MAX_STORED_ANSWER};
 pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
 pub use operators::{OperatorAction, RecordedAction};
@@ -57,6 +63,8 @@ pub struct SqlStore {
     creates: std::sync::Arc<users::batch::Creates>,
     /// Replay-guard records waiting for their multi-row insert.
     signatures: std::sync::Arc<group::Queue<Signature>>,
+    /// How entities appear in their events.
+    views: events::EventViews,
 }
 
 impl SqlStore {
@@ -88,7 +96,16 @@ impl SqlStore {
                 overlap_commits,
             )),
             signatures: std::sync::Arc::new(group::Queue::new(batches_at_once)),
+            views: events::EventViews::default(),
         }
+    }
+
+    /// The store with entities shown in their events as `views` shows them (the API's own
+    /// answers).
+    #[must_use]
+    pub fn with_event_views(mut self, views: events::EventViews) -> Self {
+        self.views = views;
+        self
     }
 
     /// Connects, migrates, and returns the store.

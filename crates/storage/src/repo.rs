@@ -7,14 +7,7 @@ use domain::{
     ProgramId, User, UserChange, UserId, UserQuery,
 };
 
-/// One page of a listing and the number of matches over all pages.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The page's items, in order.
-    pub items: Vec<T>,
-    /// Matches over all pages.
-    pub total: u64,
-}
+pub use crate::page::Page;
 
 use crate::along::{Along, Outcome};
 use crate::error::StorageError;
@@ -293,6 +286,7 @@ pub trait Repositories:
     + BusinessRepository
     + IdempotencyRepository
     + ReplayGuard
+    + crate::events::webhooks::WebhookRepository
     + std::fmt::Debug
 {
     /// A keyed digest of `message` under `label` (the blind-index key): reveals nothing of

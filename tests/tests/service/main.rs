@@ -21,3 +21,4 @@ mod operations;
 mod outage;
 mod retries;
 mod typed_client;
+mod webhooks;

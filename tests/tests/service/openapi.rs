@@ -72,7 +72,7 @@ async fn every_property_is_a_field_its_handler_reads(app: &TestApp) {
         );
         checked += 1;
     }
-    assert_eq!(checked, 20, "ten operations under two versions");
+    assert_eq!(checked, 38, "nineteen operations under two versions");
 }
 service_test!(
     request_schemas_match_the_handlers,
@@ -131,5 +131,28 @@ async fn every_example_is_accepted(app: &TestApp) {
         contacts["data"]["pagination"]["total"], 0,
         "the example lists vendors; the user is a customer"
     );
+    let hook = post_example(app, &doc, &v3("/webhook/create"), &[]).await;
+    let webhook_id = hook["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let events = post_example(app, &doc, &v3("/event/get-all"), &ids).await;
+    let event_id = events["data"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids = [
+        ("user_id", user_id.as_str()),
+        ("webhook_id", webhook_id.as_str()),
+        ("event_id", event_id.as_str()),
+    ];
+    for path in [
+        "/webhook/get",
+        "/webhook/get-all",
+        "/webhook/update",
+        "/webhook/rotate-secret",
+        "/event/get",
+        "/event/resend",
+        "/webhook/delete",
+    ] {
+        post_example(app, &doc, &v3(path), &ids).await;
+    }
 }
 service_test!(examples_are_accepted, every_example_is_accepted);

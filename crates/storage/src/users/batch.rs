@@ -39,6 +39,8 @@ pub(crate) struct PreparedCreate {
     /// The replay guard's record written with it, if any.
     pub(super) first_use: Option<Signature>,
     pub(super) completion: Option<RenderedCompletion>,
+    /// Its `user.created` event, written in the same transaction.
+    pub(super) event: crate::events::Sequenced,
 }
 
 /// Creates waiting for a batch, and what the batches did.
@@ -270,6 +272,7 @@ pub(crate) async fn insert_batch(
                 .await?;
         }
     }
+    crate::events::write(txn, creates.iter().map(|c| c.event.clone()).collect()).await?;
     for c in creates {
         if let Some(completion) = &c.completion {
             completion.write(txn, c.program).await?;

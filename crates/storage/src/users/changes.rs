@@ -2,7 +2,7 @@
 //! in one transaction with the row locked, the domain deciding and storage persisting.
 
 use chrono::{DateTime, Utc};
-use domain::{ProgramId, RawNewUser, User, UserChange, UserId};
+use domain::{EventType, ProgramId, RawNewUser, User, UserChange, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
@@ -13,6 +13,7 @@ use crate::SqlStore;
 use crate::along::{Along, Outcome};
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, StorageError};
+use crate::events::{NewEvent, Subject};
 use crate::repo::Audit;
 use crate::time::{to_ms, truncate};
 
@@ -60,6 +61,7 @@ pub(super) async fn change(
     };
     let changed = async {
         let mut user = lock_user(&txn, program, &uid).await?;
+        let before = (store.views.user)(&user);
         let transition = user.apply(change, now)?;
         users::Entity::update_many()
             .col_expr(users::Column::Status, user.status().as_str().into())
@@ -81,6 +83,15 @@ pub(super) async fn change(
         })
         .exec_without_returning(&txn)
         .await?;
+        let event = user_event(
+            store,
+            &user,
+            event_type(change),
+            &before,
+            &along,
+            audit.actor,
+        );
+        crate::events::emit(&txn, event, now).await?;
         Ok(user)
     }
     .await;
@@ -105,6 +116,7 @@ pub(super) async fn update(
     };
     let updated = async {
         let current = lock_user(&txn, program, &uid).await?;
+        let before = (store.views.user)(&current);
         let (user, ssn) = current.update(raw, ctx, now)?;
         let p = user.profile();
         let a = p.address();
@@ -170,8 +182,48 @@ pub(super) async fn update(
                     .await?;
             }
         }
+        let event = user_event(
+            store,
+            &user,
+            EventType::UserUpdated,
+            &before,
+            &along,
+            "operator",
+        );
+        crate::events::emit(&txn, event, now).await?;
         Ok(user)
     }
     .await;
     store.commit_along(txn, program, &along, updated).await
+}
+
+/// The event of a lifecycle change.
+fn event_type(change: UserChange) -> EventType {
+    match change {
+        UserChange::Block => EventType::UserBlocked,
+        UserChange::Unblock => EventType::UserUnblocked,
+        UserChange::SubmitKyc => EventType::UserKycPending,
+        UserChange::VerifyKyc => EventType::UserKycVerified,
+        UserChange::RejectKyc => EventType::UserKycFailed,
+    }
+}
+
+/// The event of a change of `user`, whose view was `before`.
+fn user_event(
+    store: &SqlStore,
+    user: &User,
+    event_type: EventType,
+    before: &serde_json::Value,
+    along: &Along<User>,
+    default_actor: &str,
+) -> NewEvent {
+    NewEvent::of(
+        user.program_id(),
+        Subject::User(user.id()),
+        event_type,
+        Some(before),
+        (store.views.user)(user),
+        along,
+        default_actor,
+    )
 }

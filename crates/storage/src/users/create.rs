@@ -45,6 +45,18 @@ pub(super) async fn create(
         }
         None => (None, None),
     };
+    let event = crate::events::Sequenced::first(
+        crate::events::NewEvent::of(
+            program,
+            crate::events::Subject::User(ids.user),
+            domain::EventType::UserCreated,
+            None,
+            (store.views.user)(&user),
+            &along,
+            "operator",
+        ),
+        now,
+    );
     let completion = along
         .idempotency
         .as_ref()
@@ -59,6 +71,7 @@ pub(super) async fn create(
         business_id,
         first_use: along.replay,
         completion,
+        event,
     };
     Ok(if store.create_grouped(prepared).await? {
         Outcome::Written(user)

@@ -63,6 +63,21 @@ impl TestDb {
         &self.db.url
     }
 
+    /// The first column of the first row of `sql`, a count.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sea_orm::ConnectionTrait as _;
+        let conn = self.store.connection();
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
     /// Closes the pool and drops the database.
     pub async fn cleanup(self) {
         let _ = self.store.connection().clone().close().await;

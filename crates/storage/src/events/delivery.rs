@@ -1,0 +1,332 @@
+//! Deliveries, claimed by any instance with a lease: a claim takes due deliveries whose
+//! endpoint is enabled and which have no earlier pending delivery of the same entity to the
+//! same endpoint (per-endpoint order by entity sequence, other entities never blocked),
+//! marking them with a fresh lease token in one compare-and-set `UPDATE` (a row another
+//! instance took meanwhile no longer matches). The outcome of an attempt is written only
+//! while the lease token still holds; a lease that runs out (a crashed instance) makes the
+//! delivery due again: at least once, never twice at the same time.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use domain::{EventId, WebhookId};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _, Statement, TransactionTrait as _, Value,
+};
+
+use super::entity::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
+use super::webhooks::secret_aad;
+use crate::SqlStore;
+use crate::error::{Problem, StorageError};
+use crate::secret::SecretString;
+use crate::time::{from_ms, to_ms};
+
+/// Waiting to be delivered (or being delivered, under a lease).
+pub(crate) const PENDING: &str = "pending";
+/// Answered with a 2xx.
+const DELIVERED: &str = "delivered";
+/// Given up after the last retry.
+const FAILED: &str = "failed";
+
+/// A delivery this instance holds the lease of, with what it needs to send it.
+#[derive(Debug)]
+pub struct ClaimedDelivery {
+    /// The delivery's id.
+    pub id: String,
+    /// The lease token (the outcome is written only while it holds).
+    pub lease: String,
+    /// The event (`webhook-id`).
+    pub event_id: EventId,
+    /// The endpoint.
+    pub endpoint: WebhookId,
+    /// Where to post.
+    pub url: String,
+    /// The secrets to sign with: the current one, then the previous one during its overlap.
+    pub secrets: Vec<SecretString>,
+    /// The body, as stored.
+    pub body: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// When the event was written (or resent): the start of the delivery lag.
+    pub due_since: DateTime<Utc>,
+    /// Since when the endpoint has failed every attempt, if it has.
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+/// What one attempt got.
+#[derive(Clone, Debug)]
+pub struct AttemptRecord {
+    /// When it started.
+    pub at: DateTime<Utc>,
+    /// The HTTP status, if the endpoint answered.
+    pub status_code: Option<u16>,
+    /// What went wrong without an answer (never the body).
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    /// Delivered (a 2xx).
+    Delivered,
+    /// Tried again at this time.
+    RetryAt(DateTime<Utc>),
+    /// Given up (the last retry failed).
+    Failed,
+}
+
+/// What becomes of the endpoint after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointEffect {
+    /// It answered 2xx: it is not failing.
+    Healthy,
+    /// It failed: failing since now, unless it already was.
+    Failing,
+    /// Disabled, with the reason (`gone` after a 410, `failing` after 5 days).
+    Disable(&'static str),
+}
+
+/// `sql` with `?` placeholders numbered for PostgreSQL.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                let _ = write!(out, "${n}");
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Due deliveries, first in line for their entity and endpoint, of enabled endpoints.
+const CANDIDATES: &str = "SELECT d.id FROM webhook_deliveries d \
+     JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+     WHERE d.state = 'pending' AND d.next_attempt_at <= ? \
+     AND (d.lease_until IS NULL OR d.lease_until <= ?) AND e.status = 'enabled' \
+     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id \
+     AND p.entity_id = d.entity_id AND p.state = 'pending' AND p.sequence < d.sequence) \
+     ORDER BY d.next_attempt_at LIMIT ?";
+
+impl SqlStore {
+    /// Claims up to `limit` due deliveries for `lease` from `now`.
+    pub async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u64,
+    ) -> Result<Vec<ClaimedDelivery>, StorageError> {
+        let backend = self.db.get_database_backend();
+        let now_ms = to_ms(now);
+        let rows = self
+            .db
+            .query_all_raw(statement(
+                backend,
+                CANDIDATES,
+                vec![now_ms.into(), now_ms.into(), limit.into()],
+            ))
+            .await?;
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let token = uuid::Uuid::new_v4().to_string();
+        webhook_deliveries::Entity::update_many()
+            .col_expr(webhook_deliveries::Column::LeaseOwner, token.clone().into())
+            .col_expr(
+                webhook_deliveries::Column::LeaseUntil,
+                to_ms(now + lease).into(),
+            )
+            .filter(webhook_deliveries::Column::Id.is_in(ids))
+            .filter(webhook_deliveries::Column::State.eq(PENDING))
+            .filter(
+                webhook_deliveries::Column::LeaseUntil
+                    .is_null()
+                    .or(webhook_deliveries::Column::LeaseUntil.lte(now_ms)),
+            )
+            .exec(&self.db)
+            .await?;
+        let claimed = webhook_deliveries::Entity::find()
+            .filter(webhook_deliveries::Column::LeaseOwner.eq(token.clone()))
+            .filter(webhook_deliveries::Column::State.eq(PENDING))
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for d in claimed {
+            let Some(event) = events::Entity::find_by_id(d.event_id.clone())
+                .one(&self.db)
+                .await?
+            else {
+                continue;
+            };
+            let Some(endpoint) = webhook_endpoints::Entity::find_by_id(d.endpoint_id.clone())
+                .one(&self.db)
+                .await?
+            else {
+                continue;
+            };
+            out.push(ClaimedDelivery {
+                secrets: self.secrets(&endpoint, now)?,
+                id: d.id,
+                lease: token.clone(),
+                event_id: EventId::from_uuid(uuid_of("webhook_deliveries.event_id", &d.event_id)?),
+                endpoint: WebhookId::from_uuid(uuid_of(
+                    "webhook_deliveries.endpoint_id",
+                    &d.endpoint_id,
+                )?),
+                url: endpoint.url,
+                body: event.body,
+                attempts: u32::try_from(d.attempts).unwrap_or(0),
+                due_since: from_ms(d.event_created_at)?,
+                failing_since: endpoint.failing_since.map(from_ms).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The endpoint's signing secrets at `now`: the current one, and the previous one while
+    /// its overlap lasts.
+    fn secrets(
+        &self,
+        endpoint: &webhook_endpoints::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SecretString>, StorageError> {
+        let open = |key_id: &str, bytes: &[u8], column: &str| {
+            let plain = self
+                .keys
+                .open(key_id, bytes, secret_aad(column, &endpoint.id))?;
+            String::from_utf8(plain.to_vec())
+                .map(SecretString::new)
+                .map_err(|_| StorageError::corrupt("webhook_endpoints.secret", Problem::NotUtf8))
+        };
+        let mut secrets = vec![open(
+            &endpoint.secret_key_id,
+            &endpoint.secret_ciphertext,
+            "secret_ciphertext",
+        )?];
+        if let (Some(bytes), Some(key_id), Some(until)) = (
+            &endpoint.old_secret_ciphertext,
+            &endpoint.old_secret_key_id,
+            endpoint.old_secret_until,
+        ) && until > to_ms(now)
+        {
+            secrets.push(open(key_id, bytes, "old_secret_ciphertext")?);
+        }
+        Ok(secrets)
+    }
+
+    /// Records an attempt of a claimed delivery and what follows, in one transaction, if the
+    /// lease still holds. `false`: the lease was lost (nothing written).
+    pub async fn finish_delivery(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: &AttemptRecord,
+        next: NextStep,
+        effect: EndpointEffect,
+    ) -> Result<bool, StorageError> {
+        let txn = self.db.begin().await?;
+        let at = to_ms(attempt.at);
+        let (state, next_at, finished) = match next {
+            NextStep::Delivered => (DELIVERED, at, Some(at)),
+            NextStep::RetryAt(t) => (PENDING, to_ms(t), None),
+            NextStep::Failed => (FAILED, at, Some(at)),
+        };
+        let updated = webhook_deliveries::Entity::update_many()
+            .col_expr(webhook_deliveries::Column::State, state.into())
+            .col_expr(
+                webhook_deliveries::Column::Attempts,
+                Expr::col(webhook_deliveries::Column::Attempts).add(1),
+            )
+            .col_expr(webhook_deliveries::Column::NextAttemptAt, next_at.into())
+            .col_expr(webhook_deliveries::Column::FinishedAt, finished.into())
+            .col_expr(
+                webhook_deliveries::Column::LeaseOwner,
+                Option::<String>::None.into(),
+            )
+            .col_expr(
+                webhook_deliveries::Column::LeaseUntil,
+                Option::<i64>::None.into(),
+            )
+            .filter(webhook_deliveries::Column::Id.eq(delivery.id.clone()))
+            .filter(webhook_deliveries::Column::LeaseOwner.eq(delivery.lease.clone()))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            crate::along::rollback(txn).await;
+            return Ok(false);
+        }
+        let endpoint_id = delivery.endpoint.uuid().to_string();
+        webhook_attempts::Entity::insert(webhook_attempts::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            delivery_id: Set(delivery.id.clone()),
+            event_id: Set(delivery.event_id.uuid().to_string()),
+            endpoint_id: Set(endpoint_id.clone()),
+            attempted_at: Set(at),
+            status_code: Set(attempt.status_code.map(i32::from)),
+            error: Set(attempt
+                .error
+                .as_ref()
+                .map(|e| e.chars().take(256).collect())),
+            duration_ms: Set(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX)),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let endpoint = webhook_endpoints::Entity::update_many()
+            .filter(webhook_endpoints::Column::Id.eq(endpoint_id));
+        match effect {
+            EndpointEffect::Healthy if delivery.failing_since.is_some() => {
+                endpoint
+                    .col_expr(
+                        webhook_endpoints::Column::FailingSince,
+                        Option::<i64>::None.into(),
+                    )
+                    .exec(&txn)
+                    .await?;
+            }
+            EndpointEffect::Healthy => {}
+            EndpointEffect::Failing => {
+                endpoint
+                    .col_expr(webhook_endpoints::Column::FailingSince, at.into())
+                    .filter(webhook_endpoints::Column::FailingSince.is_null())
+                    .exec(&txn)
+                    .await?;
+            }
+            EndpointEffect::Disable(reason) => {
+                endpoint
+                    .col_expr(webhook_endpoints::Column::Status, "disabled".into())
+                    .col_expr(webhook_endpoints::Column::DisabledReason, reason.into())
+                    .col_expr(webhook_endpoints::Column::UpdatedAt, at.into())
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Deliveries waiting (due or not, of enabled endpoints or not): the queue depth.
+    pub async fn pending_deliveries(&self) -> Result<u64, StorageError> {
+        Ok(webhook_deliveries::Entity::find()
+            .filter(webhook_deliveries::Column::State.eq(PENDING))
+            .count(&self.db)
+            .await?)
+    }
+}
+
+fn uuid_of(column: &'static str, s: &str) -> Result<uuid::Uuid, StorageError> {
+    uuid::Uuid::parse_str(s).map_err(|_| StorageError::corrupt(column, Problem::NotUuid))
+}

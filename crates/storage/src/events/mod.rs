@@ -1,0 +1,293 @@
+//! The event outbox (SPEC §7): every change writes its event in its own transaction, with
+//! the entity's next `sequence`, the entity as the API answers it (through the store's
+//! [`EventViews`]), the previous values of what changed, the request and the actor; and, in
+//! the same statement batch, one delivery per enabled endpoint of the program that takes the
+//! event's type.
+//!
+//! - `entity`: the tables of migration 11.
+//! - `reads`: the event log (`/event/get-all`, `/event/get` with its attempts).
+//! - `webhooks`: endpoints (create, update, rotate the secret, delete) and resends.
+//! - `delivery`: deliveries claimed with a lease and their outcome recorded.
+//!
+//! Other changes emit their event with one call, inside their transaction, with the entity's
+//! row locked (the lock orders the sequence): `events::emit(&txn, event, now).await?`.
+
+pub(crate) mod delivery;
+pub(crate) mod entity;
+pub(crate) mod reads;
+pub(crate) mod webhooks;
+
+use chrono::{DateTime, Utc};
+use domain::{Business, BusinessId, EventId, EventType, ProgramId, User, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+    QuerySelect as _,
+};
+use serde_json::{Map, Value};
+
+use self::entity::{events, webhook_deliveries, webhook_endpoints};
+use crate::along::Along;
+use crate::error::StorageError;
+use crate::time::{to_ms, truncate};
+
+/// How an entity appears in its events: the API's own view of it (set by the API with
+/// [`crate::SqlStore::with_event_views`]; by default only the entity's id).
+#[derive(Clone, Copy, Debug)]
+pub struct EventViews {
+    /// A user as the API answers it.
+    pub user: fn(&User) -> Value,
+    /// A business as the API answers it.
+    pub business: fn(&Business) -> Value,
+}
+
+impl Default for EventViews {
+    fn default() -> Self {
+        Self {
+            user: |u| serde_json::json!({ "id": u.id().to_string() }),
+            business: |b| serde_json::json!({ "id": b.id().to_string() }),
+        }
+    }
+}
+
+/// The entity an event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// A user.
+    User(UserId),
+    /// A business.
+    Business(BusinessId),
+}
+
+impl Subject {
+    /// `user` or `business`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Business(_) => "business",
+        }
+    }
+
+    /// The bare UUID, as stored.
+    pub(crate) fn uuid(self) -> String {
+        match self {
+            Self::User(id) => id.uuid().to_string(),
+            Self::Business(id) => id.uuid().to_string(),
+        }
+    }
+}
+
+/// An event to write with a change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// The program of the entity.
+    pub program: ProgramId,
+    /// The entity.
+    pub subject: Subject,
+    /// What happened.
+    pub event_type: EventType,
+    /// The entity after the change, as the API answers it.
+    pub object: Value,
+    /// The changed fields and their earlier values (empty for a creation).
+    pub previous: Map<String, Value>,
+    /// `api_key:<key id>`, `operator`, `verifier:<name>`, `screening`, …
+    pub actor: String,
+    /// The request's `X-Request-Id`.
+    pub request_id: Option<String>,
+    /// The request's `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewEvent {
+    /// An event of the change that `along` goes with: its request, and its actor (or
+    /// `default_actor`). `before` is the entity's view before the change (`None` for a
+    /// creation): `previous` holds the fields whose values differ.
+    pub fn of<T>(
+        program: ProgramId,
+        subject: Subject,
+        event_type: EventType,
+        before: Option<&Value>,
+        object: Value,
+        along: &Along<T>,
+        default_actor: &str,
+    ) -> Self {
+        Self {
+            program,
+            subject,
+            event_type,
+            previous: before.map(|b| changed(b, &object)).unwrap_or_default(),
+            object,
+            actor: along.actor_or(default_actor).to_owned(),
+            request_id: along.origin.request_id.clone(),
+            idempotency_key: along.idempotency_key().map(ToOwned::to_owned),
+        }
+    }
+}
+
+/// The fields of `before` whose values `after` does not share, with their earlier values.
+pub fn changed(before: &Value, after: &Value) -> Map<String, Value> {
+    let (Value::Object(before), Value::Object(after)) = (before, after) else {
+        return Map::new();
+    };
+    before
+        .iter()
+        .filter(|(k, v)| after.get(k.as_str()) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Writes `event` on `conn` (the change's open transaction, the entity's row locked) with the
+/// entity's next sequence, and its deliveries. Answers the event's id.
+pub async fn emit(
+    conn: &impl ConnectionTrait,
+    event: NewEvent,
+    now: DateTime<Utc>,
+) -> Result<EventId, StorageError> {
+    let last: Option<Option<i64>> = events::Entity::find()
+        .select_only()
+        .column_as(Expr::col(events::Column::Sequence).max(), "last")
+        .filter(events::Column::EntityId.eq(event.subject.uuid()))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let sequence = last.flatten().unwrap_or(0) + 1;
+    let id = EventId::from_uuid(uuid::Uuid::now_v7());
+    let at = truncate(now);
+    write(
+        conn,
+        vec![Sequenced {
+            id,
+            sequence,
+            at,
+            event,
+        }],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// An event with its id and sequence decided (a creation's is 1).
+#[derive(Clone, Debug)]
+pub(crate) struct Sequenced {
+    pub(crate) id: EventId,
+    pub(crate) sequence: i64,
+    /// When it happened (the change's `now`).
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) event: NewEvent,
+}
+
+impl Sequenced {
+    /// The first event of a new entity.
+    pub(crate) fn first(event: NewEvent, now: DateTime<Utc>) -> Self {
+        Self {
+            id: EventId::from_uuid(uuid::Uuid::now_v7()),
+            sequence: 1,
+            at: truncate(now),
+            event,
+        }
+    }
+}
+
+/// The event body, as stored, listed and delivered (SPEC §7).
+fn body(e: &Sequenced) -> Value {
+    serde_json::json!({
+        "id": e.id.to_string(),
+        "type": e.event.event_type.as_str(),
+        "created_at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "program_id": e.event.program.to_string(),
+        "sequence": e.sequence,
+        "data": { "object": e.event.object, "previous": e.event.previous },
+        "request": { "id": e.event.request_id, "idempotency_key": e.event.idempotency_key },
+        "actor": e.event.actor,
+    })
+}
+
+/// Writes events (one multi-row insert) and their deliveries, on `conn`.
+pub(crate) async fn write(
+    conn: &impl ConnectionTrait,
+    batch: Vec<Sequenced>,
+) -> Result<(), StorageError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let rows = batch.iter().map(|e| events::ActiveModel {
+        id: Set(e.id.uuid().to_string()),
+        program_id: Set(e.event.program.uuid().to_string()),
+        entity_type: Set(e.event.subject.kind().to_owned()),
+        entity_id: Set(e.event.subject.uuid()),
+        sequence: Set(e.sequence),
+        event_type: Set(e.event.event_type.as_str().to_owned()),
+        body: Set(body(e).to_string()),
+        created_at: Set(to_ms(e.at)),
+    });
+    events::Entity::insert_many(rows.collect::<Vec<_>>())
+        .exec_without_returning(conn)
+        .await?;
+    fan_out(conn, &batch).await
+}
+
+/// One pending delivery per enabled endpoint of each event's program that takes its type.
+async fn fan_out(conn: &impl ConnectionTrait, batch: &[Sequenced]) -> Result<(), StorageError> {
+    let mut programs: Vec<String> = batch
+        .iter()
+        .map(|e| e.event.program.uuid().to_string())
+        .collect();
+    programs.sort_unstable();
+    programs.dedup();
+    let endpoints: Vec<(String, String, Option<String>)> = webhook_endpoints::Entity::find()
+        .select_only()
+        .column(webhook_endpoints::Column::Id)
+        .column(webhook_endpoints::Column::ProgramId)
+        .column(webhook_endpoints::Column::EventTypes)
+        .filter(webhook_endpoints::Column::ProgramId.is_in(programs))
+        .filter(webhook_endpoints::Column::Status.eq("enabled"))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for e in batch {
+        let program = e.event.program.uuid().to_string();
+        for (endpoint, endpoint_program, types) in &endpoints {
+            if *endpoint_program == program && takes(types.as_deref(), e.event.event_type) {
+                rows.push(delivery_row(e, endpoint));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        webhook_deliveries::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether an endpoint's stored list of types (`None`: every type) takes `t`.
+pub(crate) fn takes(types: Option<&str>, t: EventType) -> bool {
+    types.is_none_or(|list| {
+        serde_json::from_str::<Vec<String>>(list)
+            .is_ok_and(|list| list.iter().any(|s| s == t.as_str()))
+    })
+}
+
+/// A pending delivery of `e` to `endpoint`, due now.
+pub(crate) fn delivery_row(e: &Sequenced, endpoint: &str) -> webhook_deliveries::ActiveModel {
+    webhook_deliveries::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        program_id: Set(e.event.program.uuid().to_string()),
+        event_id: Set(e.id.uuid().to_string()),
+        endpoint_id: Set(endpoint.to_owned()),
+        entity_id: Set(e.event.subject.uuid()),
+        sequence: Set(e.sequence),
+        state: Set(delivery::PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(to_ms(e.at)),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        event_created_at: Set(to_ms(e.at)),
+        created_at: Set(to_ms(e.at)),
+        finished_at: Set(None),
+    }
+}
