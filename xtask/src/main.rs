@@ -8,8 +8,7 @@ use anyhow::{Context, Result, bail};
 mod layers;
 mod modules;
 
-const USAGE: &str =
-    "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | screening | users [COUNT]]>";
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | screening | users [COUNT]]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

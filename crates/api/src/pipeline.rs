@@ -77,6 +77,7 @@ impl Call {
                 claimed_at: c.at,
                 render,
             }),
+            screening: None,
         }
     }
 

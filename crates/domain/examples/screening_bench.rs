@@ -6,7 +6,11 @@
 //! Run: `cargo xtask bench screening` (= `cargo run --release -p onboard-domain --example
 //! screening_bench`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
-#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -70,9 +74,15 @@ fn main() {
     let ordinary = ordinary_names(ORDINARY, 20_261_129);
     let mut queries: Vec<PersonQuery> = listed
         .iter()
-        .map(|g| PersonQuery { name: PreparedName::new(g.name()), dob: None })
+        .map(|g| PersonQuery {
+            name: PreparedName::new(g.name()),
+            dob: None,
+        })
         .collect();
-    queries.extend(ordinary.iter().map(|n| PersonQuery { name: PreparedName::new(n), dob: None }));
+    queries.extend(ordinary.iter().map(|n| PersonQuery {
+        name: PreparedName::new(n),
+        dob: None,
+    }));
     for q in queries.iter().take(2_000) {
         black_box(index.screen(q, t));
     }
@@ -111,7 +121,12 @@ fn main() {
     println!("| change | names | caught (≥ {t}) | caught as the same entry |\n|---|---|---|---|");
     let mut by_mutation: BTreeMap<usize, (usize, usize, usize)> = BTreeMap::new();
     for (g, hit) in listed.iter().zip(&hits) {
-        let GeneratedName::Listed { entry, mutation, .. } = g else { continue };
+        let GeneratedName::Listed {
+            entry, mutation, ..
+        } = g
+        else {
+            continue;
+        };
         let slot = Mutation::ALL.iter().position(|m| m == mutation).unwrap();
         let counts = by_mutation.entry(slot).or_default();
         counts.0 += 1;
@@ -130,7 +145,11 @@ fn main() {
     let flagged: Vec<(&String, f64, u32)> = ordinary
         .iter()
         .zip(&hits[listed.len()..])
-        .filter_map(|(n, h)| h.as_ref().filter(|h| h.score >= t).map(|h| (n, h.score, h.entry_number)))
+        .filter_map(|(n, h)| {
+            h.as_ref()
+                .filter(|h| h.score >= t)
+                .map(|h| (n, h.score, h.entry_number))
+        })
         .collect();
     println!(
         "\n## Ordinary names (false positives)\n\n{} of {} generated ordinary names reach the \

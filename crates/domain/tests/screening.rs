@@ -13,7 +13,9 @@ use onboard_domain::screening::{
 use serde_json::Value;
 
 fn data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../screening").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../screening")
+        .join(path)
 }
 
 fn read(path: &str) -> Vec<u8> {
@@ -41,7 +43,9 @@ fn every_reference_case_is_reproduced_within_its_tolerance() {
         let expected = case["score"].as_f64().unwrap();
         let got = best_pairs_jaro_winkler(search, indexed);
         if (got - expected).abs() > tolerance {
-            failures.push(format!("{search:?} against {indexed:?}: {got:.3}, expected {expected}"));
+            failures.push(format!(
+                "{search:?} against {indexed:?}: {got:.3}, expected {expected}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -54,7 +58,10 @@ fn the_small_list_parses_whole() {
     // The excerpt keeps the alias and address rows of entries it left out: skipped, counted.
     assert_eq!(list.report.skipped.len(), 9);
     assert!(
-        list.report.skipped.iter().all(|s| matches!(s.reason, SkipReason::UnknownEntry(_))),
+        list.report
+            .skipped
+            .iter()
+            .all(|s| matches!(s.reason, SkipReason::UnknownEntry(_))),
         "{:?}",
         list.report.skipped
     );
@@ -69,18 +76,29 @@ fn the_small_list_parses_whole() {
 #[test]
 fn the_full_list_parses_with_every_entry_and_alias() {
     let list = list("sdn");
-    assert!(list.report.skipped.is_empty(), "{:?}", &list.report.skipped[..3.min(list.report.skipped.len())]);
+    assert!(
+        list.report.skipped.is_empty(),
+        "{:?}",
+        &list.report.skipped[..3.min(list.report.skipped.len())]
+    );
     assert_eq!(list.report.entries, 7379);
     assert!(list.report.aliases >= 9_000, "{}", list.report.aliases);
     assert_eq!(list.report.addresses, 11_696);
-    let people = list.entries.iter().filter(|e| e.kind == EntryKind::Individual).count();
+    let people = list
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Individual)
+        .count();
     assert_eq!(people, 3845);
     let dated = list.entries.iter().filter(|e| !e.dobs.is_empty()).count();
     assert!(dated > 3_500, "{dated}");
 }
 
 fn person(name: &str) -> PersonQuery {
-    PersonQuery { name: PreparedName::new(name), dob: None }
+    PersonQuery {
+        name: PreparedName::new(name),
+        dob: None,
+    }
 }
 
 #[test]
@@ -97,13 +115,18 @@ fn a_listed_person_is_found_by_primary_name_alias_reordering_accents_and_a_typo(
         ("Daniel Gonzalo Moreno", 15102),
         ("Daniel Moreno", 15102),
     ] {
-        let hit = index.screen(&person(name), t).unwrap_or_else(|| panic!("{name} not found"));
+        let hit = index
+            .screen(&person(name), t)
+            .unwrap_or_else(|| panic!("{name} not found"));
         assert_eq!(hit.entry_number, entry, "{name}");
         assert!(hit.score >= t, "{name}: {}", hit.score);
     }
     assert_eq!(index.screen(&person("Alex Rivera"), t), None);
     // Entities are not compared with people.
-    assert_eq!(index.screen(&person("Iran Aircraft Manufacturing Industrial Company"), t), None);
+    assert_eq!(
+        index.screen(&person("Iran Aircraft Manufacturing Industrial Company"), t),
+        None
+    );
 }
 
 #[test]

@@ -43,6 +43,9 @@ pub struct Along<T> {
     pub replay: Option<Signature>,
     /// The idempotency key completed last, with the answer rendered from the change.
     pub idempotency: Option<Completion<T>>,
+    /// A sanctions screening of the changed user (at `send-verification-request`), recorded
+    /// with the change: a refused change records no screening.
+    pub screening: Option<crate::screening::ScreeningWrite>,
 }
 
 impl<T> Along<T> {
@@ -51,6 +54,7 @@ impl<T> Along<T> {
         Self {
             replay: None,
             idempotency: None,
+            screening: None,
         }
     }
 }
@@ -147,6 +151,12 @@ impl crate::SqlStore {
         along: &Along<T>,
         result: Result<T, StorageError>,
     ) -> Result<Outcome<T>, StorageError> {
+        let result = match (result, &along.screening) {
+            (Ok(value), Some(write)) => crate::screening::write_in(&txn, program, write)
+                .await
+                .map(|_| value),
+            (result, _) => result,
+        };
         let finished = match result {
             Ok(value) => match &along.idempotency {
                 None => Ok(value),

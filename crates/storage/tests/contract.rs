@@ -1045,6 +1045,7 @@ async fn a_create_and_its_signature_commit_together(db: &TestDb, _keys: &Keys) {
     let along = |d: &str| Along {
         replay: Some(sig(p, d, now() + Duration::minutes(5))),
         idempotency: None,
+        screening: None,
     };
     let first = new_user(&raw_user(1));
     let created = store
@@ -1106,6 +1107,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             claimed_at: now(),
             render: |_| Ok("{\"user\":1}".to_owned()),
         }),
+        screening: None,
     };
     store
         .create_user(p, ids(), &new_user(&raw_user(1)), now(), done)
@@ -1131,6 +1133,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             claimed_at: now(),
             render: |_| Ok("{}".to_owned()),
         }),
+        screening: None,
     };
     let err = store
         .create_user(p, ids(), &new_user(&raw_user(2)), now(), lost)
@@ -1157,6 +1160,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             claimed_at: now(),
             render: |_| Ok("{}".to_owned()),
         }),
+        screening: None,
     };
     let err = store
         .create_user(p, ids(), &new_user(&raw_user(1)), now(), dup)
@@ -1196,6 +1200,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             claimed_at: now(),
             render: |_| Ok("{}".to_owned()),
         }),
+        screening: None,
     };
     let err = store
         .create_user(p, ids(), &new_user(&raw_user(9)), now(), stale)
@@ -1294,6 +1299,7 @@ async fn create_at_once(
                 let along = Along {
                     replay: Some(self::sig(p, &sig, now() + Duration::minutes(5))),
                     idempotency: None,
+                    screening: None,
                 };
                 store
                     .create_user(p, ids, &user, now(), along)

@@ -84,7 +84,8 @@ fn span(text: &str) -> Option<(NaiveDate, NaiveDate)> {
     let parts: Vec<&str> = text.split_whitespace().collect();
     match parts.as_slice() {
         [day, month, year] => {
-            let date = NaiveDate::from_ymd_opt(year_of(year)?, month_of(month)?, day.parse().ok()?)?;
+            let date =
+                NaiveDate::from_ymd_opt(year_of(year)?, month_of(month)?, day.parse().ok()?)?;
             Some((date, date))
         }
         [month, year] => {

@@ -92,7 +92,11 @@ impl ScreeningIndex {
             longest_token: 0,
         };
         let mut vocab_ids: HashMap<String, u32> = HashMap::new();
-        for entry in list.entries.iter().filter(|e| e.kind == EntryKind::Individual) {
+        for entry in list
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Individual)
+        {
             let entry_index = index.entries.len();
             index.entries.push(IndexedEntry {
                 number: entry.number,
@@ -240,7 +244,9 @@ impl ScreeningIndex {
 
 /// The token lengths up to `longest` a token of `len` characters can pair with at `min_ratio`.
 fn length_window(len: usize, min_ratio: f64, longest: usize) -> (usize, usize) {
-    let lo = (1..=len).find(|&l| ratio(l, len) >= min_ratio).unwrap_or(len);
+    let lo = (1..=len)
+        .find(|&l| ratio(l, len) >= min_ratio)
+        .unwrap_or(len);
     let mut hi = len;
     while hi < longest && ratio(len, hi + 1) >= min_ratio {
         hi += 1;

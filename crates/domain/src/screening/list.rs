@@ -292,7 +292,10 @@ mod tests {
         let list = parse_sdn(SDN.as_bytes(), ALT.as_bytes(), ADD.as_bytes());
         assert_eq!(list.entries.len(), 2);
         let moreno = &list.entries[0];
-        assert_eq!((moreno.number, moreno.name.as_str()), (10, "MORENO, Daniel"));
+        assert_eq!(
+            (moreno.number, moreno.name.as_str()),
+            (10, "MORENO, Daniel")
+        );
         assert_eq!(moreno.kind, EntryKind::Individual);
         assert_eq!(moreno.program, "SDNTK");
         assert_eq!(moreno.aliases, ["MORENO, Dani", "MORENA, Danielle"]);
@@ -316,7 +319,14 @@ mod tests {
                 (ListFile::Add, 2, SkipReason::FieldCount(5)),
             ]
         );
-        assert_eq!((list.report.entries, list.report.aliases, list.report.addresses), (2, 2, 1));
+        assert_eq!(
+            (
+                list.report.entries,
+                list.report.aliases,
+                list.report.addresses
+            ),
+            (2, 2, 1)
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ mod score;
 
 pub use dob::{CIRCA_YEARS, DOB_CONTRADICTION_FACTOR, ListedDob, contradicts};
 pub use index::{Hit, PersonQuery, ScreeningIndex};
-pub use list::{EntryKind, ListEntry, ListFile, ListReport, SdnList, SkipReason, Skipped, parse_sdn};
+pub use list::{
+    EntryKind, ListEntry, ListFile, ListReport, SdnList, SkipReason, Skipped, parse_sdn,
+};
 pub use outcome::{DEFAULT_REVIEW_THRESHOLD, ScreeningDecision, ScreeningStatus, UnknownToken};
 pub use prepare::PreparedName;
 pub use score::best_pairs_jaro_winkler;

@@ -120,8 +120,14 @@ mod tests {
         for s in ScreeningStatus::ALL {
             assert_eq!(s.as_str().parse::<ScreeningStatus>(), Ok(s));
         }
-        assert_eq!(ScreeningStatus::of_score(Some(0.9), 0.9), ScreeningStatus::PotentialMatch);
-        assert_eq!(ScreeningStatus::of_score(Some(0.89), 0.9), ScreeningStatus::Clear);
+        assert_eq!(
+            ScreeningStatus::of_score(Some(0.9), 0.9),
+            ScreeningStatus::PotentialMatch
+        );
+        assert_eq!(
+            ScreeningStatus::of_score(Some(0.89), 0.9),
+            ScreeningStatus::Clear
+        );
         assert_eq!(ScreeningStatus::of_score(None, 0.9), ScreeningStatus::Clear);
         assert_eq!("confirm".parse(), Ok(ScreeningDecision::Confirm));
         assert!("Confirm".parse::<ScreeningDecision>().is_err());

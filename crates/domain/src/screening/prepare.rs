@@ -114,7 +114,10 @@ mod tests {
 
     #[test]
     fn accents_case_and_punctuation_go() {
-        assert_eq!(PreparedName::new("  José  Ñúñez-O'Brien ").as_str(), "jose nunez obrien");
+        assert_eq!(
+            PreparedName::new("  José  Ñúñez-O'Brien ").as_str(),
+            "jose nunez obrien"
+        );
         assert_eq!(PreparedName::new("Straße Øre").as_str(), "strasse ore");
         assert_eq!(
             PreparedName::new("P.C.C. (SINGAPORE) PRIVATE LIMITED").as_str(),

@@ -166,7 +166,13 @@ mod tests {
 
     #[test]
     fn the_result_never_exceeds_the_best_pair() {
-        let names = ["ali hassan", "hassan ali mohammed", "al hasan", "mohamed ali", "a b c"];
+        let names = [
+            "ali hassan",
+            "hassan ali mohammed",
+            "al hasan",
+            "mohamed ali",
+            "a b c",
+        ];
         for s in names {
             for l in names {
                 let search: Vec<Token<'_>> = s.split_whitespace().map(Token::new).collect();
@@ -177,7 +183,10 @@ mod tests {
                     .filter(|(a, b)| a.class == b.class)
                     .map(|(a, b)| pair_score(a.text, a.len, b.text, b.len))
                     .fold(0.0, f64::max);
-                assert!(best_pairs(&search, &listed) <= best_pair + 1e-12, "{s} / {l}");
+                assert!(
+                    best_pairs(&search, &listed) <= best_pair + 1e-12,
+                    "{s} / {l}"
+                );
             }
         }
     }

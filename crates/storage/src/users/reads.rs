@@ -86,7 +86,8 @@ pub(super) async fn program_of(
         .transpose()
 }
 
-/// Users of any program whose KYC is `pending`, longest waiting first.
+/// Users of any program whose KYC is `pending`, longest waiting first; users whose screening
+/// holds KYC (`potential_match`, `confirmed_match`: SPEC §8) are not among them.
 pub(super) async fn pending_kyc(
     store: &SqlStore,
     limit: u64,
@@ -96,6 +97,7 @@ pub(super) async fn pending_kyc(
         .column(users::Column::ProgramId)
         .column(users::Column::Id)
         .filter(users::Column::KycStatus.eq(domain::KycStatus::Pending.as_str()))
+        .filter(users::Column::Id.not_in_subquery(crate::screening::held_users()))
         .order_by_asc(users::Column::UpdatedAt)
         .limit(limit)
         .into_tuple()
