@@ -17,7 +17,9 @@ use chrono::NaiveDate;
 use super::dob::{DOB_CONTRADICTION_FACTOR, ListedDob, contradicts};
 use super::list::{EntryKind, SdnList};
 use super::prepare::PreparedName;
-use super::score::{SoundClass, Token, best_pairs, min_length_ratio, pair_score};
+use super::score::{
+    Letters, SoundClass, Token, best_pairs_by, min_length_ratio, pair_score, pair_upper_bound,
+};
 
 /// Slack for floating-point rounding between a pair's score and a name's (never loses a name).
 const BLOCKING_SLACK: f64 = 1e-9;
@@ -53,7 +55,10 @@ struct IndexedName {
     entry: usize,
     listed: String,
     alias: bool,
-    prepared: PreparedName,
+    /// The prepared name's tokens, as ids into the vocabulary.
+    tokens: Vec<u32>,
+    /// Their lengths in characters.
+    lens: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -66,8 +71,20 @@ struct IndexedEntry {
 struct VocabToken {
     text: String,
     len: usize,
+    class: Option<SoundClass>,
+    letters: Letters,
     /// Indices of the names holding this token.
     names: Vec<u32>,
+}
+
+/// A searched token, with the scores against listed tokens computed so far.
+#[derive(Debug)]
+struct SearchToken<'a> {
+    text: &'a str,
+    len: usize,
+    class: Option<SoundClass>,
+    letters: Letters,
+    known: HashMap<u32, f64>,
 }
 
 /// The individuals of a list, ready to screen people against.
@@ -110,6 +127,8 @@ impl ScreeningIndex {
                     continue;
                 }
                 let name_id = u32::try_from(index.names.len()).unwrap_or(u32::MAX);
+                let mut tokens = Vec::new();
+                let mut lens = Vec::new();
                 for token in prepared.tokens() {
                     let id = *vocab_ids.entry(token.to_owned()).or_insert_with(|| {
                         let id = u32::try_from(index.vocab.len()).unwrap_or(u32::MAX);
@@ -121,10 +140,14 @@ impl ScreeningIndex {
                         index.vocab.push(VocabToken {
                             text: token.to_owned(),
                             len: t.len,
+                            class: t.class,
+                            letters: Letters::of(token),
                             names: Vec::new(),
                         });
                         id
                     });
+                    tokens.push(id);
+                    lens.push(index.vocab[id as usize].len);
                     let postings = &mut index.vocab[id as usize].names;
                     if postings.last() != Some(&name_id) {
                         postings.push(name_id);
@@ -134,7 +157,8 @@ impl ScreeningIndex {
                     entry: entry_index,
                     listed: listed.clone(),
                     alias,
-                    prepared,
+                    tokens,
+                    lens,
                 });
             }
         }
@@ -154,31 +178,29 @@ impl ScreeningIndex {
     /// The best hit among the names whose name score is at least `floor`, found through the
     /// blocking; `None` when no name reaches `floor`.
     pub fn screen(&self, query: &PersonQuery, floor: f64) -> Option<Hit> {
-        let candidates = self.candidates(&query.name, floor);
-        self.best_of(query, floor, candidates.into_iter())
+        let mut search = search_tokens(&query.name);
+        let candidates = self.candidates(&mut search, floor);
+        self.best_of(query, &mut search, floor, true, candidates.into_iter())
     }
 
     /// The same as [`Self::screen`], scoring every name: the reference the blocking is tested
     /// and measured against.
     pub fn screen_exhaustive(&self, query: &PersonQuery, floor: f64) -> Option<Hit> {
-        self.best_of(query, floor, 0..self.names.len())
+        let mut search = search_tokens(&query.name);
+        self.best_of(query, &mut search, floor, false, 0..self.names.len())
     }
 
     /// How many names the blocking leaves to score fully for `name` (for the benchmark).
     pub fn candidate_count(&self, name: &PreparedName, floor: f64) -> usize {
-        self.candidates(name, floor).len()
+        self.candidates(&mut search_tokens(name), floor).len()
     }
 
-    fn candidates(&self, name: &PreparedName, floor: f64) -> Vec<usize> {
+    fn candidates(&self, search: &mut [SearchToken<'_>], floor: f64) -> Vec<usize> {
         let pair_floor = floor - BLOCKING_SLACK;
         let min_ratio = min_length_ratio(pair_floor);
         let mut seen = vec![false; self.names.len()];
         let mut out = Vec::new();
-        let mut searched: Vec<&str> = name.tokens().collect();
-        searched.sort_unstable();
-        searched.dedup();
-        for text in searched {
-            let token = Token::new(text);
+        for token in search.iter_mut() {
             let Some(class) = token.class else { continue };
             let (lo, hi) = length_window(token.len, min_ratio, self.longest_token);
             for len in lo..=hi {
@@ -187,7 +209,20 @@ impl ScreeningIndex {
                 };
                 for &id in bucket {
                     let listed = &self.vocab[id as usize];
-                    if pair_score(token.text, token.len, &listed.text, listed.len) < pair_floor {
+                    let bound = pair_upper_bound(
+                        token.text,
+                        token.len,
+                        &token.letters,
+                        &listed.text,
+                        listed.len,
+                        &listed.letters,
+                    );
+                    if bound < pair_floor {
+                        continue;
+                    }
+                    let score = pair_score(token.text, token.len, &listed.text, listed.len);
+                    token.known.insert(id, score);
+                    if score < pair_floor {
                         continue;
                     }
                     for &name_id in &listed.names {
@@ -207,15 +242,31 @@ impl ScreeningIndex {
     fn best_of(
         &self,
         query: &PersonQuery,
+        search: &mut [SearchToken<'_>],
         floor: f64,
+        prune: bool,
         names: impl Iterator<Item = usize>,
     ) -> Option<Hit> {
-        let search: Vec<Token<'_>> = query.name.tokens().map(Token::new).collect();
+        let search_lens: Vec<usize> = search.iter().map(|t| t.len).collect();
+        let search_total: usize = search_lens.iter().sum();
         let mut best: Option<Hit> = None;
         for id in names {
             let name = &self.names[id];
-            let listed: Vec<Token<'_>> = name.prepared.tokens().map(Token::new).collect();
-            let name_score = best_pairs(&search, &listed);
+            if prune && self.name_upper_bound(search, search_total, name) < floor - BLOCKING_SLACK {
+                continue;
+            }
+            let name_score = best_pairs_by(&search_lens, &name.lens, |i, j| {
+                let token = &mut search[i];
+                let listed_id = name.tokens[j];
+                let listed = &self.vocab[listed_id as usize];
+                if token.class.is_none() || token.class != listed.class {
+                    return None;
+                }
+                let score = *token.known.entry(listed_id).or_insert_with(|| {
+                    pair_score(token.text, token.len, &listed.text, listed.len)
+                });
+                Some(score)
+            });
             if name_score < floor {
                 continue;
             }
@@ -240,6 +291,67 @@ impl ScreeningIndex {
         }
         best
     }
+}
+
+impl ScreeningIndex {
+    /// An upper bound of a name's score, cheaper than scoring it: with `b_i` the best score
+    /// search token `i` can reach against any of the name's tokens (known, or bounded by
+    /// [`pair_upper_bound`]), `S` the search tokens' total length and `L` the name's, the
+    /// best-pairs result is at most `(Σ b_i·len_i + L) / (S + L)` (each taken pair's weight
+    /// splits into its search part, at most `b_i·len_i`, and its listed part, at most its length;
+    /// the denominator grows with the matched length no faster than the numerator).
+    fn name_upper_bound(
+        &self,
+        search: &[SearchToken<'_>],
+        search_total: usize,
+        name: &IndexedName,
+    ) -> f64 {
+        let listed_total: usize = name.lens.iter().sum();
+        let mut numerator = 0.0;
+        for token in search {
+            let mut best = 0.0f64;
+            for &listed_id in &name.tokens {
+                let listed = &self.vocab[listed_id as usize];
+                if token.class.is_none() || token.class != listed.class {
+                    continue;
+                }
+                let score = token.known.get(&listed_id).copied().unwrap_or_else(|| {
+                    pair_upper_bound(
+                        token.text,
+                        token.len,
+                        &token.letters,
+                        &listed.text,
+                        listed.len,
+                        &listed.letters,
+                    )
+                });
+                best = best.max(score);
+            }
+            numerator += best * count(token.len);
+        }
+        (numerator + count(listed_total)) / count(search_total + listed_total)
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn count(n: usize) -> f64 {
+    n as f64
+}
+
+/// The searched name's tokens, in order (a repeated word counts twice, as in the scorer).
+fn search_tokens(name: &PreparedName) -> Vec<SearchToken<'_>> {
+    name.tokens()
+        .map(|text| {
+            let t = Token::new(text);
+            SearchToken {
+                text,
+                len: t.len,
+                class: t.class,
+                letters: Letters::of(text),
+                known: HashMap::new(),
+            }
+        })
+        .collect()
 }
 
 /// The token lengths up to `longest` a token of `len` characters can pair with at `min_ratio`.

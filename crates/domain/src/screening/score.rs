@@ -114,23 +114,39 @@ pub fn best_pairs_jaro_winkler(search: &str, indexed: &str) -> f64 {
 
 /// Steps 1–5 on tokens.
 pub(crate) fn best_pairs(search: &[Token<'_>], indexed: &[Token<'_>]) -> f64 {
-    let search_total: usize = search.iter().map(|t| t.len).sum();
-    let indexed_total: usize = indexed.iter().map(|t| t.len).sum();
+    let search_lens: Vec<usize> = search.iter().map(|t| t.len).collect();
+    let indexed_lens: Vec<usize> = indexed.iter().map(|t| t.len).collect();
+    best_pairs_by(&search_lens, &indexed_lens, |i, j| {
+        let (s, l) = (&search[i], &indexed[j]);
+        (s.class.is_some() && s.class == l.class).then(|| pair_score(s.text, s.len, l.text, l.len))
+    })
+}
+
+/// Steps 3–5 on token lengths, with `pair(i, j)` the score of search token `i` against listed
+/// token `j` (`None` when their sound classes differ): the index passes scores it already knows.
+pub(crate) fn best_pairs_by(
+    search_lens: &[usize],
+    indexed_lens: &[usize],
+    mut pair: impl FnMut(usize, usize) -> Option<f64>,
+) -> f64 {
+    let search_total: usize = search_lens.iter().sum();
+    let indexed_total: usize = indexed_lens.iter().sum();
     if search_total == 0 || indexed_total == 0 {
         return 0.0;
     }
-    let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(search.len() * indexed.len());
-    for (i, s) in search.iter().enumerate() {
-        for (j, l) in indexed.iter().enumerate() {
-            if s.class.is_some() && s.class == l.class {
-                pairs.push((pair_score(s.text, s.len, l.text, l.len), i, j));
+    let mut pairs: Vec<(f64, usize, usize)> =
+        Vec::with_capacity(search_lens.len() * indexed_lens.len());
+    for i in 0..search_lens.len() {
+        for j in 0..indexed_lens.len() {
+            if let Some(score) = pair(i, j) {
+                pairs.push((score, i, j));
             }
         }
     }
     // Best first; ties keep the order of the tokens (a stable sort), so the result is deterministic.
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut search_used = vec![false; search.len()];
-    let mut indexed_used = vec![false; indexed.len()];
+    let mut search_used = vec![false; search_lens.len()];
+    let mut indexed_used = vec![false; indexed_lens.len()];
     let mut weighted = 0.0;
     let mut matched_listed = 0usize;
     for (score, i, j) in pairs {
@@ -139,12 +155,81 @@ pub(crate) fn best_pairs(search: &[Token<'_>], indexed: &[Token<'_>]) -> f64 {
         }
         search_used[i] = true;
         indexed_used[j] = true;
-        weighted += score * count_f64(search[i].len + indexed[j].len);
-        matched_listed += indexed[j].len;
+        weighted += score * count_f64(search_lens[i] + indexed_lens[j]);
+        matched_listed += indexed_lens[j];
     }
     let average = weighted / count_f64(search_total + matched_listed);
     let matched_share = count_f64(matched_listed) / count_f64(indexed_total);
     average * (1.0 - (1.0 - matched_share) * UNMATCHED_PENALTY)
+}
+
+/// A token's characters counted: `a`–`z` one by one, anything else together. Two tokens can
+/// have no more Jaro matches than their counts share, which bounds their score from above
+/// without computing it ([`pair_upper_bound`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Letters {
+    counts: [u8; 26],
+    other: u8,
+}
+
+impl Letters {
+    pub(crate) fn of(token: &str) -> Self {
+        let mut letters = Self { counts: [0; 26], other: 0 };
+        for c in token.chars() {
+            if c.is_ascii_lowercase() {
+                let slot = &mut letters.counts[usize::from(c as u8 - b'a')];
+                *slot = slot.saturating_add(1);
+            } else {
+                letters.other = letters.other.saturating_add(1);
+            }
+        }
+        letters
+    }
+
+    /// How many characters the two have in common (a multiset intersection).
+    fn shared(&self, other: &Self) -> usize {
+        let letters: usize = self
+            .counts
+            .iter()
+            .zip(&other.counts)
+            .map(|(a, b)| usize::from(*a.min(b)))
+            .sum();
+        letters + usize::from(self.other.min(other.other))
+    }
+}
+
+/// An upper bound of [`pair_score`] from character counts and the common prefix: at most
+/// `shared` characters can match, with no transposition, and Winkler's bonus grows with Jaro.
+pub(crate) fn pair_upper_bound(
+    search: &str,
+    search_len: usize,
+    search_letters: &Letters,
+    listed: &str,
+    listed_len: usize,
+    listed_letters: &Letters,
+) -> f64 {
+    let m = count_f64(search_letters.shared(listed_letters).min(search_len).min(listed_len));
+    if m == 0.0 {
+        return 0.0;
+    }
+    let jaro = (m / count_f64(search_len) + m / count_f64(listed_len) + 1.0) / 3.0;
+    let prefix = search
+        .chars()
+        .zip(listed.chars())
+        .take(4)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut bound = if jaro > 0.7 {
+        jaro + 0.1 * count_f64(prefix) * (1.0 - jaro)
+    } else {
+        jaro
+    };
+    let (short, long) = (search_len.min(listed_len), search_len.max(listed_len));
+    let ratio = count_f64(short) / count_f64(long);
+    if ratio < LENGTH_RATIO_FLOOR {
+        bound *= 1.0 - (1.0 - ratio) * LENGTH_PENALTY;
+    }
+    bound
 }
 
 /// A character count as a float; names are far below 2^52 characters.
@@ -187,6 +272,23 @@ mod tests {
                     best_pairs(&search, &listed) <= best_pair + 1e-12,
                     "{s} / {l}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn the_upper_bound_is_never_below_the_score() {
+        let words = [
+            "mohammed", "muhammad", "ali", "alia", "hassan", "hasan", "nicolas", "nicola",
+            "maduro", "madura", "sean", "shawn", "a", "ab", "ba", "abc", "cab", "ivan", "ivanov",
+            "jose", "josef", "xx", "zhao", "zao", "ahmad", "ahmed", "yusuf", "yousef",
+        ];
+        for a in words {
+            for b in words {
+                let (la, lb) = (a.chars().count(), b.chars().count());
+                let score = pair_score(a, la, b, lb);
+                let bound = pair_upper_bound(a, la, &Letters::of(a), b, lb, &Letters::of(b));
+                assert!(score <= bound + 1e-12, "{a} / {b}: {score} > {bound}");
             }
         }
     }
