@@ -49,6 +49,13 @@ pub struct Config {
     /// `changes` (default: state-changing requests are replay-guarded, reads write nothing)
     /// or `all` (reads too; SPEC §2.1).
     pub replay_guard: String,
+    /// A sanctions list directory (`sdn.csv`, `alt.csv`, `add.csv`) loaded at start; none:
+    /// the list in the database, if any (`onboard screening load DIR`).
+    pub screening_list_dir: Option<PathBuf>,
+    /// A best score at or above it is a potential match (SPEC §8).
+    pub screening_review_threshold: f64,
+    /// How often an instance looks for a new list version and rescreens, in milliseconds.
+    pub screening_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -72,6 +79,9 @@ impl Default for Config {
             kyc_interval_ms: 1000,
             trusted_proxies: Vec::new(),
             replay_guard: "changes".to_owned(),
+            screening_list_dir: None,
+            screening_review_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
+            screening_poll_ms: 1000,
         }
     }
 }
@@ -107,6 +117,9 @@ const FIELDS: &[&str] = &[
     "kyc_interval_ms",
     "trusted_proxies",
     "replay_guard",
+    "screening_list_dir",
+    "screening_review_threshold",
+    "screening_poll_ms",
 ];
 
 impl Config {

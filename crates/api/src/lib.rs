@@ -20,6 +20,8 @@ pub mod pipeline;
 pub mod requests;
 pub mod routes;
 pub mod schemas;
+pub mod screening;
+pub mod screening_cli;
 pub mod server;
 pub mod state;
 pub mod telemetry;

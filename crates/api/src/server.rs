@@ -39,6 +39,13 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Whether reads are replay-guarded too (`replay_guard = "all"`).
     pub replay_reads: bool,
+    /// Sanctions screening: the list directory loaded at start, the review threshold, and how
+    /// often instances look for a new list version.
+    pub screening_list_dir: Option<std::path::PathBuf>,
+    /// A best score at or above it is a potential match.
+    pub screening_threshold: f64,
+    /// How often the screening worker runs.
+    pub screening_poll: Duration,
 }
 
 /// A configuration value the server cannot use.
@@ -80,6 +87,9 @@ impl TryFrom<&Config> for Settings {
             kyc_interval: Duration::from_millis(c.kyc_interval_ms.max(50)),
             trusted_proxies: TrustedProxies::parse(&c.trusted_proxies)?,
             replay_reads,
+            screening_list_dir: c.screening_list_dir.clone(),
+            screening_threshold: c.screening_review_threshold,
+            screening_poll: Duration::from_millis(c.screening_poll_ms.max(50)),
         })
     }
 }
@@ -102,6 +112,9 @@ pub fn state(
         trusted_proxies: settings.trusted_proxies.clone(),
         replay_reads: settings.replay_reads,
         key_mismatch,
+        screening: Arc::new(crate::screening::Screener::new(
+            settings.screening_threshold,
+        )),
     }
 }
 
@@ -132,6 +145,13 @@ pub fn run(
             settings.kyc_verifier.clone(),
             clock.clone(),
             settings.kyc_interval,
+        );
+        crate::screening::spawn_worker(
+            store.clone(),
+            state.screening.clone(),
+            clock.clone(),
+            settings.screening_list_dir.clone(),
+            settings.screening_poll,
         );
         spawn_sweepers(store, clock);
     }

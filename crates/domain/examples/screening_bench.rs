@@ -111,8 +111,7 @@ fn main() {
             .unwrap();
         best_of_5.push(fastest);
     }
-    let mut slowest: Vec<(Duration, usize)> =
-        best_of_5.iter().copied().zip(0..).collect();
+    let mut slowest: Vec<(Duration, usize)> = best_of_5.iter().copied().zip(0..).collect();
     slowest.sort_by(|a, b| b.0.cmp(&a.0));
     let mut exhaustive = Vec::with_capacity(EXHAUSTIVE);
     let mut disagreements = 0;
@@ -148,7 +147,10 @@ fn main() {
         "\nMachine: {} logical CPUs{}.\n",
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         std::fs::read_to_string("/proc/loadavg")
-            .map(|l| format!(", load average {}", l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")))
+            .map(|l| format!(
+                ", load average {}",
+                l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            ))
             .unwrap_or_default()
     );
     println!("## Names taken from the list (must be caught)\n");

@@ -449,3 +449,38 @@ contract!(
     a_new_list_rescreens_every_submitted_user_once_across_instances,
     a_new_list_rescreens_every_submitted_user_once_across_instances
 );
+
+async fn once_a_list_is_loaded_kyc_waits_for_a_clear_screening(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let (p, ids) = users(store, 2).await;
+    // No list: screening is off, KYC proceeds unscreened.
+    let audit = Audit {
+        actor: "api_key:test",
+        reason: None,
+    };
+    let _ = store
+        .change_user(
+            p,
+            ids[0],
+            UserChange::SubmitKyc,
+            audit,
+            now(),
+            Along::nothing(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.pending_kyc(10).await.unwrap(), vec![(p, ids[0])]);
+    // A list: the user submitted before it waits for its rescreen; a clear one proceeds.
+    let Loaded::New(list) = load(store, &files("small")).await else {
+        panic!()
+    };
+    assert!(store.pending_kyc(10).await.unwrap().is_empty());
+    submit(store, p, ids[1], list.id, ScreeningStatus::Clear)
+        .await
+        .unwrap();
+    assert_eq!(store.pending_kyc(10).await.unwrap(), vec![(p, ids[1])]);
+}
+contract!(
+    once_a_list_is_loaded_kyc_waits_for_a_clear_screening,
+    once_a_list_is_loaded_kyc_waits_for_a_clear_screening
+);

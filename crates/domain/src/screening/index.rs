@@ -262,9 +262,10 @@ impl ScreeningIndex {
                 if token.class.is_none() || token.class != listed.class {
                     return None;
                 }
-                let score = *token.known.entry(listed_id).or_insert_with(|| {
-                    pair_score(token.text, token.len, &listed.text, listed.len)
-                });
+                let score = *token
+                    .known
+                    .entry(listed_id)
+                    .or_insert_with(|| pair_score(token.text, token.len, &listed.text, listed.len));
                 Some(score)
             });
             if name_score < floor {

@@ -174,7 +174,10 @@ pub(crate) struct Letters {
 
 impl Letters {
     pub(crate) fn of(token: &str) -> Self {
-        let mut letters = Self { counts: [0; 26], other: 0 };
+        let mut letters = Self {
+            counts: [0; 26],
+            other: 0,
+        };
         for c in token.chars() {
             if c.is_ascii_lowercase() {
                 let slot = &mut letters.counts[usize::from(c as u8 - b'a')];
@@ -208,7 +211,12 @@ pub(crate) fn pair_upper_bound(
     listed_len: usize,
     listed_letters: &Letters,
 ) -> f64 {
-    let m = count_f64(search_letters.shared(listed_letters).min(search_len).min(listed_len));
+    let m = count_f64(
+        search_letters
+            .shared(listed_letters)
+            .min(search_len)
+            .min(listed_len),
+    );
     if m == 0.0 {
         return 0.0;
     }

@@ -219,18 +219,24 @@ pub(crate) async fn lock_user_row(
     Ok(locked.rows_affected > 0)
 }
 
-/// The ids of users whose screening holds KYC (`potential_match`, `confirmed_match`).
-pub(crate) fn held_users() -> sea_orm::sea_query::SelectStatement {
-    let held: Vec<&str> = ScreeningStatus::ALL
-        .into_iter()
-        .filter(|s| s.holds_kyc())
-        .map(ScreeningStatus::as_str)
-        .collect();
-    sea_orm::sea_query::Query::select()
+/// The users whose KYC may proceed as far as screening is concerned (SPEC §8): everyone while
+/// no list was ever loaded (screening is off); once one is, only users screened `clear` (a
+/// potential match waits for an operator, a confirmed one never proceeds, and a user submitted
+/// before the list waits for the rescreen).
+pub(crate) fn kyc_may_proceed() -> sea_orm::Condition {
+    use sea_orm::sea_query::Query;
+    let no_list = Query::select()
+        .column(entity::screening_state::Column::Id)
+        .from(entity::screening_state::Entity)
+        .to_owned();
+    let clear = Query::select()
         .column(screening_subjects::Column::UserId)
         .from(screening_subjects::Entity)
-        .and_where(screening_subjects::Column::Status.is_in(held))
-        .to_owned()
+        .and_where(screening_subjects::Column::Status.eq(ScreeningStatus::Clear.as_str()))
+        .to_owned();
+    sea_orm::Condition::any()
+        .add(sea_orm::Condition::all().not().add(Expr::exists(no_list)))
+        .add(users::Column::Id.in_subquery(clear))
 }
 
 fn parse_status(raw: &str) -> Result<ScreeningStatus, StorageError> {

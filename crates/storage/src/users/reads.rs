@@ -86,8 +86,8 @@ pub(super) async fn program_of(
         .transpose()
 }
 
-/// Users of any program whose KYC is `pending`, longest waiting first; users whose screening
-/// holds KYC (`potential_match`, `confirmed_match`: SPEC §8) are not among them.
+/// Users of any program whose KYC is `pending`, longest waiting first; once a sanctions list is
+/// loaded, only those screened `clear` (SPEC §8: a potential match holds KYC).
 pub(super) async fn pending_kyc(
     store: &SqlStore,
     limit: u64,
@@ -97,7 +97,7 @@ pub(super) async fn pending_kyc(
         .column(users::Column::ProgramId)
         .column(users::Column::Id)
         .filter(users::Column::KycStatus.eq(domain::KycStatus::Pending.as_str()))
-        .filter(users::Column::Id.not_in_subquery(crate::screening::held_users()))
+        .filter(crate::screening::kyc_may_proceed())
         .order_by_asc(users::Column::UpdatedAt)
         .limit(limit)
         .into_tuple()
