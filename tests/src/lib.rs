@@ -119,6 +119,9 @@ pub fn test_settings() -> Settings {
         kyc_interval: Duration::from_millis(100),
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
+        screening_list_dir: None,
+        screening_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
+        screening_poll: Duration::from_millis(100),
     }
 }
 

@@ -272,6 +272,9 @@ fn settings() -> Settings {
         kyc_interval: Duration::from_secs(60),
         trusted_proxies: api::client_addr::TrustedProxies::default(),
         replay_reads: false,
+        screening_list_dir: None,
+        screening_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
+        screening_poll: Duration::from_millis(100),
     }
 }
 
