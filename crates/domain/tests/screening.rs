@@ -1,6 +1,7 @@
 //! Sanctions screening against the repository's copy of the OFAC SDN data (`screening/`):
 //! the matcher's reference scores, the list parser on the real files, and blocking that loses
 //! nothing full scoring finds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 

@@ -356,7 +356,7 @@ async fn rescreen_batch(store: &SqlStore, holder: &str, at: DateTime<Utc>) -> Op
         .iter()
         .map(|&(p, u)| {
             let mut w = write(u, claim.list_id, ScreeningStatus::Clear, Trigger::Rescreen);
-            w.actor = holder.to_owned();
+            holder.clone_into(&mut w.actor);
             (p, w)
         })
         .collect();

@@ -120,67 +120,7 @@ impl SqlStore {
     ) -> Result<Result<DecidedCase, NoOpenCase>, StorageError> {
         let uid = user.uuid().to_string();
         let txn = self.db.begin().await?;
-        let decided = async {
-            if !lock_user_row(&txn, &uid).await? {
-                return Ok(Err(NoOpenCase(ScreeningStatus::NotScreened)));
-            }
-            let Some(subject) = screening_subjects::Entity::find_by_id(uid.clone())
-                .one(&txn)
-                .await?
-            else {
-                return Ok(Err(NoOpenCase(ScreeningStatus::NotScreened)));
-            };
-            let status = parse_status(&subject.status)?;
-            if status != ScreeningStatus::PotentialMatch {
-                return Ok(Err(NoOpenCase(status)));
-            }
-            let row = screenings::Entity::find_by_id(subject.screening_id.clone())
-                .one(&txn)
-                .await?
-                .ok_or_else(|| {
-                    StorageError::corrupt("screening_subjects.screening_id", Problem::Dangling)
-                })?;
-            let case = case_of(&subject, row)?;
-            screenings::Entity::update_many()
-                .col_expr(screenings::Column::Decision, decision.as_str().into())
-                .col_expr(
-                    screenings::Column::DecidedBy,
-                    action.actor.chars().take(128).collect::<String>().into(),
-                )
-                .col_expr(
-                    screenings::Column::DecisionReason,
-                    reason.chars().take(256).collect::<String>().into(),
-                )
-                .col_expr(screenings::Column::DecidedAt, to_ms(now).into())
-                .filter(screenings::Column::Id.eq(subject.screening_id.clone()))
-                .exec(&txn)
-                .await?;
-            let new_status = decision.status();
-            screening_subjects::Entity::update_many()
-                .col_expr(
-                    screening_subjects::Column::Status,
-                    new_status.as_str().into(),
-                )
-                .col_expr(screening_subjects::Column::UpdatedAt, to_ms(now).into())
-                .filter(screening_subjects::Column::UserId.eq(uid.clone()))
-                .exec(&txn)
-                .await?;
-            let actor = format!("operator:{}", action.actor);
-            event_in(
-                &txn,
-                case.program,
-                &uid,
-                status,
-                new_status,
-                Some(reason),
-                &actor,
-                now,
-            )
-            .await?;
-            record(&txn, action, now).await?;
-            Ok(Ok((case, new_status)))
-        }
-        .await;
+        let decided = record_decision(&txn, &uid, decision, reason, action, now).await;
         let (case, status) = match decided {
             Ok(Ok(done)) => {
                 txn.commit().await?;
@@ -236,6 +176,76 @@ impl SqlStore {
             blocked,
         }))
     }
+}
+
+/// The decision's own transaction: the case locked through the user's row, the decision on the
+/// screening, the new status, a `user_events` row and the operator's record.
+async fn record_decision(
+    txn: &sea_orm::DatabaseTransaction,
+    uid: &str,
+    decision: ScreeningDecision,
+    reason: &str,
+    action: &OperatorAction,
+    now: DateTime<Utc>,
+) -> Result<Result<(ScreeningCase, ScreeningStatus), NoOpenCase>, StorageError> {
+    if !lock_user_row(txn, uid).await? {
+        return Ok(Err(NoOpenCase(ScreeningStatus::NotScreened)));
+    }
+    let Some(subject) = screening_subjects::Entity::find_by_id(uid.to_owned())
+        .one(txn)
+        .await?
+    else {
+        return Ok(Err(NoOpenCase(ScreeningStatus::NotScreened)));
+    };
+    let status = parse_status(&subject.status)?;
+    if status != ScreeningStatus::PotentialMatch {
+        return Ok(Err(NoOpenCase(status)));
+    }
+    let row = screenings::Entity::find_by_id(subject.screening_id.clone())
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            StorageError::corrupt("screening_subjects.screening_id", Problem::Dangling)
+        })?;
+    let case = case_of(&subject, row)?;
+    screenings::Entity::update_many()
+        .col_expr(screenings::Column::Decision, decision.as_str().into())
+        .col_expr(
+            screenings::Column::DecidedBy,
+            action.actor.chars().take(128).collect::<String>().into(),
+        )
+        .col_expr(
+            screenings::Column::DecisionReason,
+            reason.chars().take(256).collect::<String>().into(),
+        )
+        .col_expr(screenings::Column::DecidedAt, to_ms(now).into())
+        .filter(screenings::Column::Id.eq(subject.screening_id.clone()))
+        .exec(txn)
+        .await?;
+    let new_status = decision.status();
+    screening_subjects::Entity::update_many()
+        .col_expr(
+            screening_subjects::Column::Status,
+            new_status.as_str().into(),
+        )
+        .col_expr(screening_subjects::Column::UpdatedAt, to_ms(now).into())
+        .filter(screening_subjects::Column::UserId.eq(uid.to_owned()))
+        .exec(txn)
+        .await?;
+    let actor = format!("operator:{}", action.actor);
+    event_in(
+        txn,
+        case.program,
+        uid,
+        status,
+        new_status,
+        Some(reason),
+        &actor,
+        now,
+    )
+    .await?;
+    record(txn, action, now).await?;
+    Ok(Ok((case, new_status)))
 }
 
 /// Whether a change applied; a change the domain refuses (already rejected, already blocked)

@@ -10,6 +10,7 @@ use sea_orm::{
     TransactionTrait as _,
 };
 use sha2::{Digest as _, Sha256};
+use std::fmt::Write as _;
 
 use super::entity::{screening_lists, screening_state};
 use crate::SqlStore;
@@ -37,7 +38,12 @@ impl ListFiles {
             hash.update((file.len() as u64).to_be_bytes());
             hash.update(file);
         }
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        hash.finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
     }
 }
 
@@ -118,12 +124,11 @@ impl SqlStore {
                 .exec(&txn)
                 .await?;
             let state = screening_state::Entity::find_by_id(1).one(&txn).await?;
-            if let Some(state) = &state {
-                if let Some(current) = metadata(&txn, &state.current_list_id).await? {
-                    if current.sha256 == sha256 {
-                        return Ok(Loaded::Unchanged(current));
-                    }
-                }
+            if let Some(state) = &state
+                && let Some(current) = metadata(&txn, &state.current_list_id).await?
+                && current.sha256 == sha256
+            {
+                return Ok(Loaded::Unchanged(current));
             }
             let id = uuid::Uuid::now_v7();
             let row = screening_lists::ActiveModel {
