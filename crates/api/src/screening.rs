@@ -256,10 +256,10 @@ pub fn spawn_worker(
             );
             match load_dir(&store, dir, &action, clock.now()).await {
                 Ok((Loaded::New(v), _)) => {
-                    tracing::info!(list = %v.id, sha256 = %v.sha256, entries = v.entries, "screening list loaded from screening_list_dir")
+                    tracing::info!(list = %v.id, sha256 = %v.sha256, entries = v.entries, "screening list loaded from screening_list_dir");
                 }
                 Ok((Loaded::Unchanged(v), _)) => {
-                    tracing::info!(list = %v.id, "screening_list_dir holds the current list")
+                    tracing::info!(list = %v.id, "screening_list_dir holds the current list");
                 }
                 Err(e) => tracing::error!(error = %e, "screening_list_dir could not be loaded"),
             }
