@@ -291,18 +291,18 @@ pub fn spawn_worker(
 /// The screening of a submission (`send-verification-request`), to record with it: `None` when
 /// screening is off or the user is not the program's (the change then answers 404).
 pub async fn submission(
-    state: &crate::state::AppState,
+    screener: &Screener,
+    store: &dyn storage::Repositories,
     program: domain::ProgramId,
     id: domain::UserId,
     actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<Option<ScreeningWrite>, StorageError> {
-    if state.screening.active().is_none() {
+    if screener.active().is_none() {
         return Ok(None);
     }
-    let Some(user) = state.store.get_user(program, id).await? else {
+    let Some(user) = store.get_user(program, id).await? else {
         return Ok(None);
     };
-    Ok(state
-        .screening
-        .screen(&user, Trigger::Submission, actor, state.clock.now()))
+    Ok(screener.screen(&user, Trigger::Submission, actor, now))
 }

@@ -199,8 +199,15 @@ async fn change(
             if change == UserChange::SubmitKyc {
                 // Screened before any KYC verifier is asked, recorded with the submission
                 // (SPEC §8); a refused submission records nothing.
-                along.screening =
-                    crate::screening::submission(&state, call.program, id, &actor).await?;
+                along.screening = crate::screening::submission(
+                    &state.screening,
+                    state.store.as_ref(),
+                    call.program,
+                    id,
+                    &actor,
+                    state.clock.now(),
+                )
+                .await?;
             }
             let user = written(
                 state

@@ -13,8 +13,8 @@
 //! 5. multiplied by `1 - (1 - f) * 0.15`, `f` the share of the listed name's characters matched.
 //!
 //! The result is never above the best single pair's score (step 4 is an average of pair scores
-//! over a denominator at least their weight, and step 5 a factor ≤ 1): [`super::index`] relies
-//! on that to block candidates without losing any.
+//! over a denominator at least their weight, and step 5 a factor ≤ 1): the index relies on that
+//! to block candidates without losing any.
 
 /// Length ratio below which a pair's score is reduced (step 2).
 const LENGTH_RATIO_FLOOR: f64 = 0.9;
