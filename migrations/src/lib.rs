@@ -41,6 +41,7 @@ mod m20261129_000007_key_checks;
 mod m20261129_000008_credential_lifecycle;
 mod m20261129_000009_claims_and_leases;
 mod m20261129_000011_events_and_webhooks;
+mod m20261129_000013_screening;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_credential_lifecycle::Migration),
             Box::new(m20261129_000009_claims_and_leases::Migration),
             Box::new(m20261129_000011_events_and_webhooks::Migration),
+            Box::new(m20261129_000013_screening::Migration),
         ]
     }
 }

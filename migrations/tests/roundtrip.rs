@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
 /// Tables the migrations must create (at least; the round trip itself reads every table from
 /// the database's catalog, so a table added by a new migration is checked without a change
 /// here).
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 18] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -37,10 +37,14 @@ const TABLES: [&str; 14] = [
     "program_user_counts",
     "key_checks",
     "operator_actions",
+    "screening_lists",
+    "screening_state",
+    "screenings",
+    "screening_subjects",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 10] = [
+const INDEXES: [(&str, &str); 12] = [
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),
@@ -51,6 +55,8 @@ const INDEXES: [(&str, &str); 10] = [
     ("seen_signatures", "idx_seen_signatures_expires"),
     ("user_events", "idx_user_events_user_created"),
     ("operator_actions", "idx_operator_actions_created_at"),
+    ("screenings", "idx_screenings_user_created"),
+    ("screening_subjects", "idx_screening_subjects_status"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

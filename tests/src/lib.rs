@@ -130,6 +130,9 @@ pub fn test_settings() -> Settings {
             interval: Duration::from_millis(50),
             ..api::delivery::DeliverySettings::default()
         },
+        screening_list_dir: None,
+        screening_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
+        screening_poll: Duration::from_millis(100),
     }
 }
 

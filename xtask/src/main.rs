@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 mod layers;
 mod modules;
 
-const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT]] | soak [--minutes N]>";
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | screening | users [COUNT]] | soak [--minutes N]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -106,6 +106,15 @@ fn bench(args: &[String]) -> Result<()> {
             "onboard-domain",
             "--example",
             "parse_bench",
+        ]),
+        Some("screening") => cargo(&[
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "onboard-domain",
+            "--example",
+            "screening_bench",
         ]),
         Some("users") => {
             let count = args.get(1).map_or("1000000", String::as_str);

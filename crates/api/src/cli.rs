@@ -49,6 +49,9 @@ pub enum Command {
     /// Operator decisions on KYC cases.
     #[command(subcommand)]
     Kyc(KycCommand),
+    /// Sanctions screening: load a list, review and decide potential matches.
+    #[command(subcommand)]
+    Screening(crate::screening_cli::ScreeningCommand),
     /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
     /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response. Calls to an
     /// endpoint of the API are retried on transient failures (429, 5xx, connection errors),
@@ -402,6 +405,10 @@ async fn run(config: Config, command: Command, actor: &str) -> CliResult {
             let action = by(format!("kyc decide {user} {decision}"));
             kyc_decide(&config, &action, &user, &decision, reason.as_deref(), now).await
         }
+        Command::Screening(command) => {
+            let store = open_store(&config).await?;
+            crate::screening_cli::run(&store, command, actor, now).await
+        }
         Command::Call { path, file } => call(&path, file.as_deref()).await,
     }
 }
@@ -461,6 +468,13 @@ async fn kyc_decide(
         .map_err(|v| format!("--reason {v}"))?;
     let store = open_store(config).await?;
     let program = store.user_program(id).await?.ok_or("no such user")?;
+    let screening = store.screening_status(program, id).await?;
+    if decision == "verified" && screening.holds_kyc() {
+        return Err(format!(
+            "screening holds this user's KYC ({screening}): decide the case first with onboard screening decide"
+        )
+        .into());
+    }
     let change = if decision == "verified" {
         domain::UserChange::VerifyKyc
     } else {

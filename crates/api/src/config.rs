@@ -74,6 +74,13 @@ pub struct Config {
     pub webhook_interval_ms: u64,
     /// Multiplies the webhook retry schedule (1 in production; small in tests).
     pub webhook_retry_scale: f64,
+    /// A sanctions list directory (`sdn.csv`, `alt.csv`, `add.csv`) loaded at start; none:
+    /// the list in the database, if any (`onboard screening load DIR`).
+    pub screening_list_dir: Option<PathBuf>,
+    /// A best score at or above it is a potential match (SPEC §8).
+    pub screening_review_threshold: f64,
+    /// How often an instance looks for a new list version and rescreens, in milliseconds.
+    pub screening_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -107,6 +114,9 @@ impl Default for Config {
             webhook_allow_private_targets: false,
             webhook_interval_ms: 500,
             webhook_retry_scale: 1.0,
+            screening_list_dir: None,
+            screening_review_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
+            screening_poll_ms: 1000,
         }
     }
 }
@@ -152,6 +162,9 @@ const FIELDS: &[&str] = &[
     "webhook_allow_private_targets",
     "webhook_interval_ms",
     "webhook_retry_scale",
+    "screening_list_dir",
+    "screening_review_threshold",
+    "screening_poll_ms",
 ];
 
 impl Config {

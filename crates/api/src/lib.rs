@@ -23,6 +23,8 @@ pub mod requests;
 pub mod requests_webhooks;
 pub mod routes;
 pub mod schemas;
+pub mod screening;
+pub mod screening_cli;
 pub mod server;
 pub mod state;
 pub mod telemetry;

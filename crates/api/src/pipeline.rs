@@ -86,6 +86,7 @@ impl Call {
                 actor: Some(self.actor()),
                 request_id: self.request_id.clone(),
             },
+            screening: None,
         }
     }
 

@@ -48,6 +48,13 @@ pub struct Settings {
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// Webhook delivery.
     pub webhooks: crate::delivery::DeliverySettings,
+    /// Sanctions screening: the list directory loaded at start, the review threshold, and how
+    /// often instances look for a new list version.
+    pub screening_list_dir: Option<std::path::PathBuf>,
+    /// A best score at or above it is a potential match.
+    pub screening_threshold: f64,
+    /// How often the screening worker runs.
+    pub screening_poll: Duration,
 }
 
 /// A configuration value the server cannot use.
@@ -102,6 +109,9 @@ impl TryFrom<&Config> for Settings {
                 retry_scale: c.webhook_retry_scale.max(0.0),
                 ..crate::delivery::DeliverySettings::default()
             },
+            screening_list_dir: c.screening_list_dir.clone(),
+            screening_threshold: c.screening_review_threshold,
+            screening_poll: Duration::from_millis(c.screening_poll_ms.max(50)),
         })
     }
 }
@@ -125,6 +135,9 @@ pub fn state(
         replay_reads: settings.replay_reads,
         webhook_allow_private: settings.webhooks.allow_private,
         key_mismatch,
+        screening: Arc::new(crate::screening::Screener::new(
+            settings.screening_threshold,
+        )),
     }
 }
 
@@ -164,6 +177,13 @@ pub fn run(
         );
         crate::delivery::spawn_worker(store.clone(), clock.clone(), settings.webhooks.clone())
             .map_err(std::io::Error::other)?;
+        crate::screening::spawn_worker(
+            store.clone(),
+            state.screening.clone(),
+            clock.clone(),
+            settings.screening_list_dir.clone(),
+            settings.screening_poll,
+        );
         spawn_sweepers(store, clock, instance_id());
     }
     let server = HttpServer::new(move || {

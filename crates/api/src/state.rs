@@ -33,6 +33,8 @@ pub struct AppState {
     /// Set when the configured keys do not match the database: every API request and
     /// `/readyz` answer 503, and nothing is read or written.
     pub key_mismatch: Option<storage::KeyMismatch>,
+    /// Sanctions screening: the list in use (none: screening is off) and the threshold.
+    pub screening: Arc<crate::screening::Screener>,
 }
 
 /// The API versions served, with identical behaviour.

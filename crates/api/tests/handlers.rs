@@ -352,6 +352,9 @@ fn settings() -> Settings {
         replay_reads: false,
         tls: None,
         webhooks: api::delivery::DeliverySettings::default(),
+        screening_list_dir: None,
+        screening_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
+        screening_poll: Duration::from_millis(100),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::{RawMetaEntry, RawNewBusiness, RawNewUser};
 
 #[cfg(feature = "serde")]
 mod json;
+pub mod screening;
 
 /// A valid, dashed SSN (`AAA-GG-SSSS`) unique to `n` for `n` below 801,000: area 100–599,
 /// group 10–98, serial 1000–9999.

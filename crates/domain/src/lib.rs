@@ -22,6 +22,7 @@ mod ids;
 mod meta;
 mod new_user;
 mod query;
+pub mod screening;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod status;

@@ -45,6 +45,9 @@ pub struct Along<T> {
     pub idempotency: Option<Completion<T>>,
     /// Who asked and through which request: the `actor` and `request` of the change's event.
     pub origin: Origin,
+    /// A sanctions screening of the changed user (at `send-verification-request`), recorded
+    /// with the change: a refused change records no screening.
+    pub screening: Option<crate::screening::ScreeningWrite>,
 }
 
 /// Who caused a change and through which request, as its event tells it.
@@ -76,6 +79,7 @@ impl<T> Along<T> {
             replay: None,
             idempotency: None,
             origin: Origin::default(),
+            screening: None,
         }
     }
 
@@ -183,6 +187,12 @@ impl crate::SqlStore {
         along: &Along<T>,
         result: Result<T, StorageError>,
     ) -> Result<Outcome<T>, StorageError> {
+        let result = match (result, &along.screening) {
+            (Ok(value), Some(write)) => crate::screening::write_in(&txn, program, write)
+                .await
+                .map(|_| value),
+            (result, _) => result,
+        };
         let finished = match result {
             Ok(value) => match &along.idempotency {
                 None => Ok(value),

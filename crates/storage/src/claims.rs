@@ -32,7 +32,7 @@ fn ms(d: Duration) -> i64 {
 
 impl SqlStore {
     /// Claims up to `limit` pending KYC cases of any program for `lease`: cases nobody holds,
-    /// the longest unclaimed first. Returns them; their lease ends at `now + lease`.
+    /// that screening lets proceed, the longest unclaimed first. Returns them; their lease ends at `now + lease`.
     pub async fn claim_kyc_cases(
         &self,
         now: DateTime<Utc>,
@@ -55,6 +55,8 @@ impl SqlStore {
             .from(users.clone())
             .and_where(Expr::col(Alias::new("kyc_status")).eq(KycStatus::Pending.as_str()))
             .and_where(Expr::col(claimed_until.clone()).lte(to_ms(now)))
+            // Once a sanctions list is loaded, only cases screened `clear` (SPEC §8).
+            .cond_where(crate::screening::kyc_may_proceed())
             .order_by(claimed_until.clone(), sea_orm::sea_query::Order::Asc)
             .limit(limit);
         if backend != DbBackend::Sqlite {

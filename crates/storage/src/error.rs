@@ -114,6 +114,9 @@ pub enum Problem {
     /// A row the stored data requires is missing.
     #[error("a row it refers to is missing")]
     Dangling,
+    /// A token that is none of the column's values.
+    #[error("unknown token")]
+    UnknownToken,
     /// A value that fails its domain rule (the rule's code and message; never the value).
     #[error("{0}")]
     Rule(#[from] domain::Violation),

@@ -20,6 +20,7 @@ mod programs;
 mod replay;
 mod repo;
 mod rotate;
+pub mod screening;
 mod secret;
 #[doc(hidden)]
 pub mod testing;

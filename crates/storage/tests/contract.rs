@@ -1046,6 +1046,7 @@ async fn a_create_and_its_signature_commit_together(db: &TestDb, _keys: &Keys) {
         replay: Some(sig(p, d, now() + Duration::minutes(5))),
         idempotency: None,
         origin: storage::Origin::default(),
+        screening: None,
     };
     let first = new_user(&raw_user(1));
     let created = store
@@ -1108,6 +1109,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             render: |_| Ok("{\"user\":1}".to_owned()),
         }),
         origin: storage::Origin::default(),
+        screening: None,
     };
     store
         .create_user(p, ids(), &new_user(&raw_user(1)), now(), done)
@@ -1134,6 +1136,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             render: |_| Ok("{}".to_owned()),
         }),
         origin: storage::Origin::default(),
+        screening: None,
     };
     let err = store
         .create_user(p, ids(), &new_user(&raw_user(2)), now(), lost)
@@ -1161,6 +1164,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             render: |_| Ok("{}".to_owned()),
         }),
         origin: storage::Origin::default(),
+        screening: None,
     };
     let err = store
         .create_user(p, ids(), &new_user(&raw_user(1)), now(), dup)
@@ -1201,6 +1205,7 @@ async fn idempotency_completes_with_the_work_or_not_at_all(db: &TestDb, _keys: &
             render: |_| Ok("{}".to_owned()),
         }),
         origin: storage::Origin::default(),
+        screening: None,
     };
     let err = store
         .create_user(p, ids(), &new_user(&raw_user(9)), now(), stale)
@@ -1300,6 +1305,7 @@ async fn create_at_once(
                     replay: Some(self::sig(p, &sig, now() + Duration::minutes(5))),
                     idempotency: None,
                     origin: storage::Origin::default(),
+                    screening: None,
                 };
                 store
                     .create_user(p, ids, &user, now(), along)

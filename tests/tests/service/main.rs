@@ -20,5 +20,6 @@ mod openapi;
 mod operations;
 mod outage;
 mod retries;
+mod screening;
 mod typed_client;
 mod webhooks;

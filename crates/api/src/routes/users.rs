@@ -195,7 +195,20 @@ async fn change(
                 actor: &actor,
                 reason: reason.as_ref().map(domain::Reason::as_str),
             };
-            let along = call.along(render_user);
+            let mut along = call.along(render_user);
+            if change == UserChange::SubmitKyc {
+                // Screened before any KYC verifier is asked, recorded with the submission
+                // (SPEC §8); a refused submission records nothing.
+                along.screening = crate::screening::submission(
+                    &state.screening,
+                    state.store.as_ref(),
+                    call.program,
+                    id,
+                    &actor,
+                    state.clock.now(),
+                )
+                .await?;
+            }
             let user = written(
                 state
                     .store

@@ -1,0 +1,259 @@
+//! The operator's review queue: open cases (users at `potential_match`) and decisions on them.
+
+use chrono::{DateTime, Utc};
+use domain::screening::{ScreeningDecision, ScreeningStatus};
+use domain::{ProgramId, UserChange, UserId};
+use sea_orm::{
+    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _,
+};
+
+use super::entity::{screening_subjects, screenings};
+use super::{event_in, lock_user_row, parse_status};
+use crate::error::{Problem, StorageError};
+use crate::operators::{OperatorAction, record};
+use crate::repo::{Audit, UserRepository as _};
+use crate::time::{from_ms, to_ms};
+use crate::{Along, SqlStore};
+
+/// An open case: a user whose last screening is a potential match, awaiting an operator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreeningCase {
+    /// The user.
+    pub user: UserId,
+    /// The user's program.
+    pub program: ProgramId,
+    /// The list version of the screening.
+    pub list_id: uuid::Uuid,
+    /// `submission`, `update` or `rescreen`.
+    pub trigger: String,
+    /// The best score.
+    pub score: Option<f64>,
+    /// The matched entry's number.
+    pub entry_number: Option<u32>,
+    /// The matched name, as listed.
+    pub entry_name: Option<String>,
+    /// When the user was screened.
+    pub screened_at: DateTime<Utc>,
+}
+
+/// A decided case, and what it did to the user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecidedCase {
+    /// The case as it was.
+    pub case: ScreeningCase,
+    /// The status now.
+    pub status: ScreeningStatus,
+    /// `confirm` only: KYC moved to `rejected` (false when it was not `pending`).
+    pub kyc_rejected: bool,
+    /// `confirm` only: the user blocked (false when already blocked).
+    pub blocked: bool,
+}
+
+/// The user has no open case (never screened, or not at `potential_match`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no open screening case for this user (its status is {0})")]
+pub struct NoOpenCase(pub ScreeningStatus);
+
+fn case_of(
+    subject: &screening_subjects::Model,
+    row: screenings::Model,
+) -> Result<ScreeningCase, StorageError> {
+    let uuid = |s: &str, column| {
+        s.parse::<uuid::Uuid>()
+            .map_err(|_| StorageError::corrupt(column, Problem::NotUuid))
+    };
+    Ok(ScreeningCase {
+        user: UserId::from_uuid(uuid(&subject.user_id, "screening_subjects.user_id")?),
+        program: ProgramId::from_uuid(uuid(&subject.program_id, "screening_subjects.program_id")?),
+        list_id: uuid(&row.list_id, "screenings.list_id")?,
+        trigger: row.cause,
+        score: row.score,
+        entry_number: row
+            .entry_number
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    StorageError::corrupt("screenings.entry_number", Problem::OutOfRange)
+                })
+            })
+            .transpose()?,
+        entry_name: row.entry_name,
+        screened_at: from_ms(row.created_at)?,
+    })
+}
+
+impl SqlStore {
+    /// Open cases, oldest first, at most `limit`.
+    pub async fn screening_cases(&self, limit: u64) -> Result<Vec<ScreeningCase>, StorageError> {
+        use sea_orm::QuerySelect as _;
+        let subjects = screening_subjects::Entity::find()
+            .filter(screening_subjects::Column::Status.eq(ScreeningStatus::PotentialMatch.as_str()))
+            .order_by_asc(screening_subjects::Column::UpdatedAt)
+            .order_by_asc(screening_subjects::Column::UserId)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let mut cases = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let row = screenings::Entity::find_by_id(subject.screening_id.clone())
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| {
+                    StorageError::corrupt("screening_subjects.screening_id", Problem::Dangling)
+                })?;
+            cases.push(case_of(&subject, row)?);
+        }
+        Ok(cases)
+    }
+
+    /// An operator's decision on a user's open case, recorded with who, why and when (on the
+    /// screening, in `user_events` and in `operator_actions`, one transaction). `confirm` then
+    /// rejects the user's KYC (reason `sanctions_match`) if it is `pending` and blocks the user
+    /// if active, each as its own audited change: the case is already decided when they run, and
+    /// the `confirmed_match` status holds KYC meanwhile.
+    pub async fn decide_screening(
+        &self,
+        user: UserId,
+        decision: ScreeningDecision,
+        reason: &str,
+        action: &OperatorAction,
+        now: DateTime<Utc>,
+    ) -> Result<Result<DecidedCase, NoOpenCase>, StorageError> {
+        let uid = user.uuid().to_string();
+        let txn = self.db.begin().await?;
+        let decided = record_decision(&txn, &uid, decision, reason, action, now).await;
+        let (case, status) = match decided {
+            Ok(Ok(done)) => {
+                txn.commit().await?;
+                done
+            }
+            Ok(Err(open)) => {
+                crate::along::rollback(txn).await;
+                return Ok(Err(open));
+            }
+            Err(e) => {
+                crate::along::rollback(txn).await;
+                return Err(e);
+            }
+        };
+        let (mut kyc_rejected, mut blocked) = (false, false);
+        if decision == ScreeningDecision::Confirm {
+            let actor = format!("operator:{}", action.actor);
+            let audit = Audit {
+                actor: &actor,
+                reason: Some("sanctions_match"),
+            };
+            kyc_rejected = applied(
+                self.change_user(
+                    case.program,
+                    user,
+                    UserChange::RejectKyc,
+                    audit,
+                    now,
+                    Along::nothing(),
+                )
+                .await,
+            )?;
+            let audit = Audit {
+                actor: &actor,
+                reason: Some(reason),
+            };
+            blocked = applied(
+                self.change_user(
+                    case.program,
+                    user,
+                    UserChange::Block,
+                    audit,
+                    now,
+                    Along::nothing(),
+                )
+                .await,
+            )?;
+        }
+        Ok(Ok(DecidedCase {
+            case,
+            status,
+            kyc_rejected,
+            blocked,
+        }))
+    }
+}
+
+/// The decision's own transaction: the case locked through the user's row, the decision on the
+/// screening, the new status, a `user_events` row and the operator's record.
+async fn record_decision(
+    txn: &sea_orm::DatabaseTransaction,
+    uid: &str,
+    decision: ScreeningDecision,
+    reason: &str,
+    action: &OperatorAction,
+    now: DateTime<Utc>,
+) -> Result<Result<(ScreeningCase, ScreeningStatus), NoOpenCase>, StorageError> {
+    if !lock_user_row(txn, uid).await? {
+        return Ok(Err(NoOpenCase(ScreeningStatus::NotScreened)));
+    }
+    let Some(subject) = screening_subjects::Entity::find_by_id(uid.to_owned())
+        .one(txn)
+        .await?
+    else {
+        return Ok(Err(NoOpenCase(ScreeningStatus::NotScreened)));
+    };
+    let status = parse_status(&subject.status)?;
+    if status != ScreeningStatus::PotentialMatch {
+        return Ok(Err(NoOpenCase(status)));
+    }
+    let row = screenings::Entity::find_by_id(subject.screening_id.clone())
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            StorageError::corrupt("screening_subjects.screening_id", Problem::Dangling)
+        })?;
+    let case = case_of(&subject, row)?;
+    screenings::Entity::update_many()
+        .col_expr(screenings::Column::Decision, decision.as_str().into())
+        .col_expr(
+            screenings::Column::DecidedBy,
+            action.actor.chars().take(128).collect::<String>().into(),
+        )
+        .col_expr(
+            screenings::Column::DecisionReason,
+            reason.chars().take(256).collect::<String>().into(),
+        )
+        .col_expr(screenings::Column::DecidedAt, to_ms(now).into())
+        .filter(screenings::Column::Id.eq(subject.screening_id.clone()))
+        .exec(txn)
+        .await?;
+    let new_status = decision.status();
+    screening_subjects::Entity::update_many()
+        .col_expr(
+            screening_subjects::Column::Status,
+            new_status.as_str().into(),
+        )
+        .col_expr(screening_subjects::Column::UpdatedAt, to_ms(now).into())
+        .filter(screening_subjects::Column::UserId.eq(uid.to_owned()))
+        .exec(txn)
+        .await?;
+    let actor = format!("operator:{}", action.actor);
+    event_in(
+        txn,
+        case.program,
+        uid,
+        status,
+        new_status,
+        Some(reason),
+        &actor,
+        now,
+    )
+    .await?;
+    record(txn, action, now).await?;
+    Ok(Ok((case, new_status)))
+}
+
+/// Whether a change applied; a change the domain refuses (already rejected, already blocked)
+/// is `false`, not an error.
+fn applied<T>(result: Result<crate::Outcome<T>, StorageError>) -> Result<bool, StorageError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(StorageError::Rejected(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
