@@ -21,6 +21,7 @@ mod ids;
 mod meta;
 mod new_user;
 mod query;
+pub mod search;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod status;
