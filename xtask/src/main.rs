@@ -9,7 +9,7 @@ mod layers;
 mod modules;
 
 const USAGE: &str =
-    "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT]]>";
+    "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT] [postgres|sqlite|mysql…]]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -96,8 +96,9 @@ fn bench(args: &[String]) -> Result<()> {
             "parse_bench",
         ]),
         Some("users") => {
-            let count = args.get(1).map_or("1000000", String::as_str);
-            cargo(&[
+            // COUNT (default 1,000,000) and the databases (`postgres`, `sqlite`, `mysql`;
+            // default PostgreSQL and SQLite), in any order.
+            let mut command = vec![
                 "run",
                 "--release",
                 "--quiet",
@@ -106,8 +107,9 @@ fn bench(args: &[String]) -> Result<()> {
                 "--example",
                 "users_at_scale",
                 "--",
-                count,
-            ])
+            ];
+            command.extend(args[1..].iter().map(String::as_str));
+            cargo(&command)
         }
         Some(other) => bail!("unknown benchmark {other}; {USAGE}"),
     }

@@ -361,3 +361,64 @@ async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
     assert_eq!(found(store, p, "øy").await.1, u64::from(per_program / 1000));
 }
 contract!(the_search_index_is_used, the_search_index_is_used);
+
+/// Users written before migration 10 get their search text from its backfill (and, on SQLite,
+/// their FTS rows; on MariaDB, their trigrams): a database upgraded in place finds them.
+async fn existing_users_are_backfilled(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait as _};
+    let Some(db) = storage::testing::TestDatabase::create(backend).await.unwrap() else {
+        return;
+    };
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261129_000010_user_search")
+        .unwrap();
+    Migrator::up(&conn, Some(u32::try_from(before).unwrap()))
+        .await
+        .unwrap();
+    let program = uuid::Uuid::now_v7();
+    conn.execute_unprepared(&format!(
+        "INSERT INTO programs (id, name, created_at) VALUES ('{program}', 'old', 0)"
+    ))
+    .await
+    .unwrap();
+    for (n, first, last) in [(1, "Élodie", "Weißmann"), (2, "Zoë", "Durand")] {
+        conn.execute_unprepared(&format!(
+            "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
+             phone_number, address_one, city, state, country, postal_code, username, \
+             username_key, status, kyc_status, created_at, updated_at) VALUES \
+             ('{}', '{program}', '{first}', '{last}', 'Old{n}@Example.com', 'old{n}@example.com', \
+             '+1212555000{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', 'Old{n}', 'old{n}', \
+             'active', 'not_started', {n}, {n})",
+            uuid::Uuid::now_v7()
+        ))
+        .await
+        .unwrap();
+    }
+    let _ = conn.close().await;
+    let store = db.store(Keys::new().ring_k1()).await.unwrap();
+    let p = ProgramId::from_uuid(program);
+    assert_eq!(found(&store, p, "ÉLODIE").await.1, 1);
+    assert_eq!(found(&store, p, "weiss").await.1, 1);
+    assert_eq!(found(&store, p, "old2@exa").await.1, 1);
+    assert_eq!(found(&store, p, "zo").await.1, 1);
+    assert_eq!(found(&store, p, "du").await.1, 1);
+    let _ = store.connection().clone().close().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn existing_users_are_backfilled_sqlite() {
+    existing_users_are_backfilled(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn existing_users_are_backfilled_postgres() {
+    existing_users_are_backfilled(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn existing_users_are_backfilled_mysql() {
+    existing_users_are_backfilled(Backend::Mysql).await;
+}
