@@ -8,8 +8,7 @@ use anyhow::{Context, Result, bail};
 mod layers;
 mod modules;
 
-const USAGE: &str =
-    "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT] [postgres|sqlite|mysql…]]>";
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | users [COUNT] [postgres|sqlite|mysql…]]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

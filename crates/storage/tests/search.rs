@@ -366,7 +366,10 @@ contract!(the_search_index_is_used, the_search_index_is_used);
 /// their FTS rows; on MariaDB, their trigrams): a database upgraded in place finds them.
 async fn existing_users_are_backfilled(backend: Backend) {
     use migrations::{Migrator, MigratorTrait as _};
-    let Some(db) = storage::testing::TestDatabase::create(backend).await.unwrap() else {
+    let Some(db) = storage::testing::TestDatabase::create(backend)
+        .await
+        .unwrap()
+    else {
         return;
     };
     let conn = sea_orm::Database::connect(&db.url).await.unwrap();

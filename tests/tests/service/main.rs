@@ -20,4 +20,5 @@ mod openapi;
 mod operations;
 mod outage;
 mod retries;
+mod search;
 mod typed_client;

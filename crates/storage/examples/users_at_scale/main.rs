@@ -110,7 +110,10 @@ async fn run(backend: Backend, count: u32) {
         println!("{backend:?}: not configured, skipped");
         return;
     };
-    println!("\n## {backend:?}, {count} users in the measured program, {} in all\n", 3 * u64::from(count));
+    println!(
+        "\n## {backend:?}, {count} users in the measured program, {} in all\n",
+        3 * u64::from(count)
+    );
     let keys = Keyring::new(
         [("k1".to_owned(), SecretKey::generate().unwrap())],
         "k1",
@@ -122,7 +125,13 @@ async fn run(backend: Backend, count: u32) {
     let store = SqlStore::open(&config, keys).await.unwrap();
     let mut programs = Vec::new();
     for name in ["before", "measured", "after"] {
-        programs.push(store.create_program(name, Utc::now()).await.unwrap().program_id);
+        programs.push(
+            store
+                .create_program(name, Utc::now())
+                .await
+                .unwrap()
+                .program_id,
+        );
     }
     let program = programs[1];
     let ctx = ParseContext::new(Utc::now().date_naive());
@@ -146,7 +155,11 @@ async fn run(backend: Backend, count: u32) {
                 })
                 .collect();
             store
-                .bulk_create_users(*p, &users, base + chrono::Duration::milliseconds(i64::from(i)))
+                .bulk_create_users(
+                    *p,
+                    &users,
+                    base + chrono::Duration::milliseconds(i64::from(i)),
+                )
                 .await
                 .unwrap();
         }
@@ -162,7 +175,9 @@ async fn run(backend: Backend, count: u32) {
     let conn = store.connection();
     match backend {
         Backend::Postgres => {
-            conn.execute_unprepared("VACUUM ANALYZE users").await.unwrap();
+            conn.execute_unprepared("VACUUM ANALYZE users")
+                .await
+                .unwrap();
         }
         Backend::Mysql => {
             conn.execute_unprepared("ANALYZE TABLE users, user_search_trigrams")
@@ -181,7 +196,10 @@ async fn run(backend: Backend, count: u32) {
     let some = people::person(count + 4242);
     let email = some.email.clone().unwrap();
     let queries = [
-        ("page 1", UserQuery::parse(&RawUserQuery::default()).unwrap()),
+        (
+            "page 1",
+            UserQuery::parse(&RawUserQuery::default()).unwrap(),
+        ),
         (
             "page 1000",
             UserQuery::parse(&RawUserQuery {
@@ -198,7 +216,10 @@ async fn run(backend: Backend, count: u32) {
             })
             .unwrap(),
         ),
-        ("search selective (a last name)", search(&selective_names[0])),
+        (
+            "search selective (a last name)",
+            search(&selective_names[0]),
+        ),
         ("search common (an ending, ~10 %)", search(common)),
         ("search short (two letters)", search(short)),
     ];
@@ -209,7 +230,11 @@ async fn run(backend: Backend, count: u32) {
             "\n{label}: {:?} → total {}{} ({:.3} % of the program)",
             q.search().or(q.email_key()).unwrap_or("-"),
             page.total,
-            if page.total_is_estimate { " (capped estimate)" } else { "" },
+            if page.total_is_estimate {
+                " (capped estimate)"
+            } else {
+                ""
+            },
             100.0 * page.total as f64 / f64::from(count)
         );
         println!("  plan of the page:");
@@ -229,7 +254,11 @@ async fn run(backend: Backend, count: u32) {
     let mut p99 = Vec::new();
     for (label, q) in &queries {
         let (store, q) = (store.clone(), q.clone());
-        let runs = if label.starts_with("search") { 100 } else { 200 };
+        let runs = if label.starts_with("search") {
+            100
+        } else {
+            200
+        };
         p99.push(
             time(&format!("get-all {label}"), runs, move |_| {
                 let (store, q) = (store.clone(), q.clone());

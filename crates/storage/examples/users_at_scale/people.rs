@@ -27,7 +27,7 @@ const LAST_B: [&str; 24] = [
     "ed", "am", "em", "ov", "av", "ig", "og", "ul",
 ];
 /// Ten endings, each on about a tenth of the last names.
-pub const LAST_C: [&str; 10] = [
+pub(crate) const LAST_C: [&str; 10] = [
     "berg", "sson", "ski", "mann", "ez", "ova", "ini", "ton", "ard", "ley",
 ];
 const CITY_A: [&str; 60] = [
@@ -39,10 +39,46 @@ const CITY_A: [&str; 60] = [
     "Mount", "Fort", "Bridge", "Ferry", "Harbor",
 ];
 const CITY_B: [&str; 40] = [
-    "field", "ton", "ville", "burg", "port", "dale", "wood", "ford", "haven", "land", "mouth",
-    "view", "side", "stead", "wick", "worth", "bury", "by", "chester", "mont", "crest", "gate",
-    "hurst", "ley", "more", "ridge", "shire", "water", "well", "wood Falls", "ton Springs",
-    " Heights", " Junction", " Park", " Grove", " Point", " City", " Center", " Creek", " Hollow",
+    "field",
+    "ton",
+    "ville",
+    "burg",
+    "port",
+    "dale",
+    "wood",
+    "ford",
+    "haven",
+    "land",
+    "mouth",
+    "view",
+    "side",
+    "stead",
+    "wick",
+    "worth",
+    "bury",
+    "by",
+    "chester",
+    "mont",
+    "crest",
+    "gate",
+    "hurst",
+    "ley",
+    "more",
+    "ridge",
+    "shire",
+    "water",
+    "well",
+    "wood Falls",
+    "ton Springs",
+    " Heights",
+    " Junction",
+    " Park",
+    " Grove",
+    " Point",
+    " City",
+    " Center",
+    " Creek",
+    " Hollow",
 ];
 const DOMAIN_WORDS: [&str; 50] = [
     "mail", "post", "inbox", "letter", "note", "wire", "link", "net", "cloud", "box", "send",
@@ -77,7 +113,7 @@ fn ascii(s: &str) -> String {
 }
 
 /// Person number `n`'s last name.
-pub fn last_name(n: u32) -> String {
+pub(crate) fn last_name(n: u32) -> String {
     let h = mix(u64::from(n));
     format!(
         "{}{}{}",
@@ -88,7 +124,7 @@ pub fn last_name(n: u32) -> String {
 }
 
 /// Person number `n` (unique email, username and SSN up to 594 million).
-pub fn person(n: u32) -> RawNewUser {
+pub(crate) fn person(n: u32) -> RawNewUser {
     let h = mix(u64::from(n));
     let first = format!("{}{}", pick(&FIRST_A, h, 41), pick(&FIRST_B, h, 53));
     let last = last_name(n);

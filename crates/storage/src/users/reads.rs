@@ -238,17 +238,20 @@ pub(super) async fn list(
         && q.search().is_none()
         && q.status().is_none()
         && q.kyc_status().is_none();
-    let (total, total_is_estimate) = if unfiltered {
-        (count_users(&store.db, program).await?, false)
-    } else {
-        capped_count(store, filter.clone(), q).await?
-    };
-    let select = page_query(store.db.get_database_backend(), filter, q);
+    let select = page_query(store.db.get_database_backend(), filter.clone(), q);
     let rows = select
         .offset(q.page().offset())
         .limit(q.page().per_page())
         .all(&store.db)
         .await?;
+    let (total, total_is_estimate) = if unfiltered {
+        (count_users(&store.db, program).await?, false)
+    } else if q.page().offset() == 0 && (rows.len() as u64) < q.page().per_page() {
+        // A first page that is not full holds every match: no second statement.
+        (rows.len() as u64, false)
+    } else {
+        capped_count(store, filter, q).await?
+    };
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut meta: std::collections::HashMap<String, Vec<user_meta_data::Model>> =
         std::collections::HashMap::new();
