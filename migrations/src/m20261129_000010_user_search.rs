@@ -161,7 +161,7 @@ fn indexes() -> [IndexCreateStatement; 4] {
         for c in cols {
             i.col(c);
         }
-        i.to_owned()
+        i
     };
     [
         index(

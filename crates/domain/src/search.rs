@@ -182,6 +182,7 @@ pub fn trigrams(text: &str) -> Vec<[char; 3]> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
