@@ -247,6 +247,7 @@ mod tests {
         for s in ["mü", "müller", "mü\u{10FFFE}"] {
             assert!(s >= "mü" && s < e.as_str(), "{s}");
         }
-        assert!("mv" >= e.as_str());
+        assert_eq!(e, "mý", "ü + 1");
+        assert!("mz" < "mü", "outside below");
     }
 }
