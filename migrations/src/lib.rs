@@ -40,6 +40,7 @@ mod m20261128_000006_user_counts;
 mod m20261129_000007_key_checks;
 mod m20261129_000008_credential_lifecycle;
 mod m20261129_000009_claims_and_leases;
+mod m20261129_000010_user_search;
 mod m20261129_000011_events_and_webhooks;
 mod m20261129_000013_screening;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_key_checks::Migration),
             Box::new(m20261129_000008_credential_lifecycle::Migration),
             Box::new(m20261129_000009_claims_and_leases::Migration),
+            Box::new(m20261129_000010_user_search::Migration),
             Box::new(m20261129_000011_events_and_webhooks::Migration),
             Box::new(m20261129_000013_screening::Migration),
         ]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 mod layers;
 mod modules;
 
-const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | screening | users [COUNT]] | soak [--minutes N]>";
+const USAGE: &str = "usage: cargo xtask <ci | check-layers | openapi | bench [--quick | parse | screening | users [COUNT] [postgres|sqlite|mysql…]] | soak [--minutes N]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -117,8 +117,9 @@ fn bench(args: &[String]) -> Result<()> {
             "screening_bench",
         ]),
         Some("users") => {
-            let count = args.get(1).map_or("1000000", String::as_str);
-            cargo(&[
+            // COUNT (default 1,000,000) and the databases (`postgres`, `sqlite`, `mysql`;
+            // default PostgreSQL and SQLite), in any order.
+            let mut command = vec![
                 "run",
                 "--release",
                 "--quiet",
@@ -127,8 +128,9 @@ fn bench(args: &[String]) -> Result<()> {
                 "--example",
                 "users_at_scale",
                 "--",
-                count,
-            ])
+            ];
+            command.extend(args[1..].iter().map(String::as_str));
+            cargo(&command)
         }
         Some(other) => bail!("unknown benchmark {other}; {USAGE}"),
     }

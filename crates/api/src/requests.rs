@@ -229,8 +229,11 @@ pub struct ListUsersRequest {
     /// Exact email, case-insensitive: an address as in /user/create (422 otherwise).
     #[schema(pattern = "@", example = "jane.doe@example.com")]
     pub email: Option<String>,
-    /// Case-insensitive substring of first or last name, email, username or phone number:
-    /// 1–128 characters after trimming.
+    /// Case-insensitive substring of first or last name, email, username or phone number
+    /// (Unicode case folding: `élodie` finds `Élodie`, `strasse` finds `Straße`; accents are
+    /// not ignored): 1–128 characters after trimming. A term of one or two characters
+    /// (after folding) is a prefix of the first or last name instead (`du` finds `Durand`).
+    /// Over 10,000 matches, `total` is 10,000 with `total_is_estimate: true`.
     #[schema(min_length = 1)]
     pub search: Option<String>,
     /// Only users with this status.

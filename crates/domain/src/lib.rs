@@ -23,6 +23,7 @@ mod meta;
 mod new_user;
 mod query;
 pub mod screening;
+pub mod search;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod status;

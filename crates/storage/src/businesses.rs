@@ -241,7 +241,11 @@ impl SqlStore {
                 contact_from_rows(&l, u)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Page { items, total }))
+        Ok(Some(Page {
+            items,
+            total,
+            total_is_estimate: false,
+        }))
     }
 }
 

@@ -113,6 +113,12 @@ pub(crate) mod users {
         pub(crate) kyc_status: String,
         pub(crate) created_at: i64,
         pub(crate) updated_at: i64,
+        /// Folded names, email, username and phone (`domain::search::SearchText::person`).
+        pub(crate) search_text: String,
+        /// Folded first name (short search terms are prefixes of it or of the last name).
+        pub(crate) first_name_folded: String,
+        /// Folded last name.
+        pub(crate) last_name_folded: String,
     }
     no_relations!();
 }

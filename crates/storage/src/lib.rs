@@ -21,6 +21,7 @@ mod replay;
 mod repo;
 mod rotate;
 pub mod screening;
+mod search;
 mod secret;
 #[doc(hidden)]
 pub mod testing;
@@ -47,13 +48,14 @@ pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
 pub use operators::{OperatorAction, RecordedAction};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{
-    Audit, BusinessRepository, HmacCredential, IssuedCredentials, NewUserIds, Page,
-    ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
+    Audit, BusinessRepository, COUNTED_TOTAL_CAP, HmacCredential, IssuedCredentials, NewUserIds,
+    Page, ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
     VerifiedApiKey,
 };
 pub use rotate::{RotationPlan, RotationReport};
 pub use sea_orm::DbBackend;
 pub use secret::SecretString;
+pub use users::ListingPlan;
 
 /// The SQL implementation of every repository trait.
 #[derive(Clone, Debug)]

@@ -9,6 +9,10 @@ use domain::{
 
 pub use crate::page::Page;
 
+/// The most matches a filtered listing counts exactly; past it, the total is this cap and
+/// [`Page::total_is_estimate`] is set. Unfiltered listings are always exact (counter shards).
+pub const COUNTED_TOTAL_CAP: u64 = 10_000;
+
 use crate::along::{Along, Outcome};
 use crate::error::StorageError;
 use crate::idempotency::IdempotencyRepository;

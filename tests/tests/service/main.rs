@@ -21,5 +21,6 @@ mod operations;
 mod outage;
 mod retries;
 mod screening;
+mod search;
 mod typed_client;
 mod webhooks;

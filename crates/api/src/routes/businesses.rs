@@ -152,6 +152,7 @@ pub async fn customers(
                 page: query.page().page(),
                 per_page: query.page().per_page(),
                 total: page.total,
+                total_is_estimate: page.total_is_estimate,
                 sort: "created_at:desc".to_owned(),
                 search: None,
             };

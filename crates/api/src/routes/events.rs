@@ -57,6 +57,7 @@ pub async fn get_all(
                 page: query.page().page(),
                 per_page: query.page().per_page(),
                 total: found.total,
+                total_is_estimate: found.total_is_estimate,
                 sort: "created_at:desc".to_owned(),
                 search: None,
             };

@@ -151,6 +151,7 @@ pub async fn get_all(
                 page: query.page().page(),
                 per_page: query.page().per_page(),
                 total: page.total,
+                total_is_estimate: page.total_is_estimate,
                 sort: query.sort().as_str().to_owned(),
                 search: query.search().map(str::to_owned),
             };

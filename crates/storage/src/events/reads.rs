@@ -95,6 +95,9 @@ impl SqlStore {
         Ok(Page {
             items: rows.iter().map(event).collect::<Result<_, _>>()?,
             total,
+            // Counted exactly: an event log or a program's endpoints, filtered by indexed
+            // columns.
+            total_is_estimate: false,
         })
     }
 

@@ -278,6 +278,9 @@ impl WebhookRepository for SqlStore {
         Ok(Page {
             items: rows.iter().map(webhook).collect::<Result<_, _>>()?,
             total,
+            // Counted exactly: an event log or a program's endpoints, filtered by indexed
+            // columns.
+            total_is_estimate: false,
         })
     }
 

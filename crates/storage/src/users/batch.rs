@@ -192,6 +192,15 @@ fn one_by_one(e: &StorageError) -> bool {
     }
 }
 
+/// (program, id, search text) of a user row, for the search index's side table.
+pub(super) fn search_record(row: &users::ActiveModel) -> Option<(&str, &str, &str)> {
+    Some((
+        row.program_id.try_as_ref()?.as_str(),
+        row.id.try_as_ref()?.as_str(),
+        row.search_text.try_as_ref()?.as_str(),
+    ))
+}
+
 enum Failed {
     BeforeCommit(StorageError),
     Commit(StorageError),
@@ -236,6 +245,9 @@ pub(crate) async fn insert_batch(
 ) -> Result<(), StorageError> {
     users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
         .exec_without_returning(txn)
+        .await?;
+    crate::search::USERS
+        .insert_trigrams(txn, creates.iter().filter_map(|c| search_record(&c.user)))
         .await?;
     // One count row per program in the batch (the shard of its first user), in program
     // order, so that concurrent batches lock count rows in the same order.

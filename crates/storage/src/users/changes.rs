@@ -8,13 +8,16 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
 };
 
-use super::rows::{load_user, meta_rows, ssn_aad, ssn_label};
+use domain::search::fold;
+
+use super::rows::{load_user, meta_rows, ssn_aad, ssn_label, user_search_text};
 use crate::SqlStore;
 use crate::along::{Along, Outcome};
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, StorageError};
 use crate::events::{NewEvent, Subject};
 use crate::repo::Audit;
+use crate::search;
 use crate::time::{to_ms, truncate};
 
 /// Locks a user row of the program inside `txn` with a no-op write (SQLite takes its write
@@ -98,6 +101,24 @@ pub(super) async fn change(
     store.commit_along(txn, program, &along, changed).await
 }
 
+/// The search columns of an update of profile `p` whose search text is `text`.
+fn with_search_columns(
+    update: sea_orm::UpdateMany<users::Entity>,
+    p: &domain::Profile,
+    text: &str,
+) -> sea_orm::UpdateMany<users::Entity> {
+    update
+        .col_expr(users::Column::SearchText, text.into())
+        .col_expr(
+            users::Column::FirstNameFolded,
+            fold(p.first_name().as_str()).into(),
+        )
+        .col_expr(
+            users::Column::LastNameFolded,
+            fold(p.last_name().as_str()).into(),
+        )
+}
+
 /// A partial update: the domain's `User::update` decides; a new SSN is re-sealed and its
 /// blind index re-checked by the unique constraint; meta_data is replaced when given.
 pub(super) async fn update(
@@ -117,10 +138,12 @@ pub(super) async fn update(
     let updated = async {
         let current = lock_user(&txn, program, &uid).await?;
         let before = (store.views.user)(&current);
+        let old_text = user_search_text(current.profile());
         let (user, ssn) = current.update(raw, ctx, now)?;
         let p = user.profile();
         let a = p.address();
-        let mut update = users::Entity::update_many()
+        let text = user_search_text(p);
+        let mut update = with_search_columns(users::Entity::update_many(), p, text.as_str())
             .col_expr(users::Column::FirstName, p.first_name().as_str().into())
             .col_expr(
                 users::Column::MiddleName,
@@ -170,6 +193,11 @@ pub(super) async fn update(
             .filter(users::Column::Id.eq(uid.clone()))
             .exec(&txn)
             .await?;
+        if text != old_text {
+            search::USERS
+                .replace_trigrams(&txn, &program.uuid().to_string(), &uid, text.as_str())
+                .await?;
+        }
         if raw.meta_data.is_some() {
             user_meta_data::Entity::delete_many()
                 .filter(user_meta_data::Column::UserId.eq(uid.clone()))

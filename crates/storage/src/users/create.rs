@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{NewUser, ProgramId, User, UserId};
 use sea_orm::{ActiveValue::Set, EntityTrait as _, TransactionTrait as _};
 
-use super::batch::PreparedCreate;
+use super::batch::{PreparedCreate, search_record};
 use super::rows::{add_to_count, meta_rows, shard_of};
 use crate::SqlStore;
 use crate::along::{Along, Outcome};
@@ -104,6 +104,9 @@ impl SqlStore {
                 .exec_without_returning(&txn)
                 .await?;
         }
+        crate::search::USERS
+            .insert_trigrams(&txn, rows.iter().filter_map(search_record))
+            .await?;
         let mut per_shard = std::collections::BTreeMap::<i32, i64>::new();
         for (id, _) in users {
             *per_shard.entry(shard_of(*id)).or_default() += 1;

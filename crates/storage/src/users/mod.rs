@@ -6,16 +6,20 @@
 //! - `batch`: prepared creates, group-committed alone or in batches.
 //! - `changes`: lifecycle changes and partial updates, the row locked.
 //! - `reads`: one user, a page, the audit trail.
+//! - `explain`: the database's plan of a listing (which index a search uses).
 
 pub(crate) mod batch;
 mod changes;
 mod create;
+mod explain;
 mod reads;
 pub(crate) mod rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{NewUser, ProgramId, RawNewUser, User, UserChange, UserId, UserQuery};
+
+pub use explain::ListingPlan;
 
 use crate::SqlStore;
 use crate::along::{Along, Outcome};

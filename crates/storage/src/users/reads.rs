@@ -1,17 +1,19 @@
 //! Reading users: one by id, a filtered and sorted page, the audit trail, the KYC queue.
 
+use domain::search::SearchTerm;
 use domain::{ProgramId, User, UserId, UserQuery, UserSort};
-use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait as _, Condition, EntityTrait as _, JoinType, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _,
+    ColumnTrait as _, Condition, ConnectionTrait as _, DbBackend, EntityTrait as _, JoinType,
+    QueryFilter as _, QueryOrder as _, QuerySelect, QueryTrait as _, Select,
 };
 
 use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of};
 use crate::SqlStore;
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, Problem, StorageError};
-use crate::repo::{Page, UserEvent};
+use crate::repo::{COUNTED_TOTAL_CAP, Page, UserEvent};
+use crate::search;
 use crate::time::from_ms;
 
 /// One user of the program, with its meta_data, in one joined statement (each statement on
@@ -112,21 +114,12 @@ impl SqlStore {
     }
 }
 
-/// `text` with the LIKE wildcards `%`, `_` and the escape `\` escaped.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The filters of a user listing (everything but order and page).
-fn user_filter(program: ProgramId, q: &UserQuery) -> Condition {
-    let mut cond = Condition::all().add(users::Column::ProgramId.eq(program.uuid().to_string()));
+pub(super) fn user_filter(backend: DbBackend, program: ProgramId, q: &UserQuery) -> Condition {
+    let program = program.uuid().to_string();
+    let term = q.search().and_then(SearchTerm::new);
+    let mut cond =
+        Condition::all().add(search::USERS.program_filter(backend, &program, term.as_ref()));
     if let Some(email) = q.email_key() {
         cond = cond.add(users::Column::EmailKey.eq(email));
     }
@@ -136,48 +129,62 @@ fn user_filter(program: ProgramId, q: &UserQuery) -> Condition {
     if let Some(kyc) = q.kyc_status() {
         cond = cond.add(users::Column::KycStatus.eq(kyc.as_str()));
     }
-    if let Some(text) = q.search() {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let like = |e: Expr| e.like(LikeExpr::new(pattern.clone()).escape('\\'));
-        cond = cond.add(
-            Condition::any()
-                .add(like(Expr::expr(Func::lower(Expr::col(
-                    users::Column::FirstName,
-                )))))
-                .add(like(Expr::expr(Func::lower(Expr::col(
-                    users::Column::LastName,
-                )))))
-                .add(like(Expr::col(users::Column::EmailKey)))
-                .add(like(Expr::col(users::Column::UsernameKey)))
-                .add(like(Expr::col(users::Column::PhoneNumber))),
-        );
+    if let Some(term) = &term {
+        cond = cond.add(search::USERS.matches(backend, &program, term));
     }
     cond
 }
 
-/// A page of the program's users matching the query, and the total.
-pub(super) async fn list(
-    store: &SqlStore,
-    program: ProgramId,
+/// The statement counting the users matching `filter`, at most [`COUNTED_TOTAL_CAP`] + 1.
+pub(super) fn capped_count_query(
+    backend: DbBackend,
+    filter: Condition,
     q: &UserQuery,
-) -> Result<Page<User>, StorageError> {
-    let filter = user_filter(program, q);
-    // Unfiltered, the total comes from the program's counter shards (a table scan at a
-    // million users costs ~200 ms); with filters it is counted.
-    let unfiltered = q.email_key().is_none()
-        && q.search().is_none()
-        && q.status().is_none()
-        && q.kyc_status().is_none();
-    let total = if unfiltered {
-        count_users(&store.db, program).await?
-    } else {
-        users::Entity::find()
-            .filter(filter.clone())
-            .count(&store.db)
-            .await?
+) -> SelectStatement {
+    let mut matching = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(filter)
+        .limit(COUNTED_TOTAL_CAP + 1)
+        .into_query();
+    let term = q.search().and_then(SearchTerm::new);
+    search::USERS.hint(backend, term.as_ref(), &mut matching);
+    Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(matching, Alias::new("capped"))
+        .to_owned()
+}
+
+/// The number of users matching `filter`, counting at most [`COUNTED_TOTAL_CAP`] + 1 of them:
+/// (total, whether it is the cap rather than an exact count).
+async fn capped_count(
+    store: &SqlStore,
+    filter: Condition,
+    q: &UserQuery,
+) -> Result<(u64, bool), StorageError> {
+    let count = capped_count_query(store.db.get_database_backend(), filter, q);
+    let n: i64 = match store.db.query_one(&count).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
     };
-    let select = users::Entity::find().filter(filter);
-    let select = match q.sort() {
+    let n = u64::try_from(n).unwrap_or(0);
+    Ok(if n > COUNTED_TOTAL_CAP {
+        (COUNTED_TOTAL_CAP, true)
+    } else {
+        (n, false)
+    })
+}
+
+/// The statement of a page: the filter, the order, not yet the offset and limit.
+pub(super) fn page_query(
+    backend: DbBackend,
+    filter: Condition,
+    q: &UserQuery,
+) -> Select<users::Entity> {
+    let mut select = users::Entity::find().filter(filter);
+    let term = q.search().and_then(SearchTerm::new);
+    search::USERS.hint(backend, term.as_ref(), QuerySelect::query(&mut select));
+    match q.sort() {
         UserSort::CreatedDesc => select
             .order_by_desc(users::Column::CreatedAt)
             .order_by_desc(users::Column::Id),
@@ -190,12 +197,36 @@ pub(super) async fn list(
         UserSort::LastNameDesc => select
             .order_by_desc(users::Column::LastName)
             .order_by_desc(users::Column::Id),
-    };
+    }
+}
+
+/// A page of the program's users matching the query, and the total.
+pub(super) async fn list(
+    store: &SqlStore,
+    program: ProgramId,
+    q: &UserQuery,
+) -> Result<Page<User>, StorageError> {
+    let filter = user_filter(store.db.get_database_backend(), program, q);
+    // Unfiltered, the total comes from the program's counter shards (a table scan at a
+    // million users costs ~200 ms); filtered, it is counted up to a cap.
+    let unfiltered = q.email_key().is_none()
+        && q.search().is_none()
+        && q.status().is_none()
+        && q.kyc_status().is_none();
+    let select = page_query(store.db.get_database_backend(), filter.clone(), q);
     let rows = select
         .offset(q.page().offset())
         .limit(q.page().per_page())
         .all(&store.db)
         .await?;
+    let (total, total_is_estimate) = if unfiltered {
+        (count_users(&store.db, program).await?, false)
+    } else if q.page().offset() == 0 && (rows.len() as u64) < q.page().per_page() {
+        // A first page that is not full holds every match: no second statement.
+        (rows.len() as u64, false)
+    } else {
+        capped_count(store, filter, q).await?
+    };
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut meta: std::collections::HashMap<String, Vec<user_meta_data::Model>> =
         std::collections::HashMap::new();
@@ -217,5 +248,9 @@ pub(super) async fn list(
             user_from_rows(program, row, m)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { items, total })
+    Ok(Page {
+        items,
+        total,
+        total_is_estimate,
+    })
 }

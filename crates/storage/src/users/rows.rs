@@ -3,7 +3,8 @@
 //! program's sharded user count kept with them.
 
 use chrono::{DateTime, Utc};
-use domain::{NewUser, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord};
+use domain::search::{SearchText, fold};
+use domain::{NewUser, Profile, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
@@ -82,8 +83,22 @@ impl SqlStore {
             kyc_status: Set(domain::KycStatus::NotStarted.as_str().to_owned()),
             created_at: Set(to_ms(now)),
             updated_at: Set(to_ms(now)),
+            search_text: Set(user_search_text(profile).into()),
+            first_name_folded: Set(fold(profile.first_name().as_str())),
+            last_name_folded: Set(fold(profile.last_name().as_str())),
         })
     }
+}
+
+/// The stored search text of a person (see `crate::search`).
+pub(crate) fn user_search_text(p: &Profile) -> SearchText {
+    SearchText::person(
+        p.first_name().as_str(),
+        p.last_name().as_str(),
+        p.email().as_str(),
+        p.username().map(domain::Username::as_str),
+        p.phone_number().as_str(),
+    )
 }
 
 /// The meta_data rows of a user, in order.

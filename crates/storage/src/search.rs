@@ -1,0 +1,252 @@
+//! Index-backed substring search with one contract on every database, for any table that stores
+//! a folded search text (`domain::search`): users today, businesses by another [`SearchIndex`].
+//!
+//! A term of at least three characters (after folding) matches the records whose search text
+//! contains it: PostgreSQL through a `pg_trgm` GIN index (`LIKE '%term%'`, rechecked by the
+//! database), SQLite through an FTS5 trigram table (a phrase query, which is exactly a
+//! substring test), MariaDB through a trigram side table (the records holding every trigram of
+//! the term, rechecked with `LIKE`). A shorter term matches the records whose folded prefix
+//! columns (first or last name) start with it, a range on a B-tree index. No term is answered
+//! by reading every record of a program.
+
+use domain::search::{SearchTerm, trigram_code, trigrams};
+use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementExt as _};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait as _, LikeExpr, Query, SelectStatement, SimpleExpr,
+};
+use sea_orm::{Condition, ConnectionTrait, DbBackend, DbErr};
+
+use crate::error::{InternalError, StorageError};
+
+/// Where a table's search text and its index live.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SearchIndex {
+    /// The searched table.
+    pub(crate) table: &'static str,
+    /// Its primary key column.
+    pub(crate) id: &'static str,
+    /// Its program column.
+    pub(crate) program: &'static str,
+    /// The folded search text column.
+    pub(crate) text: &'static str,
+    /// Folded columns (B-tree indexed after the program) whose prefix a short term matches.
+    pub(crate) prefixes: &'static [&'static str],
+    /// The indexes of `prefixes`, in the same order.
+    pub(crate) prefix_indexes: &'static [&'static str],
+    /// SQLite: the FTS5 trigram table with the table's rowids.
+    pub(crate) fts: &'static str,
+    /// MariaDB: the trigram side table (`program_id`, `trigram`, owner).
+    pub(crate) trigrams: &'static str,
+    /// MariaDB: the side table's column naming the record.
+    pub(crate) trigram_owner: &'static str,
+}
+
+/// Users: `search_text` over names, email, username and phone.
+pub(crate) const USERS: SearchIndex = SearchIndex {
+    table: "users",
+    id: "id",
+    program: "program_id",
+    text: "search_text",
+    prefixes: &["first_name_folded", "last_name_folded"],
+    prefix_indexes: &[
+        "idx_users_program_first_folded",
+        "idx_users_program_last_folded",
+    ],
+    fts: "users_search",
+    trigrams: "user_search_trigrams",
+    trigram_owner: "user_id",
+};
+
+/// `text` with the LIKE wildcards `%`, `_` and the escape `\` escaped.
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl SearchIndex {
+    fn col(&self, column: &'static str) -> Expr {
+        Expr::col((Alias::new(self.table), Alias::new(column)))
+    }
+
+    /// The condition selecting the records of `program`, for a listing that searches for
+    /// `term`. On SQLite, with a term, the program's index is hidden from the planner (`+col`):
+    /// otherwise it walks every record of the program in index order and probes the search
+    /// index for each, where the search index should choose the few candidates.
+    pub(crate) fn program_filter(
+        &self,
+        backend: DbBackend,
+        program: &str,
+        term: Option<&SearchTerm>,
+    ) -> SimpleExpr {
+        if backend == DbBackend::Sqlite && term.is_some() {
+            Expr::cust_with_values(
+                format!("+\"{}\".\"{}\" = ?", self.table, self.program),
+                [program],
+            )
+        } else {
+            self.col(self.program).eq(program)
+        }
+    }
+
+    /// MariaDB: which indexes a searching statement over the table may read. Its optimizer
+    /// cannot estimate the trigram semi-join and would rather walk the program's rows in the
+    /// listing's order, probing each: forced to the primary key (reached from the trigram
+    /// candidates) for a term, to the prefix indexes for a short term.
+    pub(crate) fn hint(
+        &self,
+        backend: DbBackend,
+        term: Option<&SearchTerm>,
+        stmt: &mut SelectStatement,
+    ) {
+        let Some(term) = term else { return };
+        if backend != DbBackend::MySql {
+            return;
+        }
+        let table = Alias::new(self.table);
+        if term.is_short() {
+            for index in self.prefix_indexes {
+                stmt.force_index_on(table.clone(), Alias::new(*index), IndexHintScope::All);
+            }
+        } else {
+            stmt.force_index_on(table, Alias::new("PRIMARY"), IndexHintScope::All);
+        }
+    }
+
+    /// The condition selecting the records of `program` that match `term` (with
+    /// [`Self::program_filter`] beside it).
+    pub(crate) fn matches(
+        &self,
+        backend: DbBackend,
+        program: &str,
+        term: &SearchTerm,
+    ) -> Condition {
+        if term.is_short() {
+            // Each branch a range on one index (program first), so that the database unions
+            // index ranges.
+            let mut any = Condition::any();
+            for column in self.prefixes {
+                let mut range = Condition::all()
+                    .add(self.col(self.program).eq(program))
+                    .add(self.col(column).gte(term.folded()));
+                if let Some(end) = term.prefix_end() {
+                    range = range.add(self.col(column).lt(end));
+                }
+                any = any.add(range);
+            }
+            return any;
+        }
+        let like = self
+            .col(self.text)
+            .like(LikeExpr::new(format!("%{}%", escape_like(term.folded()))).escape('\\'));
+        match backend {
+            DbBackend::Sqlite => Condition::all().add(self.fts_match(term)),
+            DbBackend::MySql => Condition::all()
+                .add(self.trigram_match(program, term))
+                .add(like),
+            _ => Condition::all().add(like),
+        }
+    }
+
+    /// SQLite: the rowids whose text holds the term as a phrase of trigrams, i.e. as a
+    /// substring (the tokenizer is case-sensitive: both sides are folded already).
+    fn fts_match(&self, term: &SearchTerm) -> SimpleExpr {
+        let phrase = format!("\"{}\"", term.folded().replace('"', "\"\""));
+        Expr::cust_with_values(
+            format!(
+                "\"{t}\".rowid IN (SELECT rowid FROM \"{f}\" WHERE \"{f}\" MATCH ?)",
+                t = self.table,
+                f = self.fts
+            ),
+            [phrase],
+        )
+    }
+
+    /// MariaDB: the program's records holding every trigram of the term (a superset of the
+    /// matches, rechecked by `LIKE`).
+    fn trigram_match(&self, program: &str, term: &SearchTerm) -> SimpleExpr {
+        let codes: Vec<i64> = term.trigrams().into_iter().map(trigram_code).collect();
+        let marks = vec!["?"; codes.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![program.into()];
+        values.extend(codes.iter().map(|c| sea_orm::Value::from(*c)));
+        Expr::cust_with_values(
+            format!(
+                "`{t}`.`{id}` IN (SELECT `{o}` FROM `{g}` WHERE `program_id` = ? AND `trigram` IN ({marks}) GROUP BY `{o}` HAVING COUNT(*) = {n})",
+                t = self.table,
+                id = self.id,
+                o = self.trigram_owner,
+                g = self.trigrams,
+                n = codes.len()
+            ),
+            values,
+        )
+    }
+
+    /// MariaDB: records the trigrams of new records, in the caller's transaction (elsewhere
+    /// the database's own index follows the row).
+    pub(crate) async fn insert_trigrams<'a>(
+        &self,
+        db: &impl ConnectionTrait,
+        records: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<(), StorageError> {
+        if db.get_database_backend() != DbBackend::MySql {
+            return Ok(());
+        }
+        let mut rows: Vec<[sea_orm::Value; 3]> = Vec::new();
+        for (program, id, text) in records {
+            for t in trigrams(text) {
+                rows.push([program.into(), trigram_code(t).into(), id.into()]);
+            }
+        }
+        for chunk in rows.chunks(5000) {
+            let mut insert = Query::insert();
+            insert.into_table(Alias::new(self.trigrams)).columns([
+                Alias::new("program_id"),
+                Alias::new("trigram"),
+                Alias::new(self.trigram_owner),
+            ]);
+            for row in chunk {
+                insert
+                    .values(row.iter().cloned().map(Into::into))
+                    .map_err(|e| InternalError::Database(DbErr::Custom(e.to_string())))?;
+            }
+            db.execute(&insert).await?;
+        }
+        Ok(())
+    }
+
+    /// MariaDB: replaces a record's trigrams after its text changed, in the caller's
+    /// transaction.
+    pub(crate) async fn replace_trigrams(
+        &self,
+        db: &impl ConnectionTrait,
+        program: &str,
+        id: &str,
+        text: &str,
+    ) -> Result<(), StorageError> {
+        if db.get_database_backend() != DbBackend::MySql {
+            return Ok(());
+        }
+        let delete = Query::delete()
+            .from_table(Alias::new(self.trigrams))
+            .and_where(Expr::col(Alias::new(self.trigram_owner)).eq(id))
+            .to_owned();
+        db.execute(&delete).await?;
+        self.insert_trigrams(db, [(program, id, text)]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

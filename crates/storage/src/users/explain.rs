@@ -1,0 +1,81 @@
+//! The database's own plan of a user listing's statements, so that tests and the benchmark
+//! can show which index a search uses instead of assuming it.
+
+use domain::{ProgramId, UserQuery};
+use sea_orm::{ConnectionTrait as _, DbBackend, QuerySelect as _, QueryTrait as _, Statement};
+
+use super::reads::{capped_count_query, page_query, user_filter};
+use crate::SqlStore;
+use crate::error::StorageError;
+
+/// The plans of a listing: its page statement, then its total's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListingPlan {
+    /// The page statement's plan, one line per row of the database's answer.
+    pub page: Vec<String>,
+    /// The capped count's plan (what a filtered listing's total costs).
+    pub total: Vec<String>,
+}
+
+impl SqlStore {
+    /// `EXPLAIN` (SQLite: `EXPLAIN QUERY PLAN`) of the statements `list_users` runs for `q`,
+    /// with the same values.
+    pub async fn explain_user_listing(
+        &self,
+        program: ProgramId,
+        q: &UserQuery,
+    ) -> Result<ListingPlan, StorageError> {
+        let backend = self.db.get_database_backend();
+        let filter = user_filter(backend, program, q);
+        let page = page_query(backend, filter.clone(), q)
+            .offset(q.page().offset())
+            .limit(q.page().per_page())
+            .build(backend);
+        let total = backend.build(&capped_count_query(backend, filter, q));
+        Ok(ListingPlan {
+            page: self.explain(page).await?,
+            total: self.explain(total).await?,
+        })
+    }
+
+    async fn explain(&self, stmt: Statement) -> Result<Vec<String>, StorageError> {
+        let backend = self.db.get_database_backend();
+        let prefix = if backend == DbBackend::Sqlite {
+            "EXPLAIN QUERY PLAN "
+        } else {
+            "EXPLAIN "
+        };
+        let explained = Statement {
+            sql: format!("{prefix}{}", stmt.sql),
+            ..stmt
+        };
+        let rows = self.db.query_all_raw(explained).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(match backend {
+                    DbBackend::Sqlite => row.try_get::<String>("", "detail")?,
+                    DbBackend::MySql => {
+                        let text = |c: &str| {
+                            row.try_get::<Option<String>>("", c)
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default()
+                        };
+                        format!(
+                            "table={} type={} key={} rows={} extra={}",
+                            text("table"),
+                            text("type"),
+                            text("key"),
+                            row.try_get::<Option<u64>>("", "rows")
+                                .ok()
+                                .flatten()
+                                .map_or_else(String::new, |r| r.to_string()),
+                            text("Extra")
+                        )
+                    }
+                    _ => row.try_get_by_index::<String>(0)?,
+                })
+            })
+            .collect()
+    }
+}

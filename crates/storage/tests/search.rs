@@ -1,0 +1,427 @@
+//! User search on every database: one contract (case-insensitive substring of names, email,
+//! username and phone, Unicode case folding; prefixes for terms under three characters),
+//! capped totals, and the database's own plan showing that the search index is used.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    unreachable_pub
+)]
+
+mod common;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use common::{Backend, Keys, TestDb};
+use domain::fixtures::SeedUser;
+use domain::{NewUser, ParseContext, ProgramId, RawNewUser, RawUserQuery, UserId, UserQuery};
+use sea_orm::ConnectionTrait as _;
+use storage::{
+    Along, COUNTED_TOTAL_CAP, NewUserIds, ProgramRepository as _, SqlStore, UserRepository as _,
+};
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn ctx() -> ParseContext {
+    ParseContext::new(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap())
+}
+
+fn person(n: u32, first: &str, last: &str) -> RawNewUser {
+    SeedUser::new(n)
+        .last_name(last)
+        .with(|u| {
+            u.first_name = Some(first.to_owned());
+            u.phone_number = Some(format!("+1212555{:04}", n % 10_000));
+        })
+        .raw()
+}
+
+async fn program(store: &SqlStore) -> ProgramId {
+    store
+        .create_program("acme", now())
+        .await
+        .unwrap()
+        .program_id
+}
+
+async fn create(store: &SqlStore, p: ProgramId, raw: &RawNewUser) -> UserId {
+    let id = UserId::from_uuid(uuid::Uuid::now_v7());
+    let ids = NewUserIds {
+        user: id,
+        contact: domain::ContactId::from_uuid(uuid::Uuid::now_v7()),
+    };
+    store
+        .create_user(
+            p,
+            ids,
+            &NewUser::parse(raw, ctx()).unwrap(),
+            now(),
+            Along::nothing(),
+        )
+        .await
+        .unwrap()
+        .written()
+        .unwrap();
+    id
+}
+
+fn query(search: &str) -> UserQuery {
+    UserQuery::parse(&RawUserQuery {
+        search: Some(search.to_owned()),
+        ..RawUserQuery::default()
+    })
+    .unwrap()
+}
+
+/// Last names of the users of `p` that `search` finds, sorted, and the total.
+async fn found(store: &SqlStore, p: ProgramId, search: &str) -> (Vec<String>, u64) {
+    let page = store.list_users(p, &query(search)).await.unwrap();
+    assert!(!page.total_is_estimate);
+    let mut names: Vec<String> = page
+        .items
+        .iter()
+        .map(|u| u.profile().last_name().as_str().to_owned())
+        .collect();
+    names.sort();
+    (names, page.total)
+}
+
+async fn search_semantics(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let (p, other) = (program(store).await, program(store).await);
+    create(store, p, &person(1, "Élodie", "Durand")).await;
+    create(store, p, &person(2, "Zoë", "Weißmann")).await;
+    create(store, p, &person(3, "Anna", "O'Neil")).await;
+    create(store, p, &person(4, "Σίσυφος", "Nguyen")).await;
+    create(store, p, &person(5, "Ann", "Abel")).await;
+    // The same person in another program is never found from `p`.
+    create(store, other, &person(1, "Élodie", "Durand")).await;
+
+    let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    // Unicode case folding, both ways.
+    assert_eq!(found(store, p, "élodie").await, (names(&["Durand"]), 1));
+    assert_eq!(found(store, p, "ÉLODIE").await, (names(&["Durand"]), 1));
+    assert_eq!(found(store, p, "STRASSE").await.1, 0);
+    assert_eq!(found(store, p, "WEISS").await, (names(&["Weißmann"]), 1));
+    assert_eq!(found(store, p, "σίσυφοσ").await, (names(&["Nguyen"]), 1));
+    assert_eq!(found(store, p, "ΣΊΣΥΦΟΣ").await, (names(&["Nguyen"]), 1));
+    // A substring in the middle of any field: name, email, username, phone.
+    assert_eq!(found(store, p, "lodi").await, (names(&["Durand"]), 1));
+    assert_eq!(found(store, p, "uye").await, (names(&["Nguyen"]), 1));
+    assert_eq!(found(store, p, "DOE3@exa").await, (names(&["O'Neil"]), 1));
+    assert_eq!(found(store, p, "janedoe2").await, (names(&["Weißmann"]), 1));
+    assert_eq!(found(store, p, "5550004").await, (names(&["Nguyen"]), 1));
+    assert_eq!(found(store, p, "o'n").await, (names(&["O'Neil"]), 1));
+    assert_eq!(
+        found(store, p, "ann").await,
+        (names(&["Abel", "O'Neil", "Weißmann"]), 3)
+    );
+    // Literal text: LIKE wildcards, FTS syntax and quotes mean themselves.
+    for literal in ["%%%", "___", "a\"b", "\"\"\"", "*an", "OR(", "n*"] {
+        assert_eq!(found(store, p, literal).await.1, 0, "{literal}");
+    }
+    // A match never spans two fields ("Ann" + "Abel").
+    assert_eq!(found(store, p, "nab").await.1, 0);
+    // Short terms: a prefix of the first or the last name, folded.
+    assert_eq!(found(store, p, "ÉL").await, (names(&["Durand"]), 1));
+    assert_eq!(found(store, p, "du").await, (names(&["Durand"]), 1));
+    assert_eq!(found(store, p, "A").await, (names(&["Abel", "O'Neil"]), 2));
+    assert_eq!(found(store, p, "o'").await, (names(&["O'Neil"]), 1));
+    assert_eq!(found(store, p, "σ").await, (names(&["Nguyen"]), 1));
+    assert_eq!(found(store, p, "od").await.1, 0, "not a substring search");
+    assert_eq!(found(store, p, "%").await.1, 0);
+    // Another program sees only its own.
+    assert_eq!(found(store, other, "élodie").await, (names(&["Durand"]), 1));
+    assert_eq!(found(store, other, "ann").await.1, 0);
+}
+contract!(search_semantics, search_semantics);
+
+async fn updates_move_a_user_in_the_index(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let id = create(store, p, &person(1, "Élodie", "Durand")).await;
+    let change = RawNewUser {
+        last_name: Some("Łukasiewicz".into()),
+        ..RawNewUser::default()
+    };
+    store
+        .update_user(p, id, &change, ctx(), now(), Along::nothing())
+        .await
+        .unwrap()
+        .written()
+        .unwrap();
+    assert_eq!(found(store, p, "durand").await.1, 0);
+    assert_eq!(found(store, p, "du").await.1, 0);
+    assert_eq!(
+        found(store, p, "ŁUKASIE").await,
+        (vec!["Łukasiewicz".to_owned()], 1)
+    );
+    assert_eq!(found(store, p, "łu").await.1, 1);
+    // An update that leaves the searched fields alone keeps the user found.
+    let change = RawNewUser {
+        city: Some("Springfield".into()),
+        ..RawNewUser::default()
+    };
+    store
+        .update_user(p, id, &change, ctx(), now(), Along::nothing())
+        .await
+        .unwrap()
+        .written()
+        .unwrap();
+    assert_eq!(found(store, p, "kasiew").await.1, 1);
+    assert_eq!(found(store, p, "élodie").await.1, 1);
+}
+contract!(
+    updates_move_a_user_in_the_index,
+    updates_move_a_user_in_the_index
+);
+
+async fn search_pages_newest_first(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let mut ids = Vec::new();
+    for n in 0..23 {
+        ids.push(create(store, p, &person(100 + n, "Kim", "Testerson")).await);
+        create(store, p, &person(200 + n, "Kim", "Other")).await;
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let q = UserQuery::parse(&RawUserQuery {
+            search: Some("TESTERS".into()),
+            page: Some(page),
+            per_page: Some(10),
+            ..RawUserQuery::default()
+        })
+        .unwrap();
+        let got = store.list_users(p, &q).await.unwrap();
+        assert_eq!((got.total, got.total_is_estimate), (23, false));
+        seen.extend(got.items.iter().map(domain::User::id));
+    }
+    assert_eq!(seen, ids, "every match once, newest first");
+}
+contract!(search_pages_newest_first, search_pages_newest_first);
+
+/// More matches than the cap: the total is the cap, marked as an estimate; a selective filter
+/// on the same data is exact.
+async fn large_totals_are_capped(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let n = u32::try_from(COUNTED_TOTAL_CAP).unwrap() + 100;
+    let users: Vec<(UserId, NewUser)> = (0..n)
+        .map(|i| {
+            let last = if i % 1000 == 0 { "Rareson" } else { "Common" };
+            (
+                UserId::from_uuid(uuid::Uuid::now_v7()),
+                NewUser::parse(&person(i, "Pat", last), ctx()).unwrap(),
+            )
+        })
+        .collect();
+    for chunk in users.chunks(2000) {
+        store.bulk_create_users(p, chunk, now()).await.unwrap();
+    }
+    let all = store
+        .list_users(p, &UserQuery::parse(&RawUserQuery::default()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!((all.total, all.total_is_estimate), (u64::from(n), false));
+    for common in [
+        query("COMMON"),
+        query("co"),
+        UserQuery::parse(&RawUserQuery {
+            status: Some("active".into()),
+            ..RawUserQuery::default()
+        })
+        .unwrap(),
+    ] {
+        let page = store.list_users(p, &common).await.unwrap();
+        assert_eq!(
+            (page.total, page.total_is_estimate, page.items.len()),
+            (COUNTED_TOTAL_CAP, true, 10),
+            "{common:?}"
+        );
+    }
+    assert_eq!(found(store, p, "raresON").await.1, 11);
+    let blocked = UserQuery::parse(&RawUserQuery {
+        status: Some("blocked".into()),
+        ..RawUserQuery::default()
+    })
+    .unwrap();
+    let page = store.list_users(p, &blocked).await.unwrap();
+    assert_eq!((page.total, page.total_is_estimate), (0, false));
+}
+contract!(large_totals_are_capped, large_totals_are_capped);
+
+/// `i` as four letters (names allow letters only).
+fn letters(i: u32) -> String {
+    (0..4)
+        .map(|k| char::from(b'a' + u8::try_from(i / 26u32.pow(k) % 26).unwrap()))
+        .collect()
+}
+
+/// The database's own plan of the listing's statements: the search index, never a scan of
+/// the users table.
+async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let (p, other) = (program(store).await, program(store).await);
+    // Enough rows that PostgreSQL's planner prefers an index to reading the table.
+    let per_program: u32 = if db.backend == Backend::Postgres {
+        20_000
+    } else {
+        3000
+    };
+    for (program, base) in [(p, 0), (other, 100_000)] {
+        let users: Vec<(UserId, NewUser)> = (0..per_program)
+            .map(|i| {
+                let first = if i % 1000 == 7 {
+                    "Øyvind"
+                } else {
+                    ["Élodie", "Marta", "Kenji", "Aisha", "Bruno"][(i % 5) as usize]
+                };
+                // Varied names, as people's are: few trigrams shared by everyone.
+                let last = format!("{}son", letters(i.wrapping_mul(7919) % 456_976));
+                (
+                    UserId::from_uuid(uuid::Uuid::now_v7()),
+                    NewUser::parse(&person(base + i, first, &last), ctx()).unwrap(),
+                )
+            })
+            .collect();
+        store
+            .bulk_create_users(program, &users, now())
+            .await
+            .unwrap();
+    }
+    let conn = store.connection();
+    match db.backend {
+        Backend::Postgres => conn.execute_unprepared("ANALYZE users").await.map(|_| ()),
+        Backend::Mysql => conn
+            .execute_unprepared("ANALYZE TABLE users, user_search_trigrams")
+            .await
+            .map(|_| ()),
+        // As served: nothing runs ANALYZE on SQLite, so the plan must be right without it.
+        Backend::Sqlite => Ok(()),
+    }
+    .unwrap();
+
+    let long = query(&letters(1234u32.wrapping_mul(7919) % 456_976));
+    let plan = store.explain_user_listing(p, &long).await.unwrap();
+    let page = plan.page.join("\n");
+    let total = plan.total.join("\n");
+    eprintln!("{:?} page plan:\n{page}\ntotal plan:\n{total}", db.backend);
+    let uses = |plan: &str, what: &str| {
+        assert!(
+            plan.contains(what),
+            "{:?}: expected {what} in\n{plan}",
+            db.backend
+        );
+    };
+    match db.backend {
+        Backend::Postgres => {
+            uses(&page, "idx_users_search_trgm");
+            uses(&total, "idx_users_search_trgm");
+            assert!(!page.contains("Seq Scan"), "{page}");
+        }
+        Backend::Sqlite => {
+            uses(&page, "users_search VIRTUAL TABLE");
+            uses(&total, "users_search VIRTUAL TABLE");
+            for plan in [&page, &total] {
+                assert!(
+                    !plan.contains("SCAN users ") && !plan.ends_with("SCAN users"),
+                    "{plan}"
+                );
+            }
+        }
+        Backend::Mysql => {
+            // The candidates from the trigram table, then each user by its primary key.
+            for plan in [&page, &total] {
+                uses(plan, "table=user_search_trigrams type=range key=PRIMARY");
+                uses(plan, "table=users type=eq_ref key=PRIMARY");
+            }
+        }
+    }
+    // And it finds exactly the one user.
+    let (_, n) = found(store, p, &letters(1234u32.wrapping_mul(7919) % 456_976)).await;
+    assert!((1..=3).contains(&n), "{n}");
+
+    // A short term: a range on a folded-name index.
+    let plan = store
+        .explain_user_listing(p, &query("ØY"))
+        .await
+        .unwrap()
+        .page
+        .join("\n");
+    eprintln!("{:?} short-term plan:\n{plan}", db.backend);
+    assert!(
+        plan.contains("idx_users_program_first_folded")
+            && plan.contains("idx_users_program_last_folded"),
+        "{:?}: {plan}",
+        db.backend
+    );
+    assert_eq!(found(store, p, "øy").await.1, u64::from(per_program / 1000));
+}
+contract!(the_search_index_is_used, the_search_index_is_used);
+
+/// Users written before migration 10 get their search text from its backfill (and, on SQLite,
+/// their FTS rows; on MariaDB, their trigrams): a database upgraded in place finds them.
+async fn existing_users_are_backfilled(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait as _};
+    let Some(db) = storage::testing::TestDatabase::create(backend)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261129_000010_user_search")
+        .unwrap();
+    Migrator::up(&conn, Some(u32::try_from(before).unwrap()))
+        .await
+        .unwrap();
+    let program = uuid::Uuid::now_v7();
+    conn.execute_unprepared(&format!(
+        "INSERT INTO programs (id, name, created_at) VALUES ('{program}', 'old', 0)"
+    ))
+    .await
+    .unwrap();
+    for (n, first, last) in [(1, "Élodie", "Weißmann"), (2, "Zoë", "Durand")] {
+        conn.execute_unprepared(&format!(
+            "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
+             phone_number, address_one, city, state, country, postal_code, username, \
+             username_key, status, kyc_status, created_at, updated_at) VALUES \
+             ('{}', '{program}', '{first}', '{last}', 'Old{n}@Example.com', 'old{n}@example.com', \
+             '+1212555000{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', 'Old{n}', 'old{n}', \
+             'active', 'not_started', {n}, {n})",
+            uuid::Uuid::now_v7()
+        ))
+        .await
+        .unwrap();
+    }
+    let _ = conn.close().await;
+    let store = db.store(Keys::new().ring_k1()).await.unwrap();
+    let p = ProgramId::from_uuid(program);
+    assert_eq!(found(&store, p, "ÉLODIE").await.1, 1);
+    assert_eq!(found(&store, p, "weiss").await.1, 1);
+    assert_eq!(found(&store, p, "old2@exa").await.1, 1);
+    assert_eq!(found(&store, p, "zo").await.1, 1);
+    assert_eq!(found(&store, p, "du").await.1, 1);
+    let _ = store.connection().clone().close().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn existing_users_are_backfilled_sqlite() {
+    existing_users_are_backfilled(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn existing_users_are_backfilled_postgres() {
+    existing_users_are_backfilled(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn existing_users_are_backfilled_mysql() {
+    existing_users_are_backfilled(Backend::Mysql).await;
+}
