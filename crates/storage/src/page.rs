@@ -6,9 +6,13 @@ pub struct Page<T> {
     /// The page's items, in order.
     pub items: Vec<T>,
     /// Matches over all pages; with `total_is_estimate`, a lower bound
-    /// ([`crate::repo::COUNTED_TOTAL_CAP`]).
+    /// ([`COUNTED_TOTAL_CAP`]).
     pub total: u64,
-    /// More than [`crate::repo::COUNTED_TOTAL_CAP`] items match a filtered listing: `total` is
+    /// More than [`COUNTED_TOTAL_CAP`] items match a filtered listing: `total` is
     /// that cap, not an exact count (counting them all would read every match).
     pub total_is_estimate: bool,
 }
+
+/// The most matches a filtered listing counts exactly; past it, the total is this cap and
+/// [`Page::total_is_estimate`] is set. Unfiltered listings are always exact (counter shards).
+pub const COUNTED_TOTAL_CAP: u64 = 10_000;

@@ -7,11 +7,7 @@ use domain::{
     ProgramId, User, UserChange, UserId, UserQuery,
 };
 
-pub use crate::page::Page;
-
-/// The most matches a filtered listing counts exactly; past it, the total is this cap and
-/// [`Page::total_is_estimate`] is set. Unfiltered listings are always exact (counter shards).
-pub const COUNTED_TOTAL_CAP: u64 = 10_000;
+pub use crate::page::{COUNTED_TOTAL_CAP, Page};
 
 use crate::along::{Along, Outcome};
 use crate::error::StorageError;
