@@ -209,6 +209,8 @@ fn user_id(body: &[u8]) -> UserId {
 }
 
 async fn several_instances_on_one_database(backend: Backend) {
+    // reqwest is built without a crypto provider (the workspace's clients bring their own).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(db) = TestDatabase::create(backend).await.unwrap() else {
         tests::note(&format!("skipped: {backend:?} is not configured"));
         return;
