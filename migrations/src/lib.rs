@@ -39,6 +39,7 @@ mod m20261128_000005_user_events;
 mod m20261128_000006_user_counts;
 mod m20261129_000007_key_checks;
 mod m20261129_000008_credential_lifecycle;
+mod m20261129_000012_business_owners_and_kyb;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_user_counts::Migration),
             Box::new(m20261129_000007_key_checks::Migration),
             Box::new(m20261129_000008_credential_lifecycle::Migration),
+            Box::new(m20261129_000012_business_owners_and_kyb::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use utoipa::openapi::{Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorItem;
-use crate::routes::{businesses, health, users};
+use crate::routes::{business_life, businesses, health, users};
 use crate::schemas::{ErrorEnvelopeSchema, string_enum};
 use crate::state::VERSIONS;
 
@@ -67,19 +67,25 @@ const COMMON_ERRORS: [(&str, &str); 7] = [
 ];
 
 /// The mutating operations: they take an `Idempotency-Key`.
-const MUTATING: [&str; 6] = [
+const MUTATING: [&str; 12] = [
     "create_user",
     "update_user",
     "block_user",
     "unblock_user",
     "send_verification_request",
     "create_business",
+    "update_business",
+    "block_business",
+    "unblock_business",
+    "send_business_verification_request",
+    "add_business_owner",
+    "remove_business_owner",
 ];
 
 /// Where the id in an answer can be used next, as OpenAPI links on the 200 answer: (from
 /// operation, link name, to operation, the body field that takes the id). Stateful tests
 /// (schemathesis) follow them, e.g. create a user, then block and unblock that user.
-const LINKS: [(&str, &str, &str, &str); 11] = [
+const LINKS: [(&str, &str, &str, &str); 19] = [
     ("create_user", "GetUser", "get_user", "user_id"),
     ("create_user", "UpdateUser", "update_user", "user_id"),
     ("create_user", "BlockUser", "block_user", "user_id"),
@@ -116,6 +122,54 @@ const LINKS: [(&str, &str, &str, &str); 11] = [
         "create_user",
         "business_id",
     ),
+    (
+        "create_business",
+        "UpdateBusiness",
+        "update_business",
+        "business_id",
+    ),
+    (
+        "create_business",
+        "BlockBusiness",
+        "block_business",
+        "business_id",
+    ),
+    (
+        "block_business",
+        "UnblockBusiness",
+        "unblock_business",
+        "business_id",
+    ),
+    (
+        "create_business",
+        "SendBusinessVerificationRequest",
+        "send_business_verification_request",
+        "business_id",
+    ),
+    (
+        "create_business",
+        "AddBusinessOwner",
+        "add_business_owner",
+        "business_id",
+    ),
+    (
+        "create_user",
+        "AddBusinessOwner",
+        "add_business_owner",
+        "user_id",
+    ),
+    (
+        "create_business",
+        "ListBusinessOwners",
+        "list_business_owners",
+        "business_id",
+    ),
+    (
+        "create_business",
+        "RemoveBusinessOwner",
+        "remove_business_owner",
+        "business_id",
+    ),
 ];
 
 #[derive(OpenApi)]
@@ -140,6 +194,14 @@ const LINKS: [(&str, &str, &str, &str); 11] = [
         businesses::create,
         businesses::get,
         businesses::customers,
+        business_life::update,
+        business_life::block,
+        business_life::unblock,
+        business_life::send_verification_request,
+        business_life::get_all,
+        business_life::add_owner,
+        business_life::get_owners,
+        business_life::remove_owner,
         health::healthz,
         health::readyz,
         crate::metrics::render,
@@ -148,7 +210,7 @@ const LINKS: [(&str, &str, &str, &str); 11] = [
     modifiers(&Shared),
     tags(
         (name = "users", description = "People: create, read, list, update, block, KYC."),
-        (name = "businesses", description = "Businesses and their contacts."),
+        (name = "businesses", description = "Businesses: create, read, list, update, block, KYB, beneficial owners and contacts."),
         (name = "operations", description = "Health checks, without credentials."),
     ),
 )]
@@ -382,6 +444,14 @@ mod tests {
                 "/business/create",
                 "/business/get",
                 "/business/customers/get-all",
+                "/business/update",
+                "/business/block",
+                "/business/unblock",
+                "/business/send-verification-request",
+                "/business/get-all",
+                "/business/add-business-owner",
+                "/business/get-business-owners",
+                "/business/remove-business-owner",
             ] {
                 let op = &paths[&format!("{version}{endpoint}")]["post"];
                 assert!(op.is_object(), "{version}{endpoint}");
@@ -391,7 +461,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 2 * 10 + 3);
+        assert_eq!(ids.len(), 2 * 18 + 3);
     }
 
     #[test]

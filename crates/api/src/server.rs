@@ -133,6 +133,13 @@ pub fn run(
             clock.clone(),
             settings.kyc_interval,
         );
+        // KYB goes through the verifier of the same kind as KYC's (SPEC §9).
+        crate::kyb::spawn_worker(
+            store.clone(),
+            crate::kyb::like(settings.kyc_verifier.as_ref()),
+            clock.clone(),
+            settings.kyc_interval,
+        );
         spawn_sweepers(store, clock);
     }
     let server = HttpServer::new(move || {

@@ -172,6 +172,13 @@ impl ValidationErrors {
         }
     }
 
+    /// These errors followed by `other`'s (two parts of one input judged apart).
+    #[must_use]
+    pub fn and(mut self, other: ValidationErrors) -> Self {
+        self.errors.extend(other.errors);
+        self
+    }
+
     /// The failing fields, in input order.
     pub fn errors(&self) -> &[FieldError] {
         &self.errors

@@ -20,7 +20,11 @@ impl PageRequest {
     /// Largest page number.
     pub const MAX_PAGE: u64 = 1_000_000;
 
-    fn parse_into(page: Option<u64>, per_page: Option<u64>, e: &mut Collector) -> Option<Self> {
+    pub(crate) fn parse_into(
+        page: Option<u64>,
+        per_page: Option<u64>,
+        e: &mut Collector,
+    ) -> Option<Self> {
         let page = e.take(
             "page",
             match page {
@@ -261,7 +265,11 @@ impl ContactQuery {
             raw.business_id.as_deref(),
             crate::BusinessId::parse,
         );
-        let contact_type = e.optional("type", raw.contact_type.as_deref(), |s| match s {
+        // Any letter case, as every enum of a business request (SPEC §9).
+        let contact_type = e.optional("type", raw.contact_type.as_deref(), |s| match s
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "customers" => Ok(ContactType::Customer),
             "vendors" => Ok(ContactType::Vendor),
             _ => Err(Violation::new(

@@ -4,6 +4,7 @@
 //! through the domain constructors, so a corrupt row is an error rather than an invalid value.
 
 mod along;
+mod business_life;
 mod businesses;
 mod crypto;
 mod db;
@@ -26,6 +27,7 @@ mod users;
 use sea_orm::DatabaseConnection;
 
 pub use along::{Along, Completion, Outcome, Render};
+pub use business_life::{BusinessEvent, BusinessLifecycle};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{

@@ -293,6 +293,7 @@ pub trait Repositories:
     ProgramRepository
     + UserRepository
     + BusinessRepository
+    + crate::business_life::BusinessLifecycle
     + IdempotencyRepository
     + ReplayGuard
     + std::fmt::Debug
