@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
 /// Tables the migrations must create (at least; the round trip itself reads every table from
 /// the database's catalog, so a table added by a new migration is checked without a change
 /// here).
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 16] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -37,10 +37,12 @@ const TABLES: [&str; 14] = [
     "program_user_counts",
     "key_checks",
     "operator_actions",
+    "business_owners",
+    "business_events",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 10] = [
+const INDEXES: [(&str, &str); 13] = [
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),
@@ -51,6 +53,9 @@ const INDEXES: [(&str, &str); 10] = [
     ("seen_signatures", "idx_seen_signatures_expires"),
     ("user_events", "idx_user_events_user_created"),
     ("operator_actions", "idx_operator_actions_created_at"),
+    ("business_owners", "uq_business_owners_business_user"),
+    ("business_owners", "uq_business_owners_control_person"),
+    ("businesses", "idx_businesses_kyb_queue"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

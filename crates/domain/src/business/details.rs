@@ -144,7 +144,7 @@ impl Website {
             None => (authority, None),
         };
         if port.is_some_and(|p| {
-            p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit())
+            !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().map_or(true, |n| n == 0)
         }) {
             return Err(bad_host());
         }
