@@ -16,8 +16,14 @@ pub(crate) struct Migration;
 /// The columns added to `businesses`, in order.
 fn added_columns() -> Vec<ColumnDef> {
     vec![
-        ColumnDef::new(Businesses::Dba).string_len(128).null().to_owned(),
-        ColumnDef::new(Businesses::NaicsCode).string_len(6).null().to_owned(),
+        ColumnDef::new(Businesses::Dba)
+            .string_len(128)
+            .null()
+            .to_owned(),
+        ColumnDef::new(Businesses::NaicsCode)
+            .string_len(6)
+            .null()
+            .to_owned(),
         ColumnDef::new(Businesses::BusinessIndustry)
             .string_len(128)
             .null()
@@ -269,9 +275,17 @@ fn business_events_table() -> TableCreateStatement {
                 .string_len(16)
                 .null(),
         )
-        .col(ColumnDef::new(BusinessEvents::ToState).string_len(16).null())
+        .col(
+            ColumnDef::new(BusinessEvents::ToState)
+                .string_len(16)
+                .null(),
+        )
         // What the event is about besides the business: the owner (`bown-…`).
-        .col(ColumnDef::new(BusinessEvents::Subject).string_len(41).null())
+        .col(
+            ColumnDef::new(BusinessEvents::Subject)
+                .string_len(41)
+                .null(),
+        )
         .col(
             ColumnDef::new(BusinessEvents::Reason)
                 .string_len(256)

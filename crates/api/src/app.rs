@@ -61,7 +61,10 @@ fn routes_of_business_life(cfg: &mut web::ServiceConfig) {
         .service(post_only("/business/get-all", b::get_all))
         .service(post_only("/business/add-business-owner", b::add_owner))
         .service(post_only("/business/get-business-owners", b::get_owners))
-        .service(post_only("/business/remove-business-owner", b::remove_owner));
+        .service(post_only(
+            "/business/remove-business-owner",
+            b::remove_owner,
+        ));
 }
 
 /// The OpenAPI document, rendered once.

@@ -22,7 +22,9 @@ use crate::requests::MetaEntryInput;
 }))]
 pub struct UpdateBusinessRequest {
     /// The business.
-    #[schema(pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub business_id: String,
     /// As in create.
     #[schema(min_length = 1)]
@@ -96,7 +98,9 @@ pub struct UpdateBusinessRequest {
 }))]
 pub struct BusinessReasonRequest {
     /// The business (404 if it does not exist in the caller's program).
-    #[schema(pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub business_id: String,
     /// Why: 1–256 characters after trimming, no control characters; kept in the audit trail.
     #[schema(min_length = 1)]
@@ -138,11 +142,15 @@ pub struct ListBusinessesRequest {
 }))]
 pub struct AddBusinessOwnerRequest {
     /// The business (404 if it does not exist in the caller's program).
-    #[schema(pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub business_id: String,
     /// A user of the caller's program (422 `not_found` otherwise), not yet an owner of the
     /// business (409 `duplicate`).
-    #[schema(pattern = r"^\s*user-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*user-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub user_id: String,
     /// A number from 0 to 100 with at most two decimals (422 `invalid_format` beyond); the
     /// owners' shares sum to at most 100 (422 `out_of_range`).
@@ -164,10 +172,14 @@ pub struct AddBusinessOwnerRequest {
 }))]
 pub struct RemoveBusinessOwnerRequest {
     /// The business (404 if it does not exist in the caller's program).
-    #[schema(pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub business_id: String,
     /// The owner (`bown-…`) of that business (404 otherwise).
-    #[schema(pattern = r"^\s*bown-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*bown-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub owner_id: String,
 }
 
@@ -181,7 +193,9 @@ pub struct RemoveBusinessOwnerRequest {
 }))]
 pub struct ListBusinessOwnersRequest {
     /// The business (404 if it does not exist in the caller's program).
-    #[schema(pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$")]
+    #[schema(
+        pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
+    )]
     pub business_id: String,
     /// Page number (default 1).
     #[schema(minimum = 1, maximum = 1_000_000)]

@@ -423,10 +423,20 @@ async fn run(config: Config, command: Command, actor: &str) -> CliResult {
         }) => {
             let action = by(format!("kyb decide {business} {decision}"));
             let store = open_store(&config).await?;
-            let decided =
-                crate::kyb::decide(&store, &action, &business, &decision, reason.as_deref(), now)
-                    .await?;
-            println!("{} kyb_status is now {}", decided.id(), decided.kyb_status());
+            let decided = crate::kyb::decide(
+                &store,
+                &action,
+                &business,
+                &decision,
+                reason.as_deref(),
+                now,
+            )
+            .await?;
+            println!(
+                "{} kyb_status is now {}",
+                decided.id(),
+                decided.kyb_status()
+            );
             Ok(())
         }
         Command::Call { path, file } => call(&path, file.as_deref()).await,

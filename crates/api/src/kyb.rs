@@ -64,9 +64,7 @@ impl KybVerifier for Sandbox {
             ));
         }
         if owners.iter().any(|o| o.kyc_status() == KycStatus::Rejected) {
-            return Some(Decision::Rejected(
-                "an owner's KYC was rejected".into(),
-            ));
+            return Some(Decision::Rejected("an owner's KYC was rejected".into()));
         }
         if owners.iter().any(|o| !o.kyc_status().is_final()) {
             return None;
@@ -171,7 +169,10 @@ pub async fn decide(
         .map(domain::Reason::parse)
         .transpose()
         .map_err(|v| format!("--reason {v}"))?;
-    let program = store.business_program(id).await?.ok_or("no such business")?;
+    let program = store
+        .business_program(id)
+        .await?
+        .ok_or("no such business")?;
     let change = if decision == "verified" {
         BusinessChange::VerifyKyb
     } else {

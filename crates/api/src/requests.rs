@@ -13,9 +13,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::schemas::{
-    KycStatusSchema, SortSchema, UserStatusSchema,
-};
+use crate::schemas::{KycStatusSchema, SortSchema, UserStatusSchema};
 
 /// One `{name, value}` pair of `meta_data`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -322,7 +320,10 @@ pub struct CreateBusinessRequest {
     /// 1–1,000 characters after trimming (line breaks allowed); `""` means none.
     pub business_description: Option<String>,
     /// An `https://` URL (at most 2,048 characters) naming a DNS host; `""` means none.
-    #[schema(pattern = r"^\s*([Hh][Tt][Tt][Pp][Ss]://\S+)?\s*$", example = "https://acme.example")]
+    #[schema(
+        pattern = r"^\s*([Hh][Tt][Tt][Pp][Ss]://\S+)?\s*$",
+        example = "https://acme.example"
+    )]
     pub website: Option<String>,
     /// An email address as `email`; `""` means none.
     pub support_email: Option<String>,

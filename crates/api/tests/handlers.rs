@@ -18,10 +18,10 @@ use domain::{
     ProgramId, RawNewUser, User, UserChange, UserId, UserQuery,
 };
 use storage::{
-    Along, Audit, BusinessLifecycle, BusinessRepository, Claim, Entity, HmacCredential, IdempotencyRepository,
-    InternalError, IssuedCredentials, NewUserIds, OperatorAction, Outcome, Page, Problem,
-    ProgramRepository, ProgramSummary, ReplayGuard, Repositories, RotatedHmac, SecretString,
-    Signature, StorageError, UserEvent, UserRepository, VerifiedApiKey,
+    Along, Audit, BusinessLifecycle, BusinessRepository, Claim, Entity, HmacCredential,
+    IdempotencyRepository, InternalError, IssuedCredentials, NewUserIds, OperatorAction, Outcome,
+    Page, Problem, ProgramRepository, ProgramSummary, ReplayGuard, Repositories, RotatedHmac,
+    SecretString, Signature, StorageError, UserEvent, UserRepository, VerifiedApiKey,
 };
 
 const USERNAME: &str = "fake-user";
@@ -209,7 +209,6 @@ impl BusinessLifecycle for Fake {
         _: ProgramId,
         _: BusinessId,
         _: &domain::RawNewBusiness,
-        _: chrono::NaiveDate,
         _: DateTime<Utc>,
         _: Audit<'_>,
         _: Along<Business>,

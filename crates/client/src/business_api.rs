@@ -217,7 +217,10 @@ impl Client {
     }
 
     /// `/business/get-all`.
-    pub async fn list_businesses(&self, query: &ListBusinesses) -> Result<Page<Business>, CallError> {
+    pub async fn list_businesses(
+        &self,
+        query: &ListBusinesses,
+    ) -> Result<Page<Business>, CallError> {
         self.page(Endpoint::ListBusinesses, query).await
     }
 

@@ -193,7 +193,10 @@ impl BusinessProfile {
             incorporated_date: self
                 .incorporated_date
                 .map(|d| d.format("%Y-%m-%d").to_string()),
-            incorporated_state: self.incorporated_state.as_ref().map(|s| s.as_str().to_owned()),
+            incorporated_state: self
+                .incorporated_state
+                .as_ref()
+                .map(|s| s.as_str().to_owned()),
             meta_data: Some(
                 self.meta_data
                     .entries()

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::Email;
 use crate::error::{Collector, ErrorCode, ValidationErrors, Violation};
 use crate::ids::{BusinessId, BusinessOwnerId, UserId};
 use crate::status::KycStatus;
 use crate::text::{PersonName, bounded_text};
-use crate::Email;
 
 /// An ownership share: 0–100 with at most two decimals, held in hundredths of a percent
 /// (`25.5` is 2550), so that sums are exact.
@@ -148,7 +148,11 @@ impl NewBusinessOwner {
             raw.business_id.as_deref().map(str::trim),
             BusinessId::parse,
         );
-        let user_id = e.required("user_id", raw.user_id.as_deref().map(str::trim), UserId::parse);
+        let user_id = e.required(
+            "user_id",
+            raw.user_id.as_deref().map(str::trim),
+            UserId::parse,
+        );
         let ownership_percent = e.required(
             "ownership_percent",
             raw.ownership_percent.as_deref(),
@@ -157,15 +161,13 @@ impl NewBusinessOwner {
         let title = e.required("title", raw.title.as_deref(), OwnerTitle::parse);
         e.finish()?;
         match (business_id, user_id, ownership_percent, title) {
-            (Some(business_id), Some(user_id), Some(ownership_percent), Some(title)) => {
-                Ok(Self {
-                    business_id,
-                    user_id,
-                    ownership_percent,
-                    title,
-                    is_control_person: raw.is_control_person.unwrap_or(false),
-                })
-            }
+            (Some(business_id), Some(user_id), Some(ownership_percent), Some(title)) => Ok(Self {
+                business_id,
+                user_id,
+                ownership_percent,
+                title,
+                is_control_person: raw.is_control_person.unwrap_or(false),
+            }),
             _ => Err(crate::error::inconsistent()),
         }
     }
@@ -249,7 +251,14 @@ impl BusinessOwner {
         let email = e.take("email", Email::parse(&r.email));
         let kyc_status = e.take("kyc_status", KycStatus::parse(&r.kyc_status));
         e.finish()?;
-        match (ownership_percent, title, first_name, last_name, email, kyc_status) {
+        match (
+            ownership_percent,
+            title,
+            first_name,
+            last_name,
+            email,
+            kyc_status,
+        ) {
             (Some(p), Some(title), Some(first_name), Some(last_name), Some(email), Some(kyc)) => {
                 Ok(Self {
                     id: r.id,

@@ -29,11 +29,11 @@ mod status;
 mod text;
 mod user;
 
+pub use business::change::BusinessChange;
+pub use business::details::{BusinessDetails, Description, NaicsCode, ShortText, Website};
 pub use business::{
     Business, BusinessInvariantError, BusinessProfile, BusinessRecord, NewBusiness, RawNewBusiness,
 };
-pub use business::change::BusinessChange;
-pub use business::details::{BusinessDetails, Description, NaicsCode, ShortText, Website};
 pub use business_contact::{BusinessContact, BusinessContactRecord};
 pub use business_owner::{
     BusinessOwner, BusinessOwnerRecord, NewBusinessOwner, OwnerTitle, OwnershipPercent,

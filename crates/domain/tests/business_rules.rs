@@ -26,8 +26,8 @@ fn codes(e: &onboard_domain::ValidationErrors) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn business(raw: RawNewBusiness) -> Business {
-    let new = NewBusiness::parse(&raw, today()).unwrap();
+fn business(raw: &RawNewBusiness) -> Business {
+    let new = NewBusiness::parse(raw, today()).unwrap();
     Business::create(
         BusinessId::from_uuid(uuid::Uuid::from_u128(1)),
         ProgramId::from_uuid(uuid::Uuid::from_u128(2)),
@@ -42,17 +42,26 @@ fn business_enums_are_matched_in_any_case_and_kept_lowercase() {
         let raw = SeedBusiness::new(1)
             .with(|b| b.business_type = Some(sent.to_owned()))
             .raw();
-        let b = business(raw);
+        let b = business(&raw);
         assert_eq!(
             b.profile().business_type().map(BusinessType::as_str),
             Some(sent.to_lowercase().as_str())
         );
     }
-    assert_eq!(UserStatus::parse_any_case("BLOCKED"), Ok(UserStatus::Blocked));
-    assert_eq!(KycStatus::parse_any_case("Not_Started"), Ok(KycStatus::NotStarted));
+    assert_eq!(
+        UserStatus::parse_any_case("BLOCKED"),
+        Ok(UserStatus::Blocked)
+    );
+    assert_eq!(
+        KycStatus::parse_any_case("Not_Started"),
+        Ok(KycStatus::NotStarted)
+    );
     // Exact parsing (user requests, stored values) is unchanged.
     assert!(BusinessType::parse("LLC").is_err());
-    assert!(BusinessType::parse_any_case(" llc").is_err(), "tokens are not trimmed");
+    assert!(
+        BusinessType::parse_any_case(" llc").is_err(),
+        "tokens are not trimmed"
+    );
     let q = BusinessQuery::parse(&RawBusinessQuery {
         status: Some("Active".into()),
         kyb_status: Some("PENDING".into()),
@@ -74,15 +83,18 @@ fn the_additional_fields_have_their_rules_and_blank_means_none() {
             b.naics_code = Some("541511".into());
             b.website = Some("HTTPS://acme.example:8443/a?b#c".into());
             b.support_email = Some("help@ACME.example".into());
-            b.support_phone_number = Some("".into());
+            b.support_phone_number = Some(String::new());
             b.business_description = Some("line one\nline two\tend".into());
         })
         .raw();
-    let b = business(raw);
+    let b = business(&raw);
     let d = b.profile().details();
     assert_eq!(d.dba().unwrap().as_str(), "Acme");
     assert_eq!(d.naics_code().unwrap().as_str(), "541511");
-    assert_eq!(d.website().unwrap().as_str(), "HTTPS://acme.example:8443/a?b#c");
+    assert_eq!(
+        d.website().unwrap().as_str(),
+        "HTTPS://acme.example:8443/a?b#c"
+    );
     assert_eq!(d.support_email().unwrap().as_str(), "help@acme.example");
     assert!(d.support_phone_number().is_none(), "\"\" means none");
     assert_eq!(
@@ -97,7 +109,11 @@ fn the_additional_fields_have_their_rules_and_blank_means_none() {
         ("invalid_value", "101234"),
         ("invalid_value", "000000"),
     ] {
-        assert_eq!(NaicsCode::parse(bad).unwrap_err().code.as_str(), code, "{bad}");
+        assert_eq!(
+            NaicsCode::parse(bad).unwrap_err().code.as_str(),
+            code,
+            "{bad}"
+        );
     }
     for bad in [
         "http://acme.example",
@@ -215,7 +231,7 @@ fn an_owner_request_reports_every_failing_field() {
 
 #[test]
 fn updates_are_partial_and_the_ein_locks_once_kyb_was_requested() {
-    let b = business(SeedBusiness::new(1).raw());
+    let b = business(&SeedBusiness::new(1).raw());
     let later = now() + chrono::Duration::seconds(5);
     let (u, ein) = b
         .update(
@@ -247,7 +263,9 @@ fn updates_are_partial_and_the_ein_locks_once_kyb_was_requested() {
             later,
         )
         .unwrap_err();
-    let ChangeError::Missing(e) = e else { panic!("{e:?}") };
+    let ChangeError::Missing(e) = e else {
+        panic!("{e:?}")
+    };
     assert_eq!(
         codes(&e),
         [
@@ -258,7 +276,9 @@ fn updates_are_partial_and_the_ein_locks_once_kyb_was_requested() {
     );
 
     let mut submitted = b.clone();
-    submitted.apply(BusinessChange::SubmitKyb, 1, now()).unwrap();
+    submitted
+        .apply(BusinessChange::SubmitKyb, 1, now())
+        .unwrap();
     let locked = submitted.update(
         &RawNewBusiness {
             ein: Some(Zeroizing::new("98-7654321".into())),
@@ -268,16 +288,25 @@ fn updates_are_partial_and_the_ein_locks_once_kyb_was_requested() {
         later,
     );
     assert_eq!(locked.unwrap_err(), ChangeError::EinLocked);
-    assert!(submitted
-        .update(&RawNewBusiness { dba: Some("Acme".into()), ..RawNewBusiness::default() }, today(), later)
-        .is_ok());
+    assert!(
+        submitted
+            .update(
+                &RawNewBusiness {
+                    dba: Some("Acme".into()),
+                    ..RawNewBusiness::default()
+                },
+                today(),
+                later
+            )
+            .is_ok()
+    );
     assert_eq!(submitted.owners_editable(), Err(ChangeError::OwnersLocked));
 }
 
 #[test]
 fn kyb_needs_incorporation_and_an_owner_and_moves_only_along_its_edges() {
     let bare = business(
-        SeedBusiness::new(1)
+        &SeedBusiness::new(1)
             .with(|b| {
                 b.incorporated_date = None;
                 b.incorporated_state = None;
@@ -298,7 +327,7 @@ fn kyb_needs_incorporation_and_an_owner_and_moves_only_along_its_edges() {
     );
     assert_eq!(b, bare, "a refused change leaves the business as it was");
 
-    let mut b = business(SeedBusiness::new(2).raw());
+    let mut b = business(&SeedBusiness::new(2).raw());
     b.apply(BusinessChange::Block, 1, now()).unwrap();
     assert_eq!(
         b.apply(BusinessChange::SubmitKyb, 1, now()),
@@ -321,5 +350,8 @@ fn kyb_needs_incorporation_and_an_owner_and_moves_only_along_its_edges() {
     ));
     b.apply(BusinessChange::RejectKyb, 1, now()).unwrap();
     assert_eq!(b.kyb_status(), KycStatus::Rejected);
-    assert!(b.apply(BusinessChange::VerifyKyb, 1, now()).is_err(), "final");
+    assert!(
+        b.apply(BusinessChange::VerifyKyb, 1, now()).is_err(),
+        "final"
+    );
 }

@@ -27,7 +27,6 @@ mod users;
 use sea_orm::DatabaseConnection;
 
 pub use along::{Along, Completion, Outcome, Render};
-pub use business_life::{BusinessEvent, BusinessLifecycle};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{DatabaseConfig, SqliteDurability, backend, connect, migrate, ping};
 pub use error::{
@@ -39,9 +38,9 @@ pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
 pub use operators::{OperatorAction, RecordedAction};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{
-    Audit, BusinessRepository, HmacCredential, IssuedCredentials, NewUserIds, Page,
-    ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
-    VerifiedApiKey,
+    Audit, BusinessEvent, BusinessLifecycle, BusinessRepository, HmacCredential, IssuedCredentials,
+    NewUserIds, Page, ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent,
+    UserRepository, VerifiedApiKey,
 };
 pub use rotate::{RotationPlan, RotationReport};
 pub use sea_orm::DbBackend;

@@ -46,7 +46,12 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn business(app: &TestApp, n: u32) -> Value {
-    ok(app, "/business/create", &business_json(SeedBusiness::new(n))).await
+    ok(
+        app,
+        "/business/create",
+        &business_json(SeedBusiness::new(n)),
+    )
+    .await
 }
 
 async fn user(app: &TestApp, n: u32) -> Value {
@@ -117,7 +122,10 @@ async fn the_platforms_example_and_the_additional_fields(app: &TestApp) {
     assert_eq!(status, 422, "{out}");
     assert_eq!(
         codes(&out),
-        pairs(&[("naics_code", "invalid_value"), ("website", "invalid_format")])
+        pairs(&[
+            ("naics_code", "invalid_value"),
+            ("website", "invalid_format")
+        ])
     );
     // Nothing of the refused ones was written.
     let all = call(app, "/business/get-all", &json!({})).await.1;
@@ -127,6 +135,9 @@ service_test!(
     the_platforms_example_and_the_additional_fields,
     the_platforms_example_and_the_additional_fields
 );
+
+/// An audit event as (kind, from, to, reason).
+type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
 async fn update_block_and_unblock(app: &TestApp) {
     let b = business(app, 1).await;
@@ -149,7 +160,12 @@ async fn update_block_and_unblock(app: &TestApp) {
         updated
     );
     // `""` clears an optional text.
-    let cleared = ok(app, "/business/update", &json!({"business_id": id, "dba": ""})).await;
+    let cleared = ok(
+        app,
+        "/business/update",
+        &json!({"business_id": id, "dba": ""}),
+    )
+    .await;
     assert_eq!(cleared["dba"], Value::Null);
 
     // The EIN is re-checked for uniqueness.
@@ -186,7 +202,10 @@ async fn update_block_and_unblock(app: &TestApp) {
     .await;
     assert_eq!(blocked["status"], "blocked");
     let (status, out) = call(app, "/business/block", &json!({"business_id": id})).await;
-    assert_eq!((status, out["errors"][0]["code"].clone()), (409, json!("invalid_transition")));
+    assert_eq!(
+        (status, out["errors"][0]["code"].clone()),
+        (409, json!("invalid_transition"))
+    );
     let unblocked = ok(
         app,
         "/business/unblock",
@@ -202,7 +221,7 @@ async fn update_block_and_unblock(app: &TestApp) {
         .business_events(app.program.program_id, bid(&b))
         .await
         .unwrap();
-    let got: Vec<(&str, Option<&str>, Option<&str>, Option<&str>)> = events
+    let got: Vec<Row<'_>> = events
         .iter()
         .map(|e| {
             (
@@ -218,12 +237,21 @@ async fn update_block_and_unblock(app: &TestApp) {
         [
             ("updated", None, None, None),
             ("updated", None, None, None),
-            ("status", Some("active"), Some("blocked"), Some("chargebacks")),
+            (
+                "status",
+                Some("active"),
+                Some("blocked"),
+                Some("chargebacks")
+            ),
             ("status", Some("blocked"), Some("active"), Some("cleared")),
         ]
     );
     let key_id = &app.store.list_programs().await.unwrap()[0].active_api_key_ids[0];
-    assert!(events.iter().all(|e| e.actor == format!("api_key:{key_id}")));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor == format!("api_key:{key_id}"))
+    );
 
     // Another program's business is not found, for every operation.
     let stranger = app
@@ -232,10 +260,16 @@ async fn update_block_and_unblock(app: &TestApp) {
         .await
         .unwrap();
     for (path, body) in [
-        ("/business/update", json!({"business_id": id, "city": "Austin"})),
+        (
+            "/business/update",
+            json!({"business_id": id, "city": "Austin"}),
+        ),
         ("/business/block", json!({"business_id": id})),
         ("/business/unblock", json!({"business_id": id})),
-        ("/business/send-verification-request", json!({"business_id": id})),
+        (
+            "/business/send-verification-request",
+            json!({"business_id": id}),
+        ),
         ("/business/get-business-owners", json!({"business_id": id})),
     ] {
         let resp = app
@@ -280,14 +314,20 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
         &json!({"business_id": id, "user_id": bob["id"], "ownership_percent": 10, "title": "CFO", "is_control_person": true}),
     )
     .await;
-    assert_eq!((status, codes(&out)), (409, pairs(&[("is_control_person", "duplicate")])));
+    assert_eq!(
+        (status, codes(&out)),
+        (409, pairs(&[("is_control_person", "duplicate")]))
+    );
     let (status, out) = call(
         app,
         "/business/add-business-owner",
         &json!({"business_id": id, "user_id": alice["id"], "ownership_percent": 1, "title": "CEO"}),
     )
     .await;
-    assert_eq!((status, codes(&out)), (409, pairs(&[("user_id", "duplicate")])));
+    assert_eq!(
+        (status, codes(&out)),
+        (409, pairs(&[("user_id", "duplicate")]))
+    );
     // Field rules, all at once.
     let (status, out) = call(
         app,
@@ -311,7 +351,10 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
             &json!({"business_id": id, "user_id": bob["id"], "ownership_percent": percent, "title": "CFO"}),
         )
         .await;
-        assert_eq!((status, codes(&out)), (422, pairs(&[("ownership_percent", code)])));
+        assert_eq!(
+            (status, codes(&out)),
+            (422, pairs(&[("ownership_percent", code)]))
+        );
     }
     let (status, out) = call(
         app,
@@ -319,7 +362,10 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
         &json!({"business_id": id, "user_id": bob["id"], "ownership_percent": "10", "title": "CFO"}),
     )
     .await;
-    assert_eq!((status, codes(&out)), (400, pairs(&[("ownership_percent", "wrong_type")])));
+    assert_eq!(
+        (status, codes(&out)),
+        (400, pairs(&[("ownership_percent", "wrong_type")]))
+    );
 
     // The sum: 25.5 + 74.5 = 100; one hundredth more is refused.
     let second = ok(
@@ -335,8 +381,17 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
         &json!({"business_id": id, "user_id": carol["id"], "ownership_percent": 0.01, "title": "COO"}),
     )
     .await;
-    assert_eq!((status, codes(&out)), (422, pairs(&[("ownership_percent", "out_of_range")])));
-    assert!(out["errors"][0]["message"].as_str().unwrap().contains("100.00"), "{out}");
+    assert_eq!(
+        (status, codes(&out)),
+        (422, pairs(&[("ownership_percent", "out_of_range")]))
+    );
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100.00"),
+        "{out}"
+    );
     // 0 % still fits.
     let third = ok(
         app,
@@ -345,7 +400,12 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
     )
     .await;
 
-    let (status, out) = call(app, "/business/get-business-owners", &json!({"business_id": id})).await;
+    let (status, out) = call(
+        app,
+        "/business/get-business-owners",
+        &json!({"business_id": id}),
+    )
+    .await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["data"]["items"], json!([first, second, third]));
     assert_eq!(out["data"]["pagination"]["total"], 3);
@@ -389,7 +449,10 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
     let their_business = {
         let resp = app
             .client_for(&stranger)
-            .post_json("/api/v3/business/create", &business_json(SeedBusiness::new(9)))
+            .post_json(
+                "/api/v3/business/create",
+                &business_json(SeedBusiness::new(9)),
+            )
             .await
             .unwrap();
         parse(&resp.body)["data"]["items"][0].clone()
@@ -401,14 +464,20 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
         &json!({"business_id": b2["id"], "user_id": their_user["id"], "ownership_percent": 5, "title": "CEO"}),
     )
     .await;
-    assert_eq!((status, codes(&out)), (422, pairs(&[("user_id", "not_found")])));
+    assert_eq!(
+        (status, codes(&out)),
+        (422, pairs(&[("user_id", "not_found")]))
+    );
     let (status, out) = call(
         app,
         "/business/add-business-owner",
         &json!({"business_id": their_business["id"], "user_id": alice["id"], "ownership_percent": 5, "title": "CEO"}),
     )
     .await;
-    assert_eq!((status, out["errors"][0]["code"].clone()), (404, json!("not_found")));
+    assert_eq!(
+        (status, out["errors"][0]["code"].clone()),
+        (404, json!("not_found"))
+    );
     let (status, _) = call(
         app,
         "/business/get-business-owners",
@@ -424,7 +493,13 @@ async fn owners_are_users_of_the_program_within_100_percent(app: &TestApp) {
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["owner_added", "owner_added", "owner_added", "owner_removed", "owner_added"]
+        [
+            "owner_added",
+            "owner_added",
+            "owner_added",
+            "owner_removed",
+            "owner_added"
+        ]
     );
     assert_eq!(events[3].subject.as_deref(), second["id"].as_str());
 }
@@ -466,7 +541,11 @@ async fn concurrent_owner_adds_never_pass_100_percent(app: &TestApp) {
         }
         statuses.push(status);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
     let (_, out) = call(
         app,
         "/business/get-business-owners",
@@ -475,7 +554,10 @@ async fn concurrent_owner_adds_never_pass_100_percent(app: &TestApp) {
     .await;
     let items = out["data"]["items"].as_array().unwrap();
     assert_eq!(items.len(), 10);
-    let sum: f64 = items.iter().map(|o| o["ownership_percent"].as_f64().unwrap()).sum();
+    let sum: f64 = items
+        .iter()
+        .map(|o| o["ownership_percent"].as_f64().unwrap())
+        .sum();
     assert!((sum - 100.0).abs() < 1e-9, "{sum}");
 
     // Six control persons at 0 % at once on another business: exactly one.
@@ -529,7 +611,12 @@ async fn kyb_needs_its_prerequisites_then_the_sandbox_decides(app: &TestApp) {
     }));
     let b = ok(app, "/business/create", &bare).await;
     let id = b["id"].clone();
-    let (status, out) = call(app, "/business/send-verification-request", &json!({"business_id": id})).await;
+    let (status, out) = call(
+        app,
+        "/business/send-verification-request",
+        &json!({"business_id": id}),
+    )
+    .await;
     assert_eq!(status, 422, "{out}");
     assert_eq!(
         codes(&out),
@@ -554,42 +641,79 @@ async fn kyb_needs_its_prerequisites_then_the_sandbox_decides(app: &TestApp) {
     .await;
     // A blocked business cannot be submitted.
     ok(app, "/business/block", &json!({"business_id": id})).await;
-    let (status, _) = call(app, "/business/send-verification-request", &json!({"business_id": id})).await;
+    let (status, _) = call(
+        app,
+        "/business/send-verification-request",
+        &json!({"business_id": id}),
+    )
+    .await;
     assert_eq!(status, 409);
     ok(app, "/business/unblock", &json!({"business_id": id})).await;
 
-    let pending = ok(app, "/business/send-verification-request", &json!({"business_id": id})).await;
+    let pending = ok(
+        app,
+        "/business/send-verification-request",
+        &json!({"business_id": id}),
+    )
+    .await;
     assert_eq!(pending["kyb_status"], "pending");
     // Submitted: the EIN and the owners are locked; a resubmission is a conflict.
     for (path, body) in [
-        ("/business/update", json!({"business_id": id, "ein": "98-7654321"})),
-        ("/business/send-verification-request", json!({"business_id": id})),
+        (
+            "/business/update",
+            json!({"business_id": id, "ein": "98-7654321"}),
+        ),
+        (
+            "/business/send-verification-request",
+            json!({"business_id": id}),
+        ),
         (
             "/business/add-business-owner",
             json!({"business_id": id, "user_id": user(app, 2).await["id"], "ownership_percent": 0, "title": "Clerk"}),
         ),
     ] {
         let (status, out) = call(app, path, &body).await;
-        assert_eq!((status, out["errors"][0]["code"].clone()), (409, json!("invalid_transition")), "{path}");
+        assert_eq!(
+            (status, out["errors"][0]["code"].clone()),
+            (409, json!("invalid_transition")),
+            "{path}"
+        );
     }
     // Other fields may still change.
-    ok(app, "/business/update", &json!({"business_id": id, "dba": "Acme"})).await;
+    ok(
+        app,
+        "/business/update",
+        &json!({"business_id": id, "dba": "Acme"}),
+    )
+    .await;
     // The sandbox waits for the owners' KYC, then verifies.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         ok(app, "/business/get", &json!({"business_id": id})).await["kyb_status"],
         "pending"
     );
-    ok(app, "/user/send-verification-request", &json!({"user_id": owner["id"]})).await;
+    ok(
+        app,
+        "/user/send-verification-request",
+        &json!({"user_id": owner["id"]}),
+    )
+    .await;
     wait_for_kyb(app, &id, "verified").await;
-    let (_, owners) = call(app, "/business/get-business-owners", &json!({"business_id": id})).await;
+    let (_, owners) = call(
+        app,
+        "/business/get-business-owners",
+        &json!({"business_id": id}),
+    )
+    .await;
     assert_eq!(owners["data"]["items"][0]["kyc_status"], "verified");
 
     // A name the sandbox flags is rejected.
     let flagged = ok(
         app,
         "/business/create",
-        &business_json(SeedBusiness::new(3).with(|b| b.business_name = Some("Reject Holdings".into()))),
+        &business_json(
+            SeedBusiness::new(3).with(|b| b.business_name = Some("Reject Holdings".into())),
+        ),
     )
     .await;
     ok(
@@ -598,7 +722,12 @@ async fn kyb_needs_its_prerequisites_then_the_sandbox_decides(app: &TestApp) {
         &json!({"business_id": flagged["id"], "user_id": owner["id"], "ownership_percent": 50, "title": "Owner"}),
     )
     .await;
-    ok(app, "/business/send-verification-request", &json!({"business_id": flagged["id"]})).await;
+    ok(
+        app,
+        "/business/send-verification-request",
+        &json!({"business_id": flagged["id"]}),
+    )
+    .await;
     wait_for_kyb(app, &flagged["id"], "rejected").await;
 
     let trail = |events: Vec<storage::BusinessEvent>| -> Vec<(String, Option<String>, String)> {
@@ -610,7 +739,10 @@ async fn kyb_needs_its_prerequisites_then_the_sandbox_decides(app: &TestApp) {
     };
     let p = app.program.program_id;
     let ok_trail = trail(app.store.business_events(p, bid(&b)).await.unwrap());
-    assert_eq!(ok_trail[1], ("verified".to_owned(), None, "verifier:sandbox".to_owned()));
+    assert_eq!(
+        ok_trail[1],
+        ("verified".to_owned(), None, "verifier:sandbox".to_owned())
+    );
     assert_eq!(ok_trail[0].0, "pending");
     assert!(ok_trail[0].2.starts_with("api_key:"));
     let flagged_trail = trail(app.store.business_events(p, bid(&flagged)).await.unwrap());
@@ -638,7 +770,12 @@ async fn an_operator_decides_a_kyb_case(app: &TestApp) {
         &json!({"business_id": b["id"], "user_id": owner["id"], "ownership_percent": 60, "title": "Owner"}),
     )
     .await;
-    ok(app, "/business/send-verification-request", &json!({"business_id": b["id"]})).await;
+    ok(
+        app,
+        "/business/send-verification-request",
+        &json!({"business_id": b["id"]}),
+    )
+    .await;
     // The owner's KYC was never requested: the sandbox leaves the case open.
     let action = storage::OperatorAction::new("alice", format!("kyb decide {} rejected", b["id"]));
     let decided = api::kyb::decide(
@@ -673,13 +810,20 @@ async fn an_operator_decides_a_kyb_case(app: &TestApp) {
         .unwrap();
     let last = events.last().unwrap();
     assert_eq!(
-        (last.to.as_deref(), last.reason.as_deref(), last.actor.as_str()),
+        (
+            last.to.as_deref(),
+            last.reason.as_deref(),
+            last.actor.as_str()
+        ),
         (Some("rejected"), Some("documents forged"), "operator")
     );
     let recorded = app.store.operator_actions(1).await.unwrap();
     assert_eq!(recorded[0].action, action);
 }
-service_test!(an_operator_decides_a_kyb_case, an_operator_decides_a_kyb_case);
+service_test!(
+    an_operator_decides_a_kyb_case,
+    an_operator_decides_a_kyb_case
+);
 
 async fn get_all_searches_and_filters(app: &TestApp) {
     let mut created = Vec::new();
@@ -694,7 +838,12 @@ async fn get_all_searches_and_filters(app: &TestApp) {
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["data"]["pagination"]["total"], 5);
     assert_eq!(out["data"]["pagination"]["sort"], "created_at:desc");
-    let ids: Vec<&Value> = out["data"]["items"].as_array().unwrap().iter().map(|b| &b["id"]).collect();
+    let ids: Vec<&Value> = out["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| &b["id"])
+        .collect();
     assert_eq!(ids, [&created[2]["id"], &created[1]["id"]], "newest first");
 
     // Search: case-insensitive, in the name, the dba (any script) and the email.
@@ -708,14 +857,27 @@ async fn get_all_searches_and_filters(app: &TestApp) {
     let (_, out) = call(app, "/business/get-all", &search("OPS@ACME")).await;
     assert_eq!(out["data"]["pagination"]["total"], 5);
     let (_, out) = call(app, "/business/get-all", &search("100%")).await;
-    assert_eq!(out["data"]["pagination"]["total"], 0, "wildcards are literal");
+    assert_eq!(
+        out["data"]["pagination"]["total"], 0,
+        "wildcards are literal"
+    );
 
     // Filters, in any letter case.
-    ok(app, "/business/block", &json!({"business_id": created[0]["id"]})).await;
+    ok(
+        app,
+        "/business/block",
+        &json!({"business_id": created[0]["id"]}),
+    )
+    .await;
     let (_, out) = call(app, "/business/get-all", &json!({"status": "BLOCKED"})).await;
     assert_eq!(out["data"]["pagination"]["total"], 1);
     assert_eq!(out["data"]["items"][0]["id"], created[0]["id"]);
-    let (_, out) = call(app, "/business/get-all", &json!({"status": "active", "kyb_status": "Not_Started"})).await;
+    let (_, out) = call(
+        app,
+        "/business/get-all",
+        &json!({"status": "active", "kyb_status": "Not_Started"}),
+    )
+    .await;
     assert_eq!(out["data"]["pagination"]["total"], 4);
     let (status, out) = call(
         app,

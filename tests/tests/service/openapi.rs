@@ -144,10 +144,15 @@ async fn every_example_is_accepted(app: &TestApp) {
     let owner_id = owner["data"]["items"][0]["id"].as_str().unwrap().to_owned();
     post_example(app, &doc, &v3("/business/get-business-owners"), &ids).await;
     let with_owner = [ids[0], ids[1], ("owner_id", owner_id.as_str())];
-    post_example(app, &doc, &v3("/business/remove-business-owner"), &with_owner).await;
+    post_example(
+        app,
+        &doc,
+        &v3("/business/remove-business-owner"),
+        &with_owner,
+    )
+    .await;
     post_example(app, &doc, &v3("/business/add-business-owner"), &ids).await;
-    let submitted =
-        post_example(app, &doc, &v3("/business/send-verification-request"), &ids).await;
+    let submitted = post_example(app, &doc, &v3("/business/send-verification-request"), &ids).await;
     assert_eq!(submitted["data"]["items"][0]["kyb_status"], "pending");
 }
 service_test!(examples_are_accepted, every_example_is_accepted);

@@ -73,7 +73,7 @@ pub async fn update(
             let business = written(
                 state
                     .store
-                    .update_business(call.program, id, &raw, today, now, audit, along)
+                    .update_business(call.program, id, &raw, now, audit, along)
                     .await?,
             )?;
             tracing::info!(business = %business.id(), "business updated");

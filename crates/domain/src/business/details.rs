@@ -4,7 +4,7 @@
 //! means none (as `business_address_2`), so that an update can clear it.
 
 use crate::error::{Collector, ErrorCode, Violation};
-use crate::text::{bounded_text, blank_is_none};
+use crate::text::{blank_is_none, bounded_text};
 use crate::{Email, PhoneNumber};
 
 use super::RawNewBusiness;

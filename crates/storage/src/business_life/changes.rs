@@ -1,7 +1,7 @@
 //! Changing a stored business: the row lock, partial updates and lifecycle changes, each in
 //! one transaction with its audit event.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::{Business, BusinessChange, BusinessId, ProgramId, RawNewBusiness};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -105,7 +105,10 @@ pub(super) async fn change(
         let owners = u64::try_from(row.owners_count).unwrap_or_default();
         let transition = business.apply(change, owners, now)?;
         businesses::Entity::update_many()
-            .col_expr(businesses::Column::Status, business.status().as_str().into())
+            .col_expr(
+                businesses::Column::Status,
+                business.status().as_str().into(),
+            )
             .col_expr(
                 businesses::Column::KybStatus,
                 business.kyb_status().as_str().into(),
@@ -132,13 +135,11 @@ pub(super) async fn change(
 
 /// A partial update: the domain's `Business::update` decides; a new EIN is re-sealed and its
 /// blind index re-checked by the unique constraint; meta_data is replaced when given.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn update(
     store: &SqlStore,
     program: ProgramId,
     id: BusinessId,
     raw: &RawNewBusiness,
-    today: NaiveDate,
     now: DateTime<Utc>,
     audit: Audit<'_>,
     along: Along<Business>,
@@ -150,76 +151,8 @@ pub(super) async fn update(
     };
     let updated = async {
         let (current, _) = lock_business(&txn, program, id).await?;
-        let (business, ein) = current.update(raw, today, now)?;
-        let p = business.profile();
-        let d = p.details();
-        let text = |v: Option<&str>| v.map(ToOwned::to_owned);
-        let mut update = businesses::Entity::update_many()
-            .col_expr(businesses::Column::BusinessName, p.name().as_str().into())
-            .col_expr(businesses::Column::Email, p.email().as_str().into())
-            .col_expr(
-                businesses::Column::PhoneNumber,
-                p.phone_number().as_str().into(),
-            )
-            .col_expr(
-                businesses::Column::AddressOne,
-                p.address_one().as_str().into(),
-            )
-            .col_expr(
-                businesses::Column::AddressTwo,
-                text(p.address_two().map(|a| a.as_str())).into(),
-            )
-            .col_expr(businesses::Column::City, p.city().as_str().into())
-            .col_expr(businesses::Column::State, p.state().as_str().into())
-            .col_expr(businesses::Column::Zipcode, p.zipcode().as_str().into())
-            .col_expr(businesses::Column::Country, p.country().as_str().into())
-            .col_expr(
-                businesses::Column::BusinessType,
-                text(p.business_type().map(domain::BusinessType::as_str)).into(),
-            )
-            .col_expr(
-                businesses::Column::IncorporatedDate,
-                p.incorporated_date()
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .into(),
-            )
-            .col_expr(
-                businesses::Column::IncorporatedState,
-                text(p.incorporated_state().map(|s| s.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::Dba,
-                text(d.dba().map(|v| v.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::NaicsCode,
-                text(d.naics_code().map(|v| v.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::BusinessIndustry,
-                text(d.industry().map(|v| v.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::BusinessDescription,
-                text(d.description().map(|v| v.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::Website,
-                text(d.website().map(|v| v.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::SupportEmail,
-                text(d.support_email().map(|v| v.as_str())).into(),
-            )
-            .col_expr(
-                businesses::Column::SupportPhoneNumber,
-                text(d.support_phone_number().map(|v| v.as_str())).into(),
-            )
-            .col_expr(businesses::Column::SearchText, business.search_text().into())
-            .col_expr(
-                businesses::Column::UpdatedAt,
-                to_ms(business.updated_at()).into(),
-            );
+        let (business, ein) = current.update(raw, now.date_naive(), now)?;
+        let mut update = profile_update(&business);
         if let Some(ein) = &ein {
             let digits = ein.expose_digits().as_bytes();
             let sealed = store.keys.seal(digits, ein_aad(&bid))?;
@@ -271,4 +204,81 @@ pub(super) async fn update(
     }
     .await;
     store.commit_along(txn, program, &along, updated).await
+}
+
+/// The statement writing every profile column of `business` (and its search text and
+/// `updated_at`); the caller adds the EIN columns and the row filter.
+fn profile_update(business: &Business) -> sea_orm::UpdateMany<businesses::Entity> {
+    let p = business.profile();
+    let d = p.details();
+    let text = |v: Option<&str>| v.map(ToOwned::to_owned);
+    businesses::Entity::update_many()
+        .col_expr(businesses::Column::BusinessName, p.name().as_str().into())
+        .col_expr(businesses::Column::Email, p.email().as_str().into())
+        .col_expr(
+            businesses::Column::PhoneNumber,
+            p.phone_number().as_str().into(),
+        )
+        .col_expr(
+            businesses::Column::AddressOne,
+            p.address_one().as_str().into(),
+        )
+        .col_expr(
+            businesses::Column::AddressTwo,
+            text(p.address_two().map(domain::AddressLine::as_str)).into(),
+        )
+        .col_expr(businesses::Column::City, p.city().as_str().into())
+        .col_expr(businesses::Column::State, p.state().as_str().into())
+        .col_expr(businesses::Column::Zipcode, p.zipcode().as_str().into())
+        .col_expr(businesses::Column::Country, p.country().as_str().into())
+        .col_expr(
+            businesses::Column::BusinessType,
+            text(p.business_type().map(domain::BusinessType::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::IncorporatedDate,
+            p.incorporated_date()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .into(),
+        )
+        .col_expr(
+            businesses::Column::IncorporatedState,
+            text(p.incorporated_state().map(domain::State::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::Dba,
+            text(d.dba().map(domain::ShortText::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::NaicsCode,
+            text(d.naics_code().map(domain::NaicsCode::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::BusinessIndustry,
+            text(d.industry().map(domain::ShortText::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::BusinessDescription,
+            text(d.description().map(domain::Description::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::Website,
+            text(d.website().map(domain::Website::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::SupportEmail,
+            text(d.support_email().map(domain::Email::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::SupportPhoneNumber,
+            text(d.support_phone_number().map(domain::PhoneNumber::as_str)).into(),
+        )
+        .col_expr(
+            businesses::Column::SearchText,
+            business.search_text().into(),
+        )
+        .col_expr(
+            businesses::Column::UpdatedAt,
+            to_ms(business.updated_at()).into(),
+        )
 }

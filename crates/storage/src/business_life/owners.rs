@@ -233,7 +233,10 @@ fn owner_from_rows(
 ) -> Result<BusinessOwner, StorageError> {
     let record = BusinessOwnerRecord {
         id: BusinessOwnerId::from_uuid(uuid_of(&row.id, "business_owners.id")?),
-        business_id: BusinessId::from_uuid(uuid_of(&row.business_id, "business_owners.business_id")?),
+        business_id: BusinessId::from_uuid(uuid_of(
+            &row.business_id,
+            "business_owners.business_id",
+        )?),
         user_id: UserId::from_uuid(uuid_of(&row.user_id, "business_owners.user_id")?),
         ownership_hundredths: i64::from(row.ownership_hundredths),
         title: row.title.clone(),

@@ -23,9 +23,8 @@ use crate::users::rows::uuid_of;
 /// program's businesses for now; an index-backed search replaces this one function.
 fn search_condition(key: &str) -> Condition {
     let pattern = format!("%{}%", escape_like(key));
-    Condition::all().add(
-        Expr::col(businesses::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')),
-    )
+    Condition::all()
+        .add(Expr::col(businesses::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')))
 }
 
 /// `text` with the LIKE wildcards `%`, `_` and the escape `\` escaped.
