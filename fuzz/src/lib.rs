@@ -229,6 +229,16 @@ pub fn assert_business_fits_columns(business: &Business) {
         d.incorporated_state.as_deref(),
         3,
     );
+    fits("businesses.dba", d.dba.as_deref(), 128);
+    fits("businesses.naics_code", d.naics_code.as_deref(), 6);
+    fits("businesses.business_industry", d.business_industry.as_deref(), 128);
+    fits("businesses.support_email", d.support_email.as_deref(), 254);
+    fits(
+        "businesses.support_phone_number",
+        d.support_phone_number.as_deref(),
+        16,
+    );
+    fits("businesses.search_text", Some(&business.search_text()), 2048);
     for e in d.meta_data.iter().flatten() {
         fits("business_meta_data.name", e.name.as_deref(), 64);
         fits("business_meta_data.value", e.value.as_deref(), 512);

@@ -41,8 +41,10 @@ fn added_columns() -> Vec<ColumnDef> {
             .string_len(16)
             .null()
             .to_owned(),
+        // Name (128), email (254) and dba (128), lowercased: lowercasing may lengthen text
+        // (`İ` is two characters lowercase), hence the room.
         ColumnDef::new(Businesses::SearchText)
-            .string_len(1024)
+            .string_len(2048)
             .not_null()
             .default("")
             .to_owned(),

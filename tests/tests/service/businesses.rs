@@ -909,3 +909,67 @@ async fn get_all_searches_and_filters(app: &TestApp) {
     assert_eq!(parse(&resp.body)["data"]["pagination"]["total"], 0);
 }
 service_test!(get_all_searches_and_filters, get_all_searches_and_filters);
+
+/// Changes of businesses go through the one pipeline: a retry with the same
+/// `Idempotency-Key` gets the first answer and changes nothing; a replayed signature is 401.
+async fn business_changes_are_idempotent_and_replay_protected(app: &TestApp) {
+    let b = business(app, 1).await;
+    let u = user(app, 1).await;
+    let client = app.client();
+    let body = serde_json::to_vec(&json!({"business_id": b["id"], "user_id": u["id"], "ownership_percent": 30, "title": "CEO"})).unwrap();
+    let path = "/api/v3/business/add-business-owner";
+    let first = client.post(path, &body, Some("owner-key-1")).await.unwrap();
+    assert_eq!(first.status, 200);
+    let again = client.post(path, &body, Some("owner-key-1")).await.unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        parse(&again.body),
+        parse(&first.body),
+        "the first answer again"
+    );
+    let (_, owners) = call(
+        app,
+        "/business/get-business-owners",
+        &json!({"business_id": b["id"]}),
+    )
+    .await;
+    assert_eq!(owners["data"]["pagination"]["total"], 1, "added once");
+    // The same key with another body is refused.
+    let other = serde_json::to_vec(&json!({"business_id": b["id"], "user_id": u["id"], "ownership_percent": 31, "title": "CEO"})).unwrap();
+    let reused = client
+        .post(path, &other, Some("owner-key-1"))
+        .await
+        .unwrap();
+    assert_eq!(reused.status, 422);
+    assert_eq!(
+        parse(&reused.body)["errors"][0]["code"],
+        "idempotency_key_reused"
+    );
+
+    // A signed block sent twice as it is: the second is a replay.
+    let raw = tests::RawRequest::signed(
+        app,
+        "/api/v3/business/block",
+        &serde_json::to_vec(&json!({"business_id": b["id"], "reason": "review"})).unwrap(),
+    );
+    let (status, _, _) = raw.send(app).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = raw.send(app).await;
+    assert_eq!(status, 401);
+    assert_eq!(parse(&body)["errors"][0]["code"], "replayed_request");
+    let events = app
+        .store
+        .business_events(app.program.program_id, bid(&b))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "status").count(),
+        1,
+        "blocked once"
+    );
+}
+service_test!(
+    business_changes_are_idempotent_and_replay_protected,
+    business_changes_are_idempotent_and_replay_protected
+);
