@@ -85,7 +85,7 @@ const MUTATING: [&str; 12] = [
 /// Where the id in an answer can be used next, as OpenAPI links on the 200 answer: (from
 /// operation, link name, to operation, the body field that takes the id). Stateful tests
 /// (schemathesis) follow them, e.g. create a user, then block and unblock that user.
-const LINKS: [(&str, &str, &str, &str); 19] = [
+const LINKS: [(&str, &str, &str, &str); 18] = [
     ("create_user", "GetUser", "get_user", "user_id"),
     ("create_user", "UpdateUser", "update_user", "user_id"),
     ("create_user", "BlockUser", "block_user", "user_id"),
@@ -164,13 +164,16 @@ const LINKS: [(&str, &str, &str, &str); 19] = [
         "list_business_owners",
         "business_id",
     ),
-    (
-        "create_business",
-        "RemoveBusinessOwner",
-        "remove_business_owner",
-        "business_id",
-    ),
 ];
+
+/// Links whose body takes more than the answer's id: (from, link name, to, [(body field,
+/// answer field)]). An owner is removed by its business and its own id.
+const COMPOUND_LINKS: [(&str, &str, &str, [(&str, &str); 2]); 1] = [(
+    "add_business_owner",
+    "RemoveBusinessOwner",
+    "remove_business_owner",
+    [("business_id", "business_id"), ("owner_id", "id")],
+)];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -338,6 +341,35 @@ fn share(op: &mut utoipa::openapi::path::Operation, version: &str) {
             );
         }
     }
+    if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+        for (_, name, to, fields) in COMPOUND_LINKS.iter().filter(|(from, ..)| *from == id) {
+            let body: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(field, from)| {
+                    (
+                        (*field).to_owned(),
+                        json!(format!("$response.body#/data/items/0/{from}")),
+                    )
+                })
+                .collect();
+            ok.links.insert(
+                (*name).to_owned(),
+                LinkBuilder::new()
+                    .operation_id(format!("{to}_{short}"))
+                    .request_body(Some(serde_json::Value::Object(body)))
+                    .description(format!(
+                        "The answer's `data.items[0]` fields as {}.",
+                        fields
+                            .iter()
+                            .map(|(f, _)| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ))
+                    .build()
+                    .into(),
+            );
+        }
+    }
     if mutating {
         op.parameters
             .get_or_insert_with(Vec::new)
@@ -406,7 +438,10 @@ mod tests {
                     .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
                     .unwrap_or_default();
                 for field in ["user_id", "business_id"] {
-                    let linked = LINKS.iter().any(|(_, _, to, f)| *to == base && *f == field);
+                    let linked = LINKS.iter().any(|(_, _, to, f)| *to == base && *f == field)
+                        || COMPOUND_LINKS.iter().any(|(_, _, to, fs)| {
+                            *to == base && fs.iter().any(|(f, _)| *f == field)
+                        });
                     if required.contains(&field) && !linked {
                         unlinked.push(format!("{id} ({field})"));
                     }
@@ -500,7 +535,7 @@ mod tests {
                 count += 1;
             }
         }
-        assert_eq!(count, 2 * LINKS.len());
+        assert_eq!(count, 2 * (LINKS.len() + COMPOUND_LINKS.len()));
     }
 
     #[test]
