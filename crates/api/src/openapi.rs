@@ -166,9 +166,17 @@ const LINKS: [(&str, &str, &str, &str); 18] = [
     ),
 ];
 
+/// (from, link name, to, [(body field, answer field)]).
+type CompoundLink = (
+    &'static str,
+    &'static str,
+    &'static str,
+    [(&'static str, &'static str); 2],
+);
+
 /// Links whose body takes more than the answer's id: (from, link name, to, [(body field,
 /// answer field)]). An owner is removed by its business and its own id.
-const COMPOUND_LINKS: [(&str, &str, &str, [(&str, &str); 2]); 1] = [(
+const COMPOUND_LINKS: [CompoundLink; 1] = [(
     "add_business_owner",
     "RemoveBusinessOwner",
     "remove_business_owner",

@@ -1,7 +1,7 @@
 //! `onboard kyb decide` as an operator uses it: a pending KYB case decided from the command
 //! line, recorded in the business's audit trail (actor `operator`) and in `operator_actions`
 //! (who ran it), and a decided case refused a second decision.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use std::process::Command;
 
@@ -58,6 +58,8 @@ async fn kyb_decide(backend: Backend) {
     store
         .create_business(program, business, &new, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
     let ids = NewUserIds {
         user: UserId::from_uuid(uuid::Uuid::now_v7()),
@@ -68,6 +70,8 @@ async fn kyb_decide(backend: Backend) {
     store
         .create_user(program, ids, &person, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
     let audit = Audit {
         actor: "test",
@@ -85,6 +89,8 @@ async fn kyb_decide(backend: Backend) {
     store
         .add_business_owner(program, owner_id, &owner, audit, now, Along::nothing())
         .await
+        .unwrap()
+        .written()
         .unwrap();
     store
         .change_business(
@@ -96,6 +102,8 @@ async fn kyb_decide(backend: Backend) {
             Along::nothing(),
         )
         .await
+        .unwrap()
+        .written()
         .unwrap();
 
     let id = business.to_string();
