@@ -117,6 +117,7 @@ pub fn user_record(user: &User) -> UserRecord {
 /// The record storage keeps for `business` (`storage::businesses`).
 pub fn business_record(business: &Business) -> BusinessRecord {
     let p = business.profile();
+    let d = p.details();
     BusinessRecord {
         id: business.id(),
         program_id: business.program_id(),
@@ -136,6 +137,13 @@ pub fn business_record(business: &Business) -> BusinessRecord {
                 .incorporated_date()
                 .map(|d| d.format("%Y-%m-%d").to_string()),
             incorporated_state: p.incorporated_state().map(|s| s.as_str().to_owned()),
+            dba: d.dba().map(|v| v.as_str().to_owned()),
+            naics_code: d.naics_code().map(|v| v.as_str().to_owned()),
+            business_industry: d.industry().map(|v| v.as_str().to_owned()),
+            business_description: d.description().map(|v| v.as_str().to_owned()),
+            website: d.website().map(|v| v.as_str().to_owned()),
+            support_email: d.support_email().map(|v| v.as_str().to_owned()),
+            support_phone_number: d.support_phone_number().map(|v| v.as_str().to_owned()),
             meta_data: Some(
                 p.meta_data()
                     .entries()
@@ -221,6 +229,16 @@ pub fn assert_business_fits_columns(business: &Business) {
         d.incorporated_state.as_deref(),
         3,
     );
+    fits("businesses.dba", d.dba.as_deref(), 128);
+    fits("businesses.naics_code", d.naics_code.as_deref(), 6);
+    fits("businesses.business_industry", d.business_industry.as_deref(), 128);
+    fits("businesses.support_email", d.support_email.as_deref(), 254);
+    fits(
+        "businesses.support_phone_number",
+        d.support_phone_number.as_deref(),
+        16,
+    );
+    fits("businesses.search_text", Some(&business.search_text()), 2048);
     for e in d.meta_data.iter().flatten() {
         fits("business_meta_data.name", e.name.as_deref(), 64);
         fits("business_meta_data.value", e.value.as_deref(), 512);

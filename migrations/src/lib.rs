@@ -42,6 +42,7 @@ mod m20261129_000008_credential_lifecycle;
 mod m20261129_000009_claims_and_leases;
 mod m20261129_000010_user_search;
 mod m20261129_000011_events_and_webhooks;
+mod m20261129_000012_business_owners_and_kyb;
 mod m20261129_000013_screening;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_claims_and_leases::Migration),
             Box::new(m20261129_000010_user_search::Migration),
             Box::new(m20261129_000011_events_and_webhooks::Migration),
+            Box::new(m20261129_000012_business_owners_and_kyb::Migration),
             Box::new(m20261129_000013_screening::Migration),
         ]
     }

@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
 /// Tables the migrations must create (at least; the round trip itself reads every table from
 /// the database's catalog, so a table added by a new migration is checked without a change
 /// here).
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 20] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -41,10 +41,12 @@ const TABLES: [&str; 18] = [
     "screening_state",
     "screenings",
     "screening_subjects",
+    "business_owners",
+    "business_events",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 12] = [
+const INDEXES: [(&str, &str); 15] = [
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),
@@ -57,6 +59,9 @@ const INDEXES: [(&str, &str); 12] = [
     ("operator_actions", "idx_operator_actions_created_at"),
     ("screenings", "idx_screenings_user_created"),
     ("screening_subjects", "idx_screening_subjects_status"),
+    ("business_owners", "uq_business_owners_business_user"),
+    ("business_owners", "uq_business_owners_control_person"),
+    ("businesses", "idx_businesses_kyb_queue"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

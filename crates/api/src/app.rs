@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     routes::businesses::customers,
                 ))
                 .configure(routes_of_events)
+                .configure(routes_of_business_life)
                 .default_service(web::to(not_found)),
         );
     }
@@ -46,6 +47,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(docs_page())
         .default_service(web::to(not_found));
+}
+
+/// The business operations of SPEC §9 (update, block, KYB, owners, listing).
+fn routes_of_business_life(cfg: &mut web::ServiceConfig) {
+    use routes::business_life as b;
+    cfg.service(post_only("/business/update", b::update))
+        .service(post_only("/business/block", b::block))
+        .service(post_only("/business/unblock", b::unblock))
+        .service(post_only(
+            "/business/send-verification-request",
+            b::send_verification_request,
+        ))
+        .service(post_only("/business/get-all", b::get_all))
+        .service(post_only("/business/add-business-owner", b::add_owner))
+        .service(post_only("/business/get-business-owners", b::get_owners))
+        .service(post_only(
+            "/business/remove-business-owner",
+            b::remove_owner,
+        ));
 }
 
 /// The OpenAPI document, rendered once.

@@ -113,6 +113,18 @@ impl Fields {
         }
     }
 
+    /// A decimal field (`ownership_percent`): a JSON number, as its text (`25.5`).
+    pub fn number_text(&mut self, name: &str) -> Option<String> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                self.wrong(name, "a number");
+                None
+            }
+        }
+    }
+
     /// A non-negative integer field.
     pub fn integer(&mut self, name: &str) -> Option<u64> {
         match self.map.remove(name) {

@@ -52,6 +52,9 @@ pub enum Command {
     /// Sanctions screening: load a list, review and decide potential matches.
     #[command(subcommand)]
     Screening(crate::screening_cli::ScreeningCommand),
+    /// Operator decisions on KYB cases (businesses).
+    #[command(subcommand)]
+    Kyb(KybCommand),
     /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
     /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response. Calls to an
     /// endpoint of the API are retried on transient failures (429, 5xx, connection errors),
@@ -145,6 +148,22 @@ pub enum KycCommand {
         #[arg(value_parser = ["verified", "rejected"])]
         decision: String,
         /// Why (recorded in the audit trail).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// `onboard kyb …`.
+#[derive(Debug, Subcommand)]
+pub enum KybCommand {
+    /// Decide a pending KYB case (the `manual` verifier's way).
+    Decide {
+        /// The business, `buss-…`.
+        business: String,
+        /// `verified` or `rejected`.
+        #[arg(value_parser = ["verified", "rejected"])]
+        decision: String,
+        /// Why (recorded in the business's audit trail).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -408,6 +427,29 @@ async fn run(config: Config, command: Command, actor: &str) -> CliResult {
         Command::Screening(command) => {
             let store = open_store(&config).await?;
             crate::screening_cli::run(&store, command, actor, now).await
+        }
+        Command::Kyb(KybCommand::Decide {
+            business,
+            decision,
+            reason,
+        }) => {
+            let action = by(format!("kyb decide {business} {decision}"));
+            let store = open_store(&config).await?;
+            let decided = crate::kyb::decide(
+                &store,
+                &action,
+                &business,
+                &decision,
+                reason.as_deref(),
+                now,
+            )
+            .await?;
+            println!(
+                "{} kyb_status is now {}",
+                decided.id(),
+                decided.kyb_status()
+            );
+            Ok(())
         }
         Command::Call { path, file } => call(&path, file.as_deref()).await,
     }

@@ -1,9 +1,12 @@
 //! Onboard's HTTP transport: actix-web routes, request authentication, the error envelope,
 //! configuration and the pieces of the `onboard` binary.
 
+pub mod any_case;
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod business_requests;
+pub mod business_views;
 pub mod cli;
 pub mod client_addr;
 pub mod clock;
@@ -13,10 +16,12 @@ pub mod error;
 pub mod event_views;
 pub mod idempotency;
 pub mod keys;
+pub mod kyb;
 pub mod kyc;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+mod openapi_links;
 pub mod operator;
 pub mod pipeline;
 pub mod requests;

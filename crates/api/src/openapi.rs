@@ -15,7 +15,8 @@ use utoipa::openapi::{Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorItem;
-use crate::routes::{businesses, events, health, users, webhooks};
+use crate::openapi_links::{COMPOUND_LINKS, LINKS, MUTATING};
+use crate::routes::{business_life, businesses, events, health, users, webhooks};
 use crate::schemas::{ErrorEnvelopeSchema, string_enum};
 use crate::state::VERSIONS;
 
@@ -66,84 +67,6 @@ const COMMON_ERRORS: [(&str, &str); 7] = [
     ),
 ];
 
-/// The mutating operations: they take an `Idempotency-Key`.
-const MUTATING: [&str; 11] = [
-    "create_user",
-    "update_user",
-    "block_user",
-    "unblock_user",
-    "send_verification_request",
-    "create_business",
-    "create_webhook",
-    "update_webhook",
-    "delete_webhook",
-    "rotate_webhook_secret",
-    "resend_event",
-];
-
-/// Where the id in an answer can be used next, as OpenAPI links on the 200 answer: (from
-/// operation, link name, to operation, the body field that takes the id). Stateful tests
-/// (schemathesis) follow them, e.g. create a user, then block and unblock that user.
-const LINKS: [(&str, &str, &str, &str); 17] = [
-    ("create_user", "GetUser", "get_user", "user_id"),
-    ("create_user", "UpdateUser", "update_user", "user_id"),
-    ("create_user", "BlockUser", "block_user", "user_id"),
-    (
-        "create_user",
-        "SendVerificationRequest",
-        "send_verification_request",
-        "user_id",
-    ),
-    ("update_user", "GetUser", "get_user", "user_id"),
-    ("block_user", "UnblockUser", "unblock_user", "user_id"),
-    ("unblock_user", "BlockUser", "block_user", "user_id"),
-    (
-        "send_verification_request",
-        "GetUser",
-        "get_user",
-        "user_id",
-    ),
-    (
-        "create_business",
-        "GetBusiness",
-        "get_business",
-        "business_id",
-    ),
-    (
-        "create_business",
-        "ListBusinessContacts",
-        "list_business_contacts",
-        "business_id",
-    ),
-    (
-        "create_business",
-        "CreateUser",
-        "create_user",
-        "business_id",
-    ),
-    ("create_webhook", "GetWebhook", "get_webhook", "webhook_id"),
-    (
-        "create_webhook",
-        "UpdateWebhook",
-        "update_webhook",
-        "webhook_id",
-    ),
-    (
-        "create_webhook",
-        "RotateWebhookSecret",
-        "rotate_webhook_secret",
-        "webhook_id",
-    ),
-    (
-        "create_webhook",
-        "DeleteWebhook",
-        "delete_webhook",
-        "webhook_id",
-    ),
-    ("resend_event", "GetEvent", "get_event", "event_id"),
-    ("get_event", "ResendEvent", "resend_event", "event_id"),
-];
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -175,6 +98,14 @@ const LINKS: [(&str, &str, &str, &str); 17] = [
         events::get_all,
         events::get,
         events::resend,
+        business_life::update,
+        business_life::block,
+        business_life::unblock,
+        business_life::send_verification_request,
+        business_life::get_all,
+        business_life::add_owner,
+        business_life::get_owners,
+        business_life::remove_owner,
         health::healthz,
         health::readyz,
         crate::metrics::render,
@@ -186,6 +117,7 @@ const LINKS: [(&str, &str, &str, &str); 17] = [
         (name = "businesses", description = "Businesses and their contacts."),
         (name = "webhooks", description = "Endpoints that receive every event, signed (Standard Webhooks)."),
         (name = "events", description = "The event log: every change of a user or business, and its deliveries."),
+        (name = "businesses", description = "Businesses: create, read, list, update, block, KYB, beneficial owners and contacts."),
         (name = "operations", description = "Health checks, without credentials."),
     ),
 )]
@@ -316,6 +248,35 @@ fn share(op: &mut utoipa::openapi::path::Operation, version: &str) {
             );
         }
     }
+    if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+        for (_, name, to, fields) in COMPOUND_LINKS.iter().filter(|(from, ..)| *from == id) {
+            let body: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(field, from)| {
+                    (
+                        (*field).to_owned(),
+                        json!(format!("$response.body#/data/items/0/{from}")),
+                    )
+                })
+                .collect();
+            ok.links.insert(
+                (*name).to_owned(),
+                LinkBuilder::new()
+                    .operation_id(format!("{to}_{short}"))
+                    .request_body(Some(serde_json::Value::Object(body)))
+                    .description(format!(
+                        "The answer's `data.items[0]` fields as {}.",
+                        fields
+                            .iter()
+                            .map(|(f, _)| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ))
+                    .build()
+                    .into(),
+            );
+        }
+    }
     if mutating {
         op.parameters
             .get_or_insert_with(Vec::new)
@@ -384,7 +345,10 @@ mod tests {
                     .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
                     .unwrap_or_default();
                 for field in ["user_id", "business_id", "webhook_id", "event_id"] {
-                    let linked = LINKS.iter().any(|(_, _, to, f)| *to == base && *f == field);
+                    let linked = LINKS.iter().any(|(_, _, to, f)| *to == base && *f == field)
+                        || COMPOUND_LINKS.iter().any(|(_, _, to, fs)| {
+                            *to == base && fs.iter().any(|(f, _)| *f == field)
+                        });
                     if required.contains(&field) && !linked {
                         unlinked.push(format!("{id} ({field})"));
                     }
@@ -431,6 +395,14 @@ mod tests {
                 "/event/get-all",
                 "/event/get",
                 "/event/resend",
+                "/business/update",
+                "/business/block",
+                "/business/unblock",
+                "/business/send-verification-request",
+                "/business/get-all",
+                "/business/add-business-owner",
+                "/business/get-business-owners",
+                "/business/remove-business-owner",
             ] {
                 let op = &paths[&format!("{version}{endpoint}")]["post"];
                 assert!(op.is_object(), "{version}{endpoint}");
@@ -440,7 +412,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 2 * 19 + 3);
+        assert_eq!(ids.len(), 2 * 27 + 3);
     }
 
     #[test]
@@ -479,7 +451,7 @@ mod tests {
                 count += 1;
             }
         }
-        assert_eq!(count, 2 * LINKS.len());
+        assert_eq!(count, 2 * (LINKS.len() + COMPOUND_LINKS.len()));
     }
 
     #[test]

@@ -13,9 +13,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::schemas::{
-    BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, SortSchema, UserStatusSchema,
-};
+use crate::schemas::{KycStatusSchema, SortSchema, UserStatusSchema};
 
 /// One `{name, value}` pair of `meta_data`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -260,9 +258,14 @@ pub struct ListUsersRequest {
     "zipcode": "73301",
     "country": "US",
     "ein": "12-3456789",
-    "business_type": "llc",
+    "business_type": "LLC",
     "incorporated_date": "2015-06-01",
-    "incorporated_state": "DE"
+    "incorporated_state": "DE",
+    "dba": "Acme",
+    "naics_code": "541511",
+    "website": "https://acme.example",
+    "support_email": "support@acme.example",
+    "support_phone_number": "+15125550101"
 }))]
 pub struct CreateBusinessRequest {
     /// The legal name: 1–128 characters after trimming.
@@ -298,8 +301,9 @@ pub struct CreateBusinessRequest {
         example = "12-3456789"
     )]
     pub ein: String,
-    /// The legal form.
-    #[schema(value_type = Option<BusinessTypeSchema>)]
+    /// The legal form, in any letter case (`LLC` is `llc`, as the platform's examples send
+    /// it); answered lowercase.
+    #[schema(value_type = Option<crate::any_case::BusinessTypeInput>)]
     pub business_type: Option<String>,
     /// `YYYY-MM-DD`, a real date not in the future and not before 1800-01-01.
     #[schema(
@@ -309,6 +313,26 @@ pub struct CreateBusinessRequest {
     /// An ISO 3166-2 subdivision of `country`, without the prefix.
     #[schema(pattern = r"^\s*[A-Za-z0-9]{1,3}\s*$")]
     pub incorporated_state: Option<String>,
+    /// "Doing business as": 1–128 characters after trimming; `""` means none.
+    pub dba: Option<String>,
+    /// Six digits starting with a NAICS sector (`invalid_value` otherwise); `""` means none.
+    #[schema(pattern = r"^\s*([0-9]{6})?\s*$", example = "541511")]
+    pub naics_code: Option<String>,
+    /// 1–128 characters after trimming; `""` means none.
+    pub business_industry: Option<String>,
+    /// 1–1,000 characters after trimming (line breaks allowed); `""` means none.
+    pub business_description: Option<String>,
+    /// An `https://` URL (at most 2,048 characters) naming a DNS host; `""` means none.
+    #[schema(
+        pattern = r"^\s*([Hh][Tt][Tt][Pp][Ss]://\S+)?\s*$",
+        example = "https://acme.example"
+    )]
+    pub website: Option<String>,
+    /// An email address as `email`; `""` means none.
+    pub support_email: Option<String>,
+    /// E.164, as `phone_number`; `""` means none.
+    #[schema(pattern = r"^\s*(\+[1-9][0-9]{7,14})?\s*$")]
+    pub support_phone_number: Option<String>,
     /// At most 50 pairs with unique names.
     #[schema(max_items = 50)]
     pub meta_data: Option<Vec<MetaEntryInput>>,
@@ -341,9 +365,9 @@ pub struct ListContactsRequest {
         pattern = r"^\s*buss-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\s*$"
     )]
     pub business_id: String,
-    /// Only customers or only vendors (default both).
+    /// Only customers or only vendors (default both), in any letter case.
     #[serde(rename = "type")]
-    #[schema(value_type = Option<ContactTypeSchema>)]
+    #[schema(value_type = Option<crate::any_case::ContactTypeInput>)]
     pub contact_type: Option<String>,
     /// Page number (default 1).
     #[schema(minimum = 1, maximum = 1_000_000)]

@@ -184,6 +184,13 @@ pub fn run(
             settings.screening_list_dir.clone(),
             settings.screening_poll,
         );
+        // KYB goes through the verifier of the same kind as KYC's (SPEC §9).
+        crate::kyb::spawn_worker(
+            store.clone(),
+            crate::kyb::like(settings.kyc_verifier.as_ref()),
+            clock.clone(),
+            settings.kyc_interval,
+        );
         spawn_sweepers(store, clock, instance_id());
     }
     let server = HttpServer::new(move || {

@@ -225,6 +225,21 @@ pub struct BusinessView {
     incorporated_date: Option<String>,
     #[schema(pattern = "^[A-Z0-9]{1,3}$")]
     incorporated_state: Option<String>,
+    /// "Doing business as".
+    #[schema(min_length = 1, max_length = 128)]
+    dba: Option<String>,
+    #[schema(pattern = "^[0-9]{6}$", example = "541511")]
+    naics_code: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
+    business_industry: Option<String>,
+    #[schema(min_length = 1, max_length = 1000)]
+    business_description: Option<String>,
+    #[schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]://", max_length = 2048)]
+    website: Option<String>,
+    #[schema(format = Email, max_length = 254)]
+    support_email: Option<String>,
+    #[schema(pattern = "^\\+[1-9][0-9]{7,14}$")]
+    support_phone_number: Option<String>,
     #[schema(value_type = UserStatusSchema)]
     status: &'static str,
     #[schema(value_type = KycStatusSchema)]
@@ -239,6 +254,7 @@ pub struct BusinessView {
 impl From<&Business> for BusinessView {
     fn from(b: &Business) -> Self {
         let p = b.profile();
+        let d = p.details();
         Self {
             id: b.id().to_string(),
             uuid: b.id().uuid().to_string(),
@@ -257,6 +273,13 @@ impl From<&Business> for BusinessView {
                 .incorporated_date()
                 .map(|d| d.format("%Y-%m-%d").to_string()),
             incorporated_state: p.incorporated_state().map(|s| s.as_str().to_owned()),
+            dba: d.dba().map(|v| v.as_str().to_owned()),
+            naics_code: d.naics_code().map(|v| v.as_str().to_owned()),
+            business_industry: d.industry().map(|v| v.as_str().to_owned()),
+            business_description: d.description().map(|v| v.as_str().to_owned()),
+            website: d.website().map(|v| v.as_str().to_owned()),
+            support_email: d.support_email().map(|v| v.as_str().to_owned()),
+            support_phone_number: d.support_phone_number().map(|v| v.as_str().to_owned()),
             status: b.status().as_str(),
             kyb_status: b.kyb_status().as_str(),
             meta_data: meta(p.meta_data()),

@@ -18,10 +18,10 @@ use domain::{
     ProgramId, RawNewUser, User, UserChange, UserId, UserQuery,
 };
 use storage::{
-    Along, Audit, BusinessRepository, Claim, Entity, HmacCredential, IdempotencyRepository,
-    InternalError, IssuedCredentials, NewUserIds, OperatorAction, Outcome, Page, Problem,
-    ProgramRepository, ProgramSummary, ReplayGuard, Repositories, RotatedHmac, SecretString,
-    Signature, StorageError, UserEvent, UserRepository, VerifiedApiKey,
+    Along, Audit, BusinessLifecycle, BusinessRepository, Claim, Entity, HmacCredential,
+    IdempotencyRepository, InternalError, IssuedCredentials, NewUserIds, OperatorAction, Outcome,
+    Page, Problem, ProgramRepository, ProgramSummary, ReplayGuard, Repositories, RotatedHmac,
+    SecretString, Signature, StorageError, UserEvent, UserRepository, VerifiedApiKey,
 };
 
 const USERNAME: &str = "fake-user";
@@ -195,6 +195,82 @@ impl BusinessRepository for Fake {
         _: ProgramId,
         _: &ContactQuery,
     ) -> Result<Option<Page<BusinessContact>>, StorageError> {
+        not_here()
+    }
+}
+
+#[async_trait]
+impl BusinessLifecycle for Fake {
+    async fn update_business(
+        &self,
+        _: ProgramId,
+        _: BusinessId,
+        _: &domain::RawNewBusiness,
+        _: DateTime<Utc>,
+        _: Audit<'_>,
+        _: Along<Business>,
+    ) -> Result<Outcome<Business>, StorageError> {
+        not_here()
+    }
+    async fn change_business(
+        &self,
+        _: ProgramId,
+        _: BusinessId,
+        _: domain::BusinessChange,
+        _: Audit<'_>,
+        _: DateTime<Utc>,
+        _: Along<Business>,
+    ) -> Result<Outcome<Business>, StorageError> {
+        not_here()
+    }
+    async fn add_business_owner(
+        &self,
+        _: ProgramId,
+        _: domain::BusinessOwnerId,
+        _: &domain::NewBusinessOwner,
+        _: Audit<'_>,
+        _: DateTime<Utc>,
+        _: Along<domain::BusinessOwner>,
+    ) -> Result<Outcome<domain::BusinessOwner>, StorageError> {
+        not_here()
+    }
+    async fn remove_business_owner(
+        &self,
+        _: ProgramId,
+        _: BusinessId,
+        _: domain::BusinessOwnerId,
+        _: Audit<'_>,
+        _: DateTime<Utc>,
+        _: Along<domain::BusinessOwner>,
+    ) -> Result<Outcome<domain::BusinessOwner>, StorageError> {
+        not_here()
+    }
+    async fn business_owners(
+        &self,
+        _: ProgramId,
+        _: BusinessId,
+        _: domain::PageRequest,
+    ) -> Result<Option<Page<domain::BusinessOwner>>, StorageError> {
+        not_here()
+    }
+    async fn list_businesses(
+        &self,
+        _: ProgramId,
+        _: &domain::BusinessQuery,
+    ) -> Result<Page<Business>, StorageError> {
+        not_here()
+    }
+    async fn business_events(
+        &self,
+        _: ProgramId,
+        _: BusinessId,
+    ) -> Result<Vec<storage::BusinessEvent>, StorageError> {
+        not_here()
+    }
+    async fn business_program(&self, _: BusinessId) -> Result<Option<ProgramId>, StorageError> {
+        not_here()
+    }
+    async fn pending_kyb(&self, _: u64) -> Result<Vec<(ProgramId, BusinessId)>, StorageError> {
         not_here()
     }
 }

@@ -79,11 +79,27 @@ pub enum Endpoint {
     GetEvent,
     /// `/event/resend`.
     ResendEvent,
+    /// `/business/update`.
+    UpdateBusiness,
+    /// `/business/block`.
+    BlockBusiness,
+    /// `/business/unblock`.
+    UnblockBusiness,
+    /// `/business/send-verification-request`.
+    SendBusinessVerificationRequest,
+    /// `/business/get-all`.
+    ListBusinesses,
+    /// `/business/add-business-owner`.
+    AddBusinessOwner,
+    /// `/business/get-business-owners`.
+    ListBusinessOwners,
+    /// `/business/remove-business-owner`.
+    RemoveBusinessOwner,
 }
 
 impl Endpoint {
     /// All endpoints.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 27] = [
         Self::CreateUser,
         Self::GetUser,
         Self::ListUsers,
@@ -103,6 +119,14 @@ impl Endpoint {
         Self::ListEvents,
         Self::GetEvent,
         Self::ResendEvent,
+        Self::UpdateBusiness,
+        Self::BlockBusiness,
+        Self::UnblockBusiness,
+        Self::SendBusinessVerificationRequest,
+        Self::ListBusinesses,
+        Self::AddBusinessOwner,
+        Self::ListBusinessOwners,
+        Self::RemoveBusinessOwner,
     ];
 
     /// The path below the version prefix.
@@ -127,6 +151,14 @@ impl Endpoint {
             Self::ListEvents => "/event/get-all",
             Self::GetEvent => "/event/get",
             Self::ResendEvent => "/event/resend",
+            Self::UpdateBusiness => "/business/update",
+            Self::BlockBusiness => "/business/block",
+            Self::UnblockBusiness => "/business/unblock",
+            Self::SendBusinessVerificationRequest => "/business/send-verification-request",
+            Self::ListBusinesses => "/business/get-all",
+            Self::AddBusinessOwner => "/business/add-business-owner",
+            Self::ListBusinessOwners => "/business/get-business-owners",
+            Self::RemoveBusinessOwner => "/business/remove-business-owner",
         }
     }
 
@@ -142,6 +174,8 @@ impl Endpoint {
                 | Self::ListWebhooks
                 | Self::ListEvents
                 | Self::GetEvent
+                | Self::ListBusinesses
+                | Self::ListBusinessOwners
         )
     }
 
@@ -337,6 +371,27 @@ pub struct CreateBusiness {
     /// ISO 3166-2 subdivision of `country`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incorporated_state: Option<String>,
+    /// "Doing business as".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dba: Option<String>,
+    /// Six-digit NAICS code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naics_code: Option<String>,
+    /// Industry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_industry: Option<String>,
+    /// Description, at most 1,000 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_description: Option<String>,
+    /// An `https://` URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Support email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_email: Option<String>,
+    /// Support phone, E.164.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_phone_number: Option<String>,
     /// Integrator-defined pairs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta_data: Option<Vec<MetaEntry>>,
@@ -440,6 +495,27 @@ pub struct Business {
     pub incorporated_date: Option<String>,
     /// Subdivision code.
     pub incorporated_state: Option<String>,
+    /// "Doing business as".
+    #[serde(default)]
+    pub dba: Option<String>,
+    /// Six-digit NAICS code.
+    #[serde(default)]
+    pub naics_code: Option<String>,
+    /// Industry.
+    #[serde(default)]
+    pub business_industry: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub business_description: Option<String>,
+    /// An `https://` URL.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Support email.
+    #[serde(default)]
+    pub support_email: Option<String>,
+    /// Support phone, E.164.
+    #[serde(default)]
+    pub support_phone_number: Option<String>,
     /// `active`, `blocked` or `closed`.
     pub status: String,
     /// Verification state of the business.
@@ -666,7 +742,7 @@ impl Client {
         }
     }
 
-    async fn one<T: DeserializeOwned>(
+    pub(crate) async fn one<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         body: &impl Serialize,
@@ -674,7 +750,7 @@ impl Client {
         one(&self.call(endpoint, body).await?)
     }
 
-    async fn page<T: DeserializeOwned>(
+    pub(crate) async fn page<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         body: &impl Serialize,
@@ -780,6 +856,8 @@ mod tests {
                 Endpoint::ListWebhooks,
                 Endpoint::ListEvents,
                 Endpoint::GetEvent,
+                Endpoint::ListBusinesses,
+                Endpoint::ListBusinessOwners
             ]
         );
     }

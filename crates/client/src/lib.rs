@@ -3,6 +3,7 @@
 //! endpoint ([`Client::create_user`], [`Client::get_user`], …).
 
 mod api;
+mod business_api;
 mod http;
 pub mod signing;
 mod webhooks;
@@ -12,6 +13,7 @@ pub use api::{
     DEFAULT_ATTEMPTS, Endpoint, FieldError, ListContacts, ListUsers, MetaEntry, Page, Pagination,
     UpdateUser, User,
 };
+pub use business_api::{AddBusinessOwner, BusinessOwner, ListBusinesses, UpdateBusiness};
 pub use http::{
     CLIENT_SIGNED, CLIENT_SIGNED_IDEMPOTENT, Client, ClientError, DEFAULT_URL, Response, tls_config,
 };

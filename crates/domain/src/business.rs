@@ -12,6 +12,11 @@ use crate::status::{BusinessType, KycStatus, UserStatus};
 use crate::text::{AddressLine, BusinessName, City, blank_is_none};
 use crate::{Email, PhoneNumber};
 
+pub(crate) mod change;
+pub(crate) mod details;
+
+use details::BusinessDetails;
+
 /// The create-business input as plain strings and options. `Debug` redacts `ein`.
 ///
 /// With the `serde` feature it deserializes from the create body's JSON names (absent fields
@@ -46,6 +51,20 @@ pub struct RawNewBusiness {
     pub incorporated_date: Option<String>,
     /// `incorporated_state`.
     pub incorporated_state: Option<String>,
+    /// `dba` ("doing business as"); `""` means none.
+    pub dba: Option<String>,
+    /// `naics_code`; `""` means none.
+    pub naics_code: Option<String>,
+    /// `business_industry`; `""` means none.
+    pub business_industry: Option<String>,
+    /// `business_description`; `""` means none.
+    pub business_description: Option<String>,
+    /// `website`; `""` means none.
+    pub website: Option<String>,
+    /// `support_email`; `""` means none.
+    pub support_email: Option<String>,
+    /// `support_phone_number`; `""` means none.
+    pub support_phone_number: Option<String>,
     /// `meta_data`.
     pub meta_data: Option<Vec<RawMetaEntry>>,
 }
@@ -66,6 +85,13 @@ impl std::fmt::Debug for RawNewBusiness {
             .field("business_type", &self.business_type)
             .field("incorporated_date", &self.incorporated_date)
             .field("incorporated_state", &self.incorporated_state)
+            .field("dba", &self.dba)
+            .field("naics_code", &self.naics_code)
+            .field("business_industry", &self.business_industry)
+            .field("business_description", &self.business_description)
+            .field("website", &self.website)
+            .field("support_email", &self.support_email)
+            .field("support_phone_number", &self.support_phone_number)
             .field("meta_data", &self.meta_data)
             .finish()
     }
@@ -87,6 +113,7 @@ pub struct BusinessProfile {
     business_type: Option<BusinessType>,
     incorporated_date: Option<NaiveDate>,
     incorporated_state: Option<State>,
+    details: BusinessDetails,
     meta_data: MetaData,
 }
 
@@ -139,9 +166,51 @@ impl BusinessProfile {
     pub fn incorporated_state(&self) -> Option<&State> {
         self.incorporated_state.as_ref()
     }
+    /// The optional details of SPEC §9 (`dba`, `naics_code`, …).
+    pub fn details(&self) -> &BusinessDetails {
+        &self.details
+    }
     /// meta_data pairs.
     pub fn meta_data(&self) -> &MetaData {
         &self.meta_data
+    }
+
+    /// The profile back in the create input's shape (no `ein`), for a partial update.
+    pub(crate) fn to_raw(&self) -> RawNewBusiness {
+        let text = |t: &str| Some(t.to_owned());
+        let mut raw = RawNewBusiness {
+            business_name: text(self.name.as_str()),
+            email: text(self.email.as_str()),
+            phone_number: text(self.phone_number.as_str()),
+            business_address: text(self.address_one.as_str()),
+            business_address_2: self.address_two.as_ref().map(|a| a.as_str().to_owned()),
+            city: text(self.city.as_str()),
+            state: text(self.state.as_str()),
+            zipcode: text(self.zipcode.as_str()),
+            country: text(self.country.as_str()),
+            ein: None,
+            business_type: self.business_type.map(|t| t.as_str().to_owned()),
+            incorporated_date: self
+                .incorporated_date
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+            incorporated_state: self
+                .incorporated_state
+                .as_ref()
+                .map(|s| s.as_str().to_owned()),
+            meta_data: Some(
+                self.meta_data
+                    .entries()
+                    .iter()
+                    .map(|e| RawMetaEntry {
+                        name: Some(e.name().as_str().to_owned()),
+                        value: Some(e.value().as_str().to_owned()),
+                    })
+                    .collect(),
+            ),
+            ..RawNewBusiness::default()
+        };
+        self.details.fill_raw(&mut raw);
+        raw
     }
 
     /// Parses every profile field of `raw` (all but `ein`), recording each failure in `e`.
@@ -192,15 +261,17 @@ impl BusinessProfile {
         }
         let zipcode = e.required("zipcode", raw.zipcode.as_deref(), PostalCode::parse);
         secret(e);
+        // As the platform's examples send it (`"LLC"`): any letter case (SPEC §9).
         let business_type = e.optional(
             "business_type",
             raw.business_type.as_deref(),
-            BusinessType::parse,
+            BusinessType::parse_any_case,
         );
         let incorporated_date =
             e.optional("incorporated_date", raw.incorporated_date.as_deref(), |s| {
                 incorporation_date(s, rule)
             });
+        let details = BusinessDetails::parse_into(raw, e);
         let meta_data = match &raw.meta_data {
             None => Some(MetaData::default()),
             Some(list) => MetaData::parse_into("meta_data", list, e),
@@ -218,6 +289,7 @@ impl BusinessProfile {
             business_type: business_type?,
             incorporated_date: incorporated_date?,
             incorporated_state: incorporated_state?,
+            details: details?,
             meta_data: meta_data?,
         })
     }

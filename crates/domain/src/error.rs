@@ -179,6 +179,12 @@ impl ValidationErrors {
         self
     }
 
+    /// These errors followed by `other`'s (two parts of one input judged apart).
+    #[must_use]
+    pub fn and(self, other: ValidationErrors) -> Self {
+        self.merge(other)
+    }
+
     /// The failing fields, in input order.
     pub fn errors(&self) -> &[FieldError] {
         &self.errors

@@ -236,6 +236,7 @@ impl SeedBusiness {
             incorporated_date: s("2015-06-01"),
             incorporated_state: s("DE"),
             meta_data: None,
+            ..RawNewBusiness::default()
         })
     }
 

@@ -92,6 +92,11 @@ typed_id!(
     "bcus"
 );
 typed_id!(
+    /// A business's beneficial owner's id, `bown-<uuid>`.
+    BusinessOwnerId,
+    "bown"
+);
+typed_id!(
     /// A program's (tenant's) id, `prog-<uuid>`.
     ProgramId,
     "prog"

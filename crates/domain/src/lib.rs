@@ -11,6 +11,8 @@
 
 mod business;
 mod business_contact;
+mod business_owner;
+mod business_query;
 mod contact;
 mod error;
 mod event_query;
@@ -31,16 +33,23 @@ mod text;
 mod user;
 mod webhook;
 
+pub use business::change::BusinessChange;
+pub use business::details::{BusinessDetails, Description, NaicsCode, ShortText, Website};
 pub use business::{
     Business, BusinessInvariantError, BusinessProfile, BusinessRecord, NewBusiness, RawNewBusiness,
 };
 pub use business_contact::{BusinessContact, BusinessContactRecord};
+pub use business_owner::{
+    BusinessOwner, BusinessOwnerRecord, NewBusinessOwner, OwnerTitle, OwnershipPercent,
+    RawNewBusinessOwner,
+};
+pub use business_query::{BusinessQuery, RawBusinessQuery, fold};
 pub use contact::{Email, PhoneNumber};
 pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
 pub use event_query::{EventQuery, RawEventQuery};
 pub use geo::{Address, Country, PostalCode, State};
 pub use identity::{DateOfBirth, Ein, Last4, Ssn, Username, anniversary};
-pub use ids::{BusinessId, ContactId, EventId, ProgramId, UserId, WebhookId};
+pub use ids::{BusinessId, BusinessOwnerId, ContactId, EventId, ProgramId, UserId, WebhookId};
 pub use meta::{MetaData, MetaEntry, MetaName, MetaValue, RawMetaEntry};
 pub use new_user::{BusinessLink, NewUser, ParseContext, Profile, RawNewUser};
 pub use query::{ContactQuery, PageRequest, RawContactQuery, RawUserQuery, UserQuery, UserSort};

@@ -273,13 +273,16 @@ impl ContactQuery {
             raw.business_id.as_deref(),
             crate::BusinessId::parse,
         );
-        let contact_type = e.optional("type", raw.contact_type.as_deref(), |s| match s {
-            "customers" => Ok(ContactType::Customer),
-            "vendors" => Ok(ContactType::Vendor),
-            _ => Err(Violation::new(
-                ErrorCode::InvalidValue,
-                "must be customers or vendors",
-            )),
+        // Any letter case, as every enum of a business request (SPEC §9).
+        let contact_type = e.optional("type", raw.contact_type.as_deref(), |s| {
+            match s.to_ascii_lowercase().as_str() {
+                "customers" => Ok(ContactType::Customer),
+                "vendors" => Ok(ContactType::Vendor),
+                _ => Err(Violation::new(
+                    ErrorCode::InvalidValue,
+                    "must be customers or vendors",
+                )),
+            }
         });
         let page = PageRequest::parse_into(raw.page, raw.per_page, &mut e);
         e.finish()?;

@@ -47,6 +47,14 @@ macro_rules! string_enum {
             }
         }
 
+        impl $name {
+            /// Parses a request token in any letter case (`"LLC"` is `llc`), as the
+            /// platform's own examples send the enums of businesses (SPEC §9).
+            pub fn parse_any_case(raw: &str) -> Result<Self, Violation> {
+                Self::parse(&raw.to_ascii_lowercase())
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())

@@ -281,6 +281,15 @@ pub enum ChangeError {
         "first_name, last_name, date_of_birth and ssn cannot change once verification was requested"
     )]
     IdentityLocked,
+    /// A business's EIN cannot change once KYB was requested (409 `invalid_transition`).
+    #[error("ein cannot change once verification was requested")]
+    EinLocked,
+    /// A blocked business cannot be submitted for verification (409 `invalid_transition`).
+    #[error("a blocked business cannot be submitted for verification")]
+    BusinessBlocked,
+    /// A business's owners cannot change once KYB was requested (409 `invalid_transition`).
+    #[error("beneficial owners cannot change once verification was requested")]
+    OwnersLocked,
 }
 
 impl User {

@@ -213,6 +213,7 @@ fn raw_business() -> impl Strategy<Value = RawNewBusiness> {
             incorporated_date: pick(11, seed.incorporated_date),
             incorporated_state: pick(12, seed.incorporated_state),
             meta_data: None,
+            ..RawNewBusiness::default()
         }
     })
 }
@@ -362,6 +363,7 @@ proptest! {
                     incorporated_date: p.incorporated_date().map(|d| d.format("%Y-%m-%d").to_string()),
                     incorporated_state: p.incorporated_state().map(|s| s.as_str().to_owned()),
                     meta_data: None,
+                    ..RawNewBusiness::default()
                 },
                 ein_last_4: business.ein_last_4().as_str().to_owned(),
                 status: UserStatus::Active.as_str().to_owned(),

@@ -437,6 +437,7 @@ fn valid_raw_business() -> BoxedStrategy<RawNewBusiness> {
                     incorporated_date: Some("2001-02-03".to_owned()),
                     incorporated_state: None,
                     meta_data: meta,
+                    ..RawNewBusiness::default()
                 }
             },
         )

@@ -44,6 +44,8 @@ impl BusinessRepository for SqlStore {
         let now = truncate(now);
         let row_id = id.uuid().to_string();
         let p = business.profile();
+        let d = p.details();
+        let created = Business::create(id, program, business, now);
         let digits = business.ein().expose_digits().as_bytes();
         let sealed = self.keys.seal(digits, ein_aad(&row_id))?;
         let index = self
@@ -74,6 +76,16 @@ impl BusinessRepository for SqlStore {
             kyb_status: Set(KycStatus::NotStarted.as_str().to_owned()),
             created_at: Set(to_ms(now)),
             updated_at: Set(to_ms(now)),
+            dba: Set(d.dba().map(|v| v.as_str().to_owned())),
+            naics_code: Set(d.naics_code().map(|v| v.as_str().to_owned())),
+            business_industry: Set(d.industry().map(|v| v.as_str().to_owned())),
+            business_description: Set(d.description().map(|v| v.as_str().to_owned())),
+            website: Set(d.website().map(|v| v.as_str().to_owned())),
+            support_email: Set(d.support_email().map(|v| v.as_str().to_owned())),
+            support_phone_number: Set(d.support_phone_number().map(|v| v.as_str().to_owned())),
+            search_text: Set(created.search_text()),
+            owners_count: Set(0),
+            owners_hundredths: Set(0),
         };
         let meta: Vec<business_meta_data::ActiveModel> = p
             .meta_data()
@@ -99,7 +111,6 @@ impl BusinessRepository for SqlStore {
                     .exec_without_returning(&txn)
                     .await?;
             }
-            let created = Business::create(id, program, business, now);
             let event = crate::events::NewEvent::of(
                 program,
                 crate::events::Subject::Business(id),
@@ -147,7 +158,7 @@ impl BusinessRepository for SqlStore {
     }
 }
 
-fn business_from_rows(
+pub(crate) fn business_from_rows(
     id: BusinessId,
     program: ProgramId,
     row: &businesses::Model,
@@ -177,6 +188,13 @@ fn business_from_rows(
             business_type: row.business_type.clone(),
             incorporated_date: row.incorporated_date.clone(),
             incorporated_state: row.incorporated_state.clone(),
+            dba: row.dba.clone(),
+            naics_code: row.naics_code.clone(),
+            business_industry: row.business_industry.clone(),
+            business_description: row.business_description.clone(),
+            website: row.website.clone(),
+            support_email: row.support_email.clone(),
+            support_phone_number: row.support_phone_number.clone(),
             meta_data: Some(raw_meta),
         },
         ein_last_4: row.ein_last_4.clone(),

@@ -168,6 +168,18 @@ pub(crate) mod businesses {
         pub(crate) incorporated_state: Option<String>,
         pub(crate) status: String,
         pub(crate) kyb_status: String,
+        pub(crate) dba: Option<String>,
+        pub(crate) naics_code: Option<String>,
+        pub(crate) business_industry: Option<String>,
+        pub(crate) business_description: Option<String>,
+        pub(crate) website: Option<String>,
+        pub(crate) support_email: Option<String>,
+        pub(crate) support_phone_number: Option<String>,
+        /// Name, email and `dba`, case-folded (what `/business/get-all` searches).
+        pub(crate) search_text: String,
+        /// Beneficial owners on file, and their shares summed in hundredths of a percent.
+        pub(crate) owners_count: i32,
+        pub(crate) owners_hundredths: i32,
         pub(crate) created_at: i64,
         pub(crate) updated_at: i64,
     }

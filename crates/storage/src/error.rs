@@ -16,6 +16,10 @@ pub enum ConflictField {
     Ssn,
     /// `businesses.ein` (through the blind index, per program).
     Ein,
+    /// A user who is already a beneficial owner of the business (`business_owners`).
+    OwnerUser,
+    /// A second control person of a business (`business_owners.control_person_of`).
+    ControlPerson,
     /// A primary key or another unique key (an id or idempotency key reused).
     Id,
 }
@@ -28,6 +32,8 @@ impl ConflictField {
             Self::Username => "username",
             Self::Ssn => "ssn",
             Self::Ein => "ein",
+            Self::OwnerUser => "user_id",
+            Self::ControlPerson => "is_control_person",
             Self::Id => "id",
         }
     }
@@ -40,6 +46,8 @@ pub enum Entity {
     User,
     /// A business of the program.
     Business,
+    /// A beneficial owner of a business of the program.
+    BusinessOwner,
     /// A program (operator commands).
     Program,
     /// An API key (operator commands).
@@ -58,6 +66,7 @@ impl Entity {
         match self {
             Self::User => "user",
             Self::Business => "business",
+            Self::BusinessOwner => "business owner",
             Self::Program => "program",
             Self::ApiKey => "api key",
             Self::HmacCredential => "hmac credential",
@@ -73,6 +82,8 @@ impl Entity {
 pub enum Reference {
     /// `business_id`: a business of the program.
     BusinessId,
+    /// `user_id`: a user of the program (a beneficial owner).
+    UserId,
 }
 
 impl Reference {
@@ -80,6 +91,7 @@ impl Reference {
     pub fn field(self) -> &'static str {
         match self {
             Self::BusinessId => "business_id",
+            Self::UserId => "user_id",
         }
     }
 }
@@ -254,6 +266,16 @@ pub const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
         "uq_businesses_program_ein",
         "businesses.program_id, businesses.ein_blind_index",
         ConflictField::Ein,
+    ),
+    (
+        "uq_business_owners_business_user",
+        "business_owners.business_id, business_owners.user_id",
+        ConflictField::OwnerUser,
+    ),
+    (
+        "uq_business_owners_control_person",
+        "business_owners.control_person_of",
+        ConflictField::ControlPerson,
     ),
     // A user linked to the same business twice: creates link only new users, so this is a bug.
     (

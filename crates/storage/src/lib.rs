@@ -4,6 +4,7 @@
 //! through the domain constructors, so a corrupt row is an error rather than an invalid value.
 
 mod along;
+mod business_life;
 mod businesses;
 mod claims;
 mod crypto;
@@ -48,9 +49,9 @@ pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
 pub use operators::{OperatorAction, RecordedAction};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{
-    Audit, BusinessRepository, COUNTED_TOTAL_CAP, HmacCredential, IssuedCredentials, NewUserIds,
-    Page, ProgramRepository, ProgramSummary, Repositories, RotatedHmac, UserEvent, UserRepository,
-    VerifiedApiKey,
+    Audit, BusinessEvent, BusinessLifecycle, BusinessRepository, COUNTED_TOTAL_CAP, HmacCredential,
+    IssuedCredentials, NewUserIds, Page, ProgramRepository, ProgramSummary, Repositories,
+    RotatedHmac, UserEvent, UserRepository, VerifiedApiKey,
 };
 pub use rotate::{RotationPlan, RotationReport};
 pub use sea_orm::DbBackend;

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    Business, BusinessContact, BusinessId, ContactId, ContactQuery, NewBusiness, NewUser,
-    ProgramId, User, UserChange, UserId, UserQuery,
+    Business, BusinessChange, BusinessContact, BusinessId, BusinessOwner, BusinessOwnerId,
+    BusinessQuery, ContactId, ContactQuery, NewBusiness, NewBusinessOwner, NewUser, PageRequest,
+    ProgramId, RawNewBusiness, User, UserChange, UserId, UserQuery,
 };
 
 pub use crate::page::{COUNTED_TOTAL_CAP, Page};
@@ -277,6 +278,104 @@ pub trait BusinessRepository: Send + Sync {
     ) -> Result<Option<Page<BusinessContact>>, StorageError>;
 }
 
+/// One audited change of a business.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusinessEvent {
+    /// `status`, `kyb`, `owner_added`, `owner_removed` or `updated`.
+    pub kind: String,
+    /// State before (status and KYB changes).
+    pub from: Option<String>,
+    /// State after (status and KYB changes).
+    pub to: Option<String>,
+    /// The owner (`bown-…`) of an owner event.
+    pub subject: Option<String>,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// Who.
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What happens to a business after its creation (SPEC §9), implemented in
+/// `business_life`.
+#[async_trait]
+pub trait BusinessLifecycle: Send + Sync {
+    /// A partial update in one transaction: the row locked, the domain's `Business::update`
+    /// deciding (an incorporation date given is judged against `now`'s date), a new EIN re-encrypted and its blind index re-checked by the unique
+    /// constraint (409 `duplicate`), meta_data replaced when given, an `updated` event.
+    async fn update_business(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+        raw: &RawNewBusiness,
+        now: DateTime<Utc>,
+        audit: Audit<'_>,
+        along: Along<Business>,
+    ) -> Result<Outcome<Business>, StorageError>;
+    /// Applies a lifecycle change (block, unblock, KYB) in one transaction: the row locked,
+    /// the domain deciding (with the number of owners on file), the new state and an audit
+    /// event written.
+    async fn change_business(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+        change: BusinessChange,
+        audit: Audit<'_>,
+        now: DateTime<Utc>,
+        along: Along<Business>,
+    ) -> Result<Outcome<Business>, StorageError>;
+    /// Adds a beneficial owner in one transaction: the business row locked; its owners'
+    /// shares kept summed on the row by a guarded update (the sum never passes 100 %, also
+    /// under concurrent adds: a refusal is a 422 on `ownership_percent`); the user must be
+    /// the program's ([`crate::Reference::UserId`]); a user already an owner or a second
+    /// control person is refused by unique constraints (409).
+    async fn add_business_owner(
+        &self,
+        program: ProgramId,
+        id: BusinessOwnerId,
+        owner: &NewBusinessOwner,
+        audit: Audit<'_>,
+        now: DateTime<Utc>,
+        along: Along<BusinessOwner>,
+    ) -> Result<Outcome<BusinessOwner>, StorageError>;
+    /// Removes a beneficial owner (answered as it was) in one transaction, the business row
+    /// locked and its sum lowered.
+    async fn remove_business_owner(
+        &self,
+        program: ProgramId,
+        business: BusinessId,
+        owner: BusinessOwnerId,
+        audit: Audit<'_>,
+        now: DateTime<Utc>,
+        along: Along<BusinessOwner>,
+    ) -> Result<Outcome<BusinessOwner>, StorageError>;
+    /// A page of a business's owners, oldest first, with each owner's KYC status; `None` if
+    /// the business is not the program's.
+    async fn business_owners(
+        &self,
+        program: ProgramId,
+        business: BusinessId,
+        page: PageRequest,
+    ) -> Result<Option<Page<BusinessOwner>>, StorageError>;
+    /// A page of the program's businesses matching the query, newest first, and the total.
+    async fn list_businesses(
+        &self,
+        program: ProgramId,
+        query: &BusinessQuery,
+    ) -> Result<Page<Business>, StorageError>;
+    /// The audit trail of a business, oldest first.
+    async fn business_events(
+        &self,
+        program: ProgramId,
+        id: BusinessId,
+    ) -> Result<Vec<BusinessEvent>, StorageError>;
+    /// The program a business belongs to (for operator commands that name only the business).
+    async fn business_program(&self, id: BusinessId) -> Result<Option<ProgramId>, StorageError>;
+    /// Businesses of any program whose KYB is `pending`, longest waiting first.
+    async fn pending_kyb(&self, limit: u64) -> Result<Vec<(ProgramId, BusinessId)>, StorageError>;
+}
+
 /// Every repository, as the API holds them (`Arc<dyn Repositories>`), and what the API needs
 /// of the store besides them.
 #[async_trait]
@@ -284,6 +383,7 @@ pub trait Repositories:
     ProgramRepository
     + UserRepository
     + BusinessRepository
+    + BusinessLifecycle
     + IdempotencyRepository
     + ReplayGuard
     + crate::events::webhooks::WebhookRepository

@@ -8,6 +8,7 @@
 )]
 
 mod auth;
+mod businesses;
 mod changes;
 mod configuration;
 mod create_user;

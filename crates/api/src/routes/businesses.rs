@@ -12,7 +12,7 @@ use crate::routes::support::{required_id, truncate_ms};
 use crate::state::AppState;
 use crate::views::{ContactView, Pagination, Success, render_business, to_body};
 
-/// Reads the create-business fields (SPEC §3.2).
+/// Reads the create-business fields (SPEC §3.2 and §9); also the fields of an update.
 pub fn raw_new_business(f: &mut Fields) -> RawNewBusiness {
     RawNewBusiness {
         business_name: f.string("business_name"),
@@ -28,6 +28,13 @@ pub fn raw_new_business(f: &mut Fields) -> RawNewBusiness {
         business_type: f.string("business_type"),
         incorporated_date: f.string("incorporated_date"),
         incorporated_state: f.string("incorporated_state"),
+        dba: f.string("dba"),
+        naics_code: f.string("naics_code"),
+        business_industry: f.string("business_industry"),
+        business_description: f.string("business_description"),
+        website: f.string("website"),
+        support_email: f.string("support_email"),
+        support_phone_number: f.string("support_phone_number"),
         meta_data: f.meta_data("meta_data"),
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod business_life;
 pub mod businesses;
 pub mod events;
 pub mod health;

@@ -1,0 +1,192 @@
+//! KYB verification (SPEC §9): businesses move `pending` → `verified` | `rejected` through
+//! the same verifiers as KYC (`kyc_verifier` in the configuration chooses both). `manual`
+//! decides nothing (an operator runs `onboard kyb decide`); `sandbox` applies documented
+//! deterministic rules. Every decision is a `kyb` event with the verifier as actor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::{Business, BusinessChange, BusinessOwner, KycStatus};
+use storage::{Audit, BusinessLifecycle as _, BusinessRepository as _, SqlStore};
+
+use crate::clock::Clock;
+use crate::kyc::Decision;
+
+/// Decides KYB cases. `None` means "not mine to decide now" (the manual verifier).
+#[async_trait]
+pub trait KybVerifier: Send + Sync + std::fmt::Debug {
+    /// The audit actor name, e.g. `verifier:sandbox`.
+    fn name(&self) -> &'static str;
+    /// Decides one pending business, given its beneficial owners.
+    async fn decide(&self, business: &Business, owners: &[BusinessOwner]) -> Option<Decision>;
+}
+
+/// Leaves every case to an operator (`onboard kyb decide`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Manual;
+
+#[async_trait]
+impl KybVerifier for Manual {
+    fn name(&self) -> &'static str {
+        "verifier:manual"
+    }
+    async fn decide(&self, _business: &Business, _owners: &[BusinessOwner]) -> Option<Decision> {
+        None
+    }
+}
+
+/// Deterministic rules for integration testing, in this order:
+/// - an EIN whose last four digits are `9999` → `rejected` ("ein flagged");
+/// - a legal name that starts with `Reject` (any case) → `rejected` ("name flagged");
+/// - an owner whose KYC was `rejected` → `rejected` ("an owner's KYC was rejected");
+/// - an owner whose KYC is not decided yet (`not_started` or `pending`) → no decision yet
+///   (the case waits for the owners' KYC);
+/// - anything else → `verified`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sandbox;
+
+#[async_trait]
+impl KybVerifier for Sandbox {
+    fn name(&self) -> &'static str {
+        "verifier:sandbox"
+    }
+    async fn decide(&self, business: &Business, owners: &[BusinessOwner]) -> Option<Decision> {
+        if business.ein_last_4().as_str() == "9999" {
+            return Some(Decision::Rejected(
+                "ein flagged by the sandbox rules".into(),
+            ));
+        }
+        let name = business.profile().name().as_str().to_lowercase();
+        if name.starts_with("reject") {
+            return Some(Decision::Rejected(
+                "name flagged by the sandbox rules".into(),
+            ));
+        }
+        if owners.iter().any(|o| o.kyc_status() == KycStatus::Rejected) {
+            return Some(Decision::Rejected("an owner's KYC was rejected".into()));
+        }
+        if owners.iter().any(|o| !o.kyc_status().is_final()) {
+            return None;
+        }
+        Some(Decision::Verified)
+    }
+}
+
+/// The KYB verifier that goes with a KYC verifier (`verifier:sandbox` → [`Sandbox`],
+/// anything else → [`Manual`]).
+pub fn like(kyc: &dyn crate::kyc::KycVerifier) -> Arc<dyn KybVerifier> {
+    if kyc.name() == Sandbox.name() {
+        Arc::new(Sandbox)
+    } else {
+        Arc::new(Manual)
+    }
+}
+
+/// The most owners a verifier is shown (a business rarely has more than a handful).
+const OWNERS_SHOWN: u64 = 500;
+
+/// One pass: decides up to `batch` pending businesses. Returns how many were decided.
+pub async fn run_once(
+    store: &SqlStore,
+    verifier: &dyn KybVerifier,
+    clock: &dyn Clock,
+    batch: u64,
+) -> Result<usize, storage::StorageError> {
+    let mut decided = 0;
+    let page = domain::PageRequest::parse(Some(1), Some(OWNERS_SHOWN))
+        .map_err(|e| storage::StorageError::Rejected(domain::ChangeError::Missing(e)))?;
+    for (program, id) in store.pending_kyb(batch).await? {
+        let Some(business) = store.get_business(program, id).await? else {
+            continue;
+        };
+        let owners = store
+            .business_owners(program, id, page)
+            .await?
+            .map(|p| p.items)
+            .unwrap_or_default();
+        let Some(decision) = verifier.decide(&business, &owners).await else {
+            continue;
+        };
+        let (change, reason) = match &decision {
+            Decision::Verified => (BusinessChange::VerifyKyb, None),
+            Decision::Rejected(why) => (BusinessChange::RejectKyb, Some(why.as_str())),
+        };
+        let audit = Audit {
+            actor: verifier.name(),
+            reason,
+        };
+        match store
+            .change_business(
+                program,
+                id,
+                change,
+                audit,
+                clock.now(),
+                storage::Along::nothing(),
+            )
+            .await
+        {
+            Ok(_) => decided += 1,
+            // Decided meanwhile (by an operator or another instance): nothing to do.
+            Err(storage::StorageError::Rejected(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(decided)
+}
+
+/// Runs the verifier every `every` in the background.
+pub fn spawn_worker(
+    store: SqlStore,
+    verifier: Arc<dyn KybVerifier>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = run_once(&store, verifier.as_ref(), clock.as_ref(), 100).await {
+                tracing::warn!(error = %e, "the KYB worker failed a pass");
+            }
+        }
+    });
+}
+
+/// `onboard kyb decide buss-… verified|rejected [--reason …]`: an operator's decision on a
+/// pending KYB case, recorded as a `kyb` event (actor `operator`) and as an operator action.
+pub async fn decide(
+    store: &SqlStore,
+    action: &storage::OperatorAction,
+    business: &str,
+    decision: &str,
+    reason: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Business, Box<dyn std::error::Error>> {
+    let id = domain::BusinessId::parse(business).map_err(|v| format!("business {v}"))?;
+    let reason = reason
+        .map(domain::Reason::parse)
+        .transpose()
+        .map_err(|v| format!("--reason {v}"))?;
+    let program = store
+        .business_program(id)
+        .await?
+        .ok_or("no such business")?;
+    let change = if decision == "verified" {
+        BusinessChange::VerifyKyb
+    } else {
+        BusinessChange::RejectKyb
+    };
+    let audit = Audit {
+        actor: "operator",
+        reason: reason.as_ref().map(domain::Reason::as_str),
+    };
+    let outcome = store
+        .change_business(program, id, change, audit, now, storage::Along::nothing())
+        .await?;
+    // Nothing is along, so no signature can be replayed.
+    let business = outcome.written().ok_or("the decision was not written")?;
+    store.record_operator_action(action, now).await?;
+    Ok(business)
+}
