@@ -138,6 +138,10 @@ async fn decide_one(
         .unwrap_or_default();
     metrics::counter!("onboard_kyb_verifier_calls_total").increment(1);
     let Some(decision) = verifier.decide(&business, &owners).await else {
+        // Not decidable yet (an owner's KYC is open): back in the queue after a short wait,
+        // not after the whole lease.
+        let retry = clock.now() + chrono::Duration::seconds(1);
+        store.postpone_kyb_case(id, retry).await?;
         return Ok(false);
     };
     let (change, reason) = match &decision {

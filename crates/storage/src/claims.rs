@@ -94,6 +94,22 @@ impl SqlStore {
             .collect()
     }
 
+    /// Hands a claimed KYB case back to the queue from `at` on, before its lease would run out
+    /// (its verifier could not decide it yet: an owner's KYC is still open).
+    pub async fn postpone_kyb_case(
+        &self,
+        id: BusinessId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let update = Query::update()
+            .table(Alias::new("businesses"))
+            .value(Alias::new("kyb_claimed_until"), to_ms(at))
+            .and_where(Expr::col(Alias::new("id")).eq(id.uuid().to_string()))
+            .to_owned();
+        self.db.execute(&update).await?;
+        Ok(())
+    }
+
     /// Claims up to `limit` pending rows of `queue` (ids and their programs) in one
     /// transaction: picked `FOR UPDATE SKIP LOCKED` on the server databases (under SQLite's
     /// write lock on SQLite), their lease moved to `now + lease`.
