@@ -46,7 +46,7 @@ const TABLES: [&str; 20] = [
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 15] = [
+const INDEXES: [(&str, &str); 16] = [
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),
@@ -62,6 +62,7 @@ const INDEXES: [(&str, &str); 15] = [
     ("business_owners", "uq_business_owners_business_user"),
     ("business_owners", "uq_business_owners_control_person"),
     ("businesses", "idx_businesses_kyb_queue"),
+    ("businesses", "idx_businesses_kyb_claims"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

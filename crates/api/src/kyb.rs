@@ -86,57 +86,91 @@ pub fn like(kyc: &dyn crate::kyc::KycVerifier) -> Arc<dyn KybVerifier> {
 /// The most owners a verifier is shown (a business rarely has more than a handful).
 const OWNERS_SHOWN: u64 = 500;
 
-/// One pass: decides up to `batch` pending businesses. Returns how many were decided.
+/// How long a claimed KYB case is left to the instance that claimed it.
+pub const KYB_LEASE: Duration = Duration::from_secs(60);
+
+/// Cases claimed per pass.
+const KYB_BATCH: u64 = 100;
+
+/// One pass: claims up to `batch` pending businesses (no other instance gets them while the
+/// lease runs) and decides them. Returns how many it claimed and decided. A case that fails is
+/// logged, counted in `onboard_kyb_failures_total` and skipped until its lease runs out; a case
+/// the verifier cannot decide yet (an owner's KYC still open) comes back after its lease.
 pub async fn run_once(
     store: &SqlStore,
     verifier: &dyn KybVerifier,
     clock: &dyn Clock,
     batch: u64,
-) -> Result<usize, storage::StorageError> {
-    let mut decided = 0;
+) -> Result<(usize, usize), storage::StorageError> {
     let page = domain::PageRequest::parse(Some(1), Some(OWNERS_SHOWN))
         .map_err(|e| storage::StorageError::Rejected(domain::ChangeError::Missing(e)))?;
-    for (program, id) in store.pending_kyb(batch).await? {
-        let Some(business) = store.get_business(program, id).await? else {
-            continue;
-        };
-        let owners = store
-            .business_owners(program, id, page)
-            .await?
-            .map(|p| p.items)
-            .unwrap_or_default();
-        let Some(decision) = verifier.decide(&business, &owners).await else {
-            continue;
-        };
-        let (change, reason) = match &decision {
-            Decision::Verified => (BusinessChange::VerifyKyb, None),
-            Decision::Rejected(why) => (BusinessChange::RejectKyb, Some(why.as_str())),
-        };
-        let audit = Audit {
-            actor: verifier.name(),
-            reason,
-        };
-        match store
-            .change_business(
-                program,
-                id,
-                change,
-                audit,
-                clock.now(),
-                storage::Along::nothing(),
-            )
-            .await
-        {
-            Ok(_) => decided += 1,
-            // Decided meanwhile (by an operator or another instance): nothing to do.
-            Err(storage::StorageError::Rejected(_)) => {}
-            Err(e) => return Err(e),
+    let cases = store.claim_kyb_cases(clock.now(), KYB_LEASE, batch).await?;
+    let mut decided = 0;
+    for (program, id) in &cases {
+        match decide_one(store, verifier, clock, *program, *id, page).await {
+            Ok(true) => decided += 1,
+            Ok(false) => {}
+            Err(e) => {
+                metrics::counter!("onboard_kyb_failures_total").increment(1);
+                tracing::warn!(business = %id, error = %e, "a KYB case failed; skipped until its lease runs out");
+            }
         }
     }
-    Ok(decided)
+    Ok((cases.len(), decided))
 }
 
-/// Runs the verifier every `every` in the background.
+/// Decides one claimed case. `Ok(false)`: nothing to do now.
+async fn decide_one(
+    store: &SqlStore,
+    verifier: &dyn KybVerifier,
+    clock: &dyn Clock,
+    program: domain::ProgramId,
+    id: domain::BusinessId,
+    page: domain::PageRequest,
+) -> Result<bool, storage::StorageError> {
+    let Some(business) = store.get_business(program, id).await? else {
+        return Ok(false);
+    };
+    let owners = store
+        .business_owners(program, id, page)
+        .await?
+        .map(|p| p.items)
+        .unwrap_or_default();
+    metrics::counter!("onboard_kyb_verifier_calls_total").increment(1);
+    let Some(decision) = verifier.decide(&business, &owners).await else {
+        // Not decidable yet (an owner's KYC is open): back in the queue after a short wait,
+        // not after the whole lease.
+        let retry = clock.now() + chrono::Duration::seconds(1);
+        store.postpone_kyb_case(id, retry).await?;
+        return Ok(false);
+    };
+    let (change, reason) = match &decision {
+        Decision::Verified => (BusinessChange::VerifyKyb, None),
+        Decision::Rejected(why) => (BusinessChange::RejectKyb, Some(why.as_str())),
+    };
+    let audit = Audit {
+        actor: verifier.name(),
+        reason,
+    };
+    match store
+        .change_business(
+            program,
+            id,
+            change,
+            audit,
+            clock.now(),
+            storage::Along::nothing(),
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Decided meanwhile (by an operator): the guarded transition refused a second one.
+        Err(storage::StorageError::Rejected(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the verifier every `every` in the background; a full batch goes on at once.
 pub fn spawn_worker(
     store: SqlStore,
     verifier: Arc<dyn KybVerifier>,
@@ -145,10 +179,18 @@ pub fn spawn_worker(
 ) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = run_once(&store, verifier.as_ref(), clock.as_ref(), 100).await {
-                tracing::warn!(error = %e, "the KYB worker failed a pass");
+            loop {
+                match run_once(&store, verifier.as_ref(), clock.as_ref(), KYB_BATCH).await {
+                    Ok((claimed, _)) if claimed as u64 == KYB_BATCH => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the KYB worker could not claim cases");
+                        break;
+                    }
+                }
             }
         }
     });

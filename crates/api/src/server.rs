@@ -184,13 +184,16 @@ pub fn run(
             settings.screening_list_dir.clone(),
             settings.screening_poll,
         );
-        // KYB goes through the verifier of the same kind as KYC's (SPEC §9).
-        crate::kyb::spawn_worker(
-            store.clone(),
-            crate::kyb::like(settings.kyc_verifier.as_ref()),
-            clock.clone(),
-            settings.kyc_interval,
-        );
+        // KYB goes through the verifier of the same kind as KYC's (SPEC §9); with the manual
+        // one, operators decide and no worker polls.
+        if settings.kyc_verifier.decides() {
+            crate::kyb::spawn_worker(
+                store.clone(),
+                crate::kyb::like(settings.kyc_verifier.as_ref()),
+                clock.clone(),
+                settings.kyc_interval,
+            );
+        }
         spawn_sweepers(store, clock, instance_id());
     }
     let server = HttpServer::new(move || {

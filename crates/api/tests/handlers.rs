@@ -270,9 +270,6 @@ impl BusinessLifecycle for Fake {
     async fn business_program(&self, _: BusinessId) -> Result<Option<ProgramId>, StorageError> {
         not_here()
     }
-    async fn pending_kyb(&self, _: u64) -> Result<Vec<(ProgramId, BusinessId)>, StorageError> {
-        not_here()
-    }
 }
 
 #[async_trait]

@@ -1,6 +1,6 @@
 //! Work that must happen once across instances (SPEC §6), claimed through the database:
 //!
-//! - **KYC cases**: [`SqlStore::claim_kyc_cases`] moves the lease (`users.kyc_claimed_until`)
+//! - **KYC and KYB cases**: [`SqlStore::claim_kyc_cases`] (and `claim_kyb_cases`) moves the lease (`users.kyc_claimed_until`)
 //!   of a batch of pending, unclaimed cases into the future in one transaction, the rows
 //!   picked `FOR UPDATE SKIP LOCKED` on PostgreSQL and MariaDB (under SQLite's one write lock
 //!   on SQLite), so two instances never claim the same case at once. The decision itself is a
@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::{KycStatus, ProgramId, UserId};
+use domain::{BusinessId, KycStatus, ProgramId, UserId};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, Query};
 use sea_orm::{
     ConnectionTrait as _, DbBackend, SqliteTransactionMode, TransactionOptions,
@@ -25,6 +25,15 @@ use crate::error::StorageError;
 use crate::time::to_ms;
 use crate::users::rows::uuid_of;
 
+/// A queue of pending cases: the table, its status column, its lease column, and which
+/// pending rows may be claimed at all.
+struct Queue {
+    table: &'static str,
+    status: &'static str,
+    claimed_until: &'static str,
+    only: Option<sea_orm::Condition>,
+}
+
 /// Milliseconds of a lease, saturating.
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -32,13 +41,85 @@ fn ms(d: Duration) -> i64 {
 
 impl SqlStore {
     /// Claims up to `limit` pending KYC cases of any program for `lease`: cases nobody holds,
-    /// that screening lets proceed, the longest unclaimed first. Returns them; their lease ends at `now + lease`.
+    /// that screening lets proceed, the longest unclaimed first. Returns them; their lease
+    /// ends at `now + lease`.
     pub async fn claim_kyc_cases(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u64,
     ) -> Result<Vec<(ProgramId, UserId)>, StorageError> {
+        let queue = Queue {
+            table: "users",
+            status: "kyc_status",
+            claimed_until: "kyc_claimed_until",
+            // Once a sanctions list is loaded, only cases screened `clear` (SPEC §8).
+            only: Some(crate::screening::kyc_may_proceed()),
+        };
+        self.claim(&queue, now, lease, limit)
+            .await?
+            .into_iter()
+            .map(|(program, id)| {
+                Ok((
+                    ProgramId::from_uuid(uuid_of(&program, "users.program_id")?),
+                    UserId::from_uuid(uuid_of(&id, "users.id")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Claims up to `limit` pending KYB cases of any program for `lease`, as
+    /// [`SqlStore::claim_kyc_cases`] does KYC cases.
+    pub async fn claim_kyb_cases(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<(ProgramId, BusinessId)>, StorageError> {
+        let queue = Queue {
+            table: "businesses",
+            status: "kyb_status",
+            claimed_until: "kyb_claimed_until",
+            only: None,
+        };
+        self.claim(&queue, now, lease, limit)
+            .await?
+            .into_iter()
+            .map(|(program, id)| {
+                Ok((
+                    ProgramId::from_uuid(uuid_of(&program, "businesses.program_id")?),
+                    BusinessId::from_uuid(uuid_of(&id, "businesses.id")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Hands a claimed KYB case back to the queue from `at` on, before its lease would run out
+    /// (its verifier could not decide it yet: an owner's KYC is still open).
+    pub async fn postpone_kyb_case(
+        &self,
+        id: BusinessId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let update = Query::update()
+            .table(Alias::new("businesses"))
+            .value(Alias::new("kyb_claimed_until"), to_ms(at))
+            .and_where(Expr::col(Alias::new("id")).eq(id.uuid().to_string()))
+            .to_owned();
+        self.db.execute(&update).await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` pending rows of `queue` (ids and their programs) in one
+    /// transaction: picked `FOR UPDATE SKIP LOCKED` on the server databases (under SQLite's
+    /// write lock on SQLite), their lease moved to `now + lease`.
+    async fn claim(
+        &self,
+        queue: &Queue,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<(String, String)>, StorageError> {
         let backend = self.db.get_database_backend();
         let txn = self
             .db
@@ -47,38 +128,36 @@ impl SqlStore {
                 ..TransactionOptions::default()
             })
             .await?;
-        let users = Alias::new("users");
-        let claimed_until = Alias::new("kyc_claimed_until");
+        let table = Alias::new(queue.table);
+        let claimed_until = Alias::new(queue.claimed_until);
         let mut select = Query::select();
         select
             .columns([Alias::new("program_id"), Alias::new("id")])
-            .from(users.clone())
-            .and_where(Expr::col(Alias::new("kyc_status")).eq(KycStatus::Pending.as_str()))
+            .from(table.clone())
+            .and_where(Expr::col(Alias::new(queue.status)).eq(KycStatus::Pending.as_str()))
             .and_where(Expr::col(claimed_until.clone()).lte(to_ms(now)))
-            // Once a sanctions list is loaded, only cases screened `clear` (SPEC §8).
-            .cond_where(crate::screening::kyc_may_proceed())
             .order_by(claimed_until.clone(), sea_orm::sea_query::Order::Asc)
             .limit(limit);
+        if let Some(only) = &queue.only {
+            select.cond_where(only.clone());
+        }
         if backend != DbBackend::Sqlite {
             select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let rows = txn.query_all(&select).await?;
-        let mut ids = Vec::with_capacity(rows.len());
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
             let program: String = row.try_get("", "program_id")?;
             let id: String = row.try_get("", "id")?;
-            claimed.push((
-                ProgramId::from_uuid(uuid_of(&program, "users.program_id")?),
-                UserId::from_uuid(uuid_of(&id, "users.id")?),
-            ));
-            ids.push(id);
+            claimed.push((program, id));
         }
-        if !ids.is_empty() {
+        if !claimed.is_empty() {
             let update = Query::update()
-                .table(users)
+                .table(table)
                 .value(claimed_until, to_ms(now) + ms(lease))
-                .and_where(Expr::col(Alias::new("id")).is_in(ids))
+                .and_where(
+                    Expr::col(Alias::new("id")).is_in(claimed.iter().map(|(_, id)| id.clone())),
+                )
                 .to_owned();
             txn.execute(&update).await?;
         }

@@ -372,8 +372,6 @@ pub trait BusinessLifecycle: Send + Sync {
     ) -> Result<Vec<BusinessEvent>, StorageError>;
     /// The program a business belongs to (for operator commands that name only the business).
     async fn business_program(&self, id: BusinessId) -> Result<Option<ProgramId>, StorageError>;
-    /// Businesses of any program whose KYB is `pending`, longest waiting first.
-    async fn pending_kyb(&self, limit: u64) -> Result<Vec<(ProgramId, BusinessId)>, StorageError>;
 }
 
 /// Every repository, as the API holds them (`Arc<dyn Repositories>`), and what the API needs

@@ -113,6 +113,68 @@ contract!(
     two_instances_never_claim_the_same_case
 );
 
+async fn two_instances_never_claim_the_same_kyb_case(db: &TestDb, keys: &Keys) {
+    use domain::fixtures::SeedBusiness;
+    use sea_orm::ConnectionTrait as _;
+    use storage::BusinessRepository as _;
+    let program = db
+        .store
+        .create_program("acme", now())
+        .await
+        .unwrap()
+        .program_id;
+    let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let mut cases = BTreeSet::new();
+    for n in 0..20 {
+        let id = domain::BusinessId::from_uuid(uuid::Uuid::now_v7());
+        let business = domain::NewBusiness::parse(&SeedBusiness::new(n).raw(), today).unwrap();
+        let _created = db
+            .store
+            .create_business(program, id, &business, now(), Along::nothing())
+            .await
+            .unwrap();
+        cases.insert(id);
+    }
+    // Submitted (the API's prerequisites are another test's business): pending.
+    db.store
+        .connection()
+        .execute_unprepared("UPDATE businesses SET kyb_status = 'pending'")
+        .await
+        .unwrap();
+    let other = second_instance(db, keys).await;
+    let claim_all = |store: SqlStore| async move {
+        let mut mine = Vec::new();
+        loop {
+            let got = store.claim_kyb_cases(now(), KYC_LEASE, 3).await.unwrap();
+            if got.is_empty() {
+                return mine;
+            }
+            mine.extend(got.into_iter().map(|(_, id)| id));
+        }
+    };
+    let (a, b) = tokio::join!(claim_all(db.store.clone()), claim_all(other.clone()));
+    let a_set: BTreeSet<_> = a.iter().copied().collect();
+    let b_set: BTreeSet<_> = b.iter().copied().collect();
+    assert_eq!(a_set.len() + b_set.len(), a.len() + b.len());
+    assert!(a_set.is_disjoint(&b_set), "no case claimed by both");
+    assert_eq!(&a_set | &b_set, cases, "every case claimed");
+    let after = now() + Duration::seconds(61);
+    assert_eq!(
+        other
+            .claim_kyb_cases(after, KYC_LEASE, 100)
+            .await
+            .unwrap()
+            .len(),
+        cases.len(),
+        "back once the lease ran out"
+    );
+    let _ = other.connection().clone().close().await;
+}
+contract!(
+    two_instances_never_claim_the_same_kyb_case,
+    two_instances_never_claim_the_same_kyb_case
+);
+
 async fn decided_cases_are_not_claimed(db: &TestDb, _keys: &Keys) {
     let (program, cases) = pending_cases(&db.store, 3).await;
     let first = *cases.iter().next().unwrap();

@@ -973,3 +973,52 @@ service_test!(
     business_changes_are_idempotent_and_replay_protected,
     business_changes_are_idempotent_and_replay_protected
 );
+
+/// Business changes are events of the log (SPEC §7), written with the change: created,
+/// updated, blocked, unblocked, each with the business as answered and what changed.
+async fn business_changes_are_events(app: &TestApp) {
+    let b = business(app, 71).await;
+    let id = b["id"].clone();
+    ok(
+        app,
+        "/business/update",
+        &serde_json::json!({"business_id": id, "dba": "Corner Shop"}),
+    )
+    .await;
+    ok(
+        app,
+        "/business/block",
+        &serde_json::json!({"business_id": id, "reason": "review"}),
+    )
+    .await;
+    ok(
+        app,
+        "/business/unblock",
+        &serde_json::json!({"business_id": id}),
+    )
+    .await;
+    let (status, out) = call(
+        app,
+        "/event/get-all",
+        &serde_json::json!({"business_id": id, "per_page": 10}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let items = out["data"]["items"].as_array().unwrap();
+    let mut types: Vec<&str> = items.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    types.reverse();
+    assert_eq!(
+        types,
+        [
+            "business.created",
+            "business.updated",
+            "business.blocked",
+            "business.unblocked"
+        ],
+        "{out}"
+    );
+    let blocked = &items[1];
+    assert_eq!(blocked["data"]["object"]["status"], "blocked", "{blocked}");
+    assert_eq!(blocked["data"]["previous"]["status"], "active", "{blocked}");
+}
+service_test!(business_changes_are_events, business_changes_are_events);

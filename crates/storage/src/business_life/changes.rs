@@ -2,7 +2,7 @@
 //! one transaction with its audit event.
 
 use chrono::{DateTime, Utc};
-use domain::{Business, BusinessChange, BusinessId, ProgramId, RawNewBusiness};
+use domain::{Business, BusinessChange, BusinessId, EventType, ProgramId, RawNewBusiness};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
@@ -86,7 +86,28 @@ pub(super) async fn record_event(
     Ok(())
 }
 
-/// Applies a lifecycle change: the new state and an audit event.
+/// The outbox event of a business change (SPEC §7), written in the change's transaction: the
+/// business as the API answers it, and what changed from `before`.
+fn business_event(
+    store: &SqlStore,
+    business: &Business,
+    event_type: EventType,
+    before: &serde_json::Value,
+    along: &Along<Business>,
+    default_actor: &str,
+) -> crate::events::NewEvent {
+    crate::events::NewEvent::of(
+        business.program_id(),
+        crate::events::Subject::Business(business.id()),
+        event_type,
+        Some(before),
+        (store.views.business)(business),
+        along,
+        default_actor,
+    )
+}
+
+/// Applies a lifecycle change: the new state, an audit event and the outbox event.
 pub(super) async fn change(
     store: &SqlStore,
     program: ProgramId,
@@ -102,6 +123,7 @@ pub(super) async fn change(
     };
     let changed = async {
         let (mut business, row) = lock_business(&txn, program, id).await?;
+        let before = (store.views.business)(&business);
         let owners = u64::try_from(row.owners_count).unwrap_or_default();
         let transition = business.apply(change, owners, now)?;
         businesses::Entity::update_many()
@@ -127,6 +149,15 @@ pub(super) async fn change(
             subject: None,
         };
         record_event(&txn, program, id, event, audit, now).await?;
+        let event_type = match change {
+            BusinessChange::Block => EventType::BusinessBlocked,
+            BusinessChange::Unblock => EventType::BusinessUnblocked,
+            BusinessChange::SubmitKyb => EventType::BusinessKybPending,
+            BusinessChange::VerifyKyb => EventType::BusinessKybVerified,
+            BusinessChange::RejectKyb => EventType::BusinessKybFailed,
+        };
+        let outbox = business_event(store, &business, event_type, &before, &along, audit.actor);
+        crate::events::emit(&txn, outbox, now).await?;
         Ok(business)
     }
     .await;
@@ -151,6 +182,7 @@ pub(super) async fn update(
     };
     let updated = async {
         let (current, _) = lock_business(&txn, program, id).await?;
+        let before = (store.views.business)(&current);
         let (business, ein) = current.update(raw, now.date_naive(), now)?;
         let mut update = profile_update(&business);
         if let Some(ein) = &ein {
@@ -200,6 +232,15 @@ pub(super) async fn update(
             subject: None,
         };
         record_event(&txn, program, id, event, audit, now).await?;
+        let outbox = business_event(
+            store,
+            &business,
+            EventType::BusinessUpdated,
+            &before,
+            &along,
+            audit.actor,
+        );
+        crate::events::emit(&txn, outbox, now).await?;
         Ok(business)
     }
     .await;

@@ -109,8 +109,4 @@ impl BusinessLifecycle for SqlStore {
     async fn business_program(&self, id: BusinessId) -> Result<Option<ProgramId>, StorageError> {
         reads::program_of(self, id).await
     }
-
-    async fn pending_kyb(&self, limit: u64) -> Result<Vec<(ProgramId, BusinessId)>, StorageError> {
-        reads::pending_kyb(self, limit).await
-    }
 }

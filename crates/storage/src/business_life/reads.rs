@@ -140,28 +140,3 @@ pub(super) async fn program_of(
         .map(|p| uuid_of(&p, "businesses.program_id").map(ProgramId::from_uuid))
         .transpose()
 }
-
-/// Businesses of any program whose KYB is `pending`, longest waiting first.
-pub(super) async fn pending_kyb(
-    store: &SqlStore,
-    limit: u64,
-) -> Result<Vec<(ProgramId, BusinessId)>, StorageError> {
-    let rows: Vec<(String, String)> = businesses::Entity::find()
-        .select_only()
-        .column(businesses::Column::ProgramId)
-        .column(businesses::Column::Id)
-        .filter(businesses::Column::KybStatus.eq(domain::KycStatus::Pending.as_str()))
-        .order_by_asc(businesses::Column::UpdatedAt)
-        .limit(limit)
-        .into_tuple()
-        .all(&store.db)
-        .await?;
-    rows.into_iter()
-        .map(|(p, b)| {
-            Ok((
-                ProgramId::from_uuid(uuid_of(&p, "businesses.program_id")?),
-                BusinessId::from_uuid(uuid_of(&b, "businesses.id")?),
-            ))
-        })
-        .collect()
-}
