@@ -1,13 +1,13 @@
 //! The database's own limit: N connections each committing one users-shaped row per
 //! transaction through sqlx (the driver under SeaORM) with the service's durability
-//! settings, and PostgreSQL's `pgbench` with the equivalent insert.
+//! settings (PostgreSQL's `pgbench` with the equivalent insert is in `pgbench`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, Executor as _};
@@ -45,7 +45,7 @@ const INSERT_SQLITE: &str = "INSERT INTO bench_limit \
     (id, program_id, first_name, last_name, email_key, phone_number, created_at) \
     VALUES (?, ?, ?, ?, ?, ?, ?)";
 
-const PROGRAM: &str = "01900000-0000-7000-8000-000000000001";
+pub(crate) const PROGRAM: &str = "01900000-0000-7000-8000-000000000001";
 
 enum Conn {
     Sqlite(SqliteConnection),
@@ -253,62 +253,4 @@ pub(crate) async fn admin_database(admin_url: &str, name: &str, create: bool) ->
     };
     conn.execute(sqlx::AssertSqlSafe(sql)).await?;
     Ok(())
-}
-
-/// pgbench's figures.
-pub(crate) struct Pgbench {
-    pub(crate) tps: f64,
-    pub(crate) latency_avg_ms: f64,
-    pub(crate) failed: u64,
-    pub(crate) machine_busy: Option<f64>,
-}
-
-/// Where pgbench is, if installed.
-pub(crate) const PGBENCH: &str = "/usr/bin/pgbench";
-
-/// `pgbench -n -M prepared -c N -j 2 -T secs -f insert.sql`: the same one-row insert per
-/// transaction (autocommit), from a separate process.
-pub(crate) fn pgbench(url: &str, dir: &Path, connections: usize, secs: u64) -> Result<Pgbench> {
-    let script = dir.join("pgbench-insert.sql");
-    std::fs::write(
-        &script,
-        format!(
-            "INSERT INTO bench_limit (id, program_id, first_name, last_name, email_key, phone_number, created_at) \
-             VALUES (gen_random_uuid()::text, '{PROGRAM}', 'Alex', 'Rivera', gen_random_uuid()::text || '@example.com', \
-             '+15555551234', (extract(epoch from clock_timestamp()) * 1000)::bigint);\n"
-        ),
-    )?;
-    let threads = connections.min(2);
-    let start = CpuMark::now(None);
-    let out = std::process::Command::new(PGBENCH)
-        .args(["-n", "-M", "prepared"])
-        .args(["-c", &connections.to_string(), "-j", &threads.to_string()])
-        .args(["-T", &secs.max(1).to_string()])
-        .arg("-f")
-        .arg(&script)
-        .arg(url)
-        .output()
-        .context("running pgbench")?;
-    let mut busy = Summary::default();
-    start.apply(CpuMark::now(None), &mut busy);
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!(
-            "pgbench failed: {}{}",
-            text,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let number_after = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse::<f64>().ok())
-    };
-    Ok(Pgbench {
-        tps: number_after("tps = ").context("no tps in pgbench's output")?,
-        latency_avg_ms: number_after("latency average = ").unwrap_or(0.0),
-        failed: number_after("number of failed transactions: ").map_or(0, |f| f as u64),
-        machine_busy: busy.machine_busy,
-    })
 }

@@ -12,6 +12,7 @@
 mod bare;
 mod http;
 mod limit;
+mod pgbench;
 mod report;
 mod server;
 mod soak;
@@ -270,33 +271,31 @@ async fn run_backend(
             summary: lim.transactions,
             rss: None,
         });
+        // pgbench: the one-row insert, then a create's whole transaction (`pgbench`).
         let mut pgb = None;
         if let Backend::Postgres { url } = backend
-            && Path::new(limit::PGBENCH).exists()
+            && pgbench::available()
         {
             let secs = plan.measure.as_secs_f64().round().max(1.0) as u64;
-            let p = limit::pgbench(url, dir, n, secs)?;
-            let mut summary = stats::Summary {
-                per_second: p.tps,
-                machine_busy: p.machine_busy,
-                ..stats::Summary::default()
-            };
-            summary.requests = (p.tps * secs as f64) as u64;
-            if p.failed > 0 {
-                summary.statuses.insert(500, p.failed);
-            }
-            results.push(Row {
-                db: db.into(),
-                scenario: "limit: pgbench 1-row insert".into(),
-                connections: n,
-                summary,
-                rss: None,
-                note: format!(
-                    "pgbench -j 2 -M prepared; latency avg {:.2} ms",
-                    p.latency_avg_ms
-                ),
-            });
-            pgb = Some(p.tps);
+            let insert = pgbench::run(url, dir, &pgbench::one_row_insert(limit::PROGRAM), n, secs)?;
+            results.push(pgbench::row(
+                db,
+                "limit: pgbench 1-row insert",
+                n,
+                &insert,
+                secs,
+            ));
+            let program = pgbench::program_id(url).await?;
+            let create =
+                pgbench::run(url, dir, &pgbench::create_transaction(&program, n), n, secs)?;
+            results.push(pgbench::row(
+                db,
+                "limit: pgbench create txn",
+                n,
+                &create,
+                secs,
+            ));
+            pgb = Some((insert.tps, create.tps));
         }
 
         if !part("create") {
@@ -316,13 +315,20 @@ async fn run_backend(
             if is_target { "≥ 0.90" } else { "" },
             is_target.then_some(r >= 0.9),
         );
-        if let Some(tps) = pgb {
-            let r = ratio(svc_rps, tps);
+        if let Some((insert, create)) = pgb {
+            let r = ratio(svc_rps, insert);
             results.check(
-                format!("{db} creates vs pgbench, {n} connections"),
-                format!("{svc_rps:.0} / {tps:.0} = {r:.2}"),
+                format!("{db} creates vs pgbench 1-row insert, {n} connections"),
+                format!("{svc_rps:.0} / {insert:.0} = {r:.2}"),
                 "",
                 None,
+            );
+            let r = ratio(svc_rps, create);
+            results.check(
+                format!("{db} creates ≥ 0.8 × pgbench create txn, {n} connections"),
+                format!("{svc_rps:.0} / {create:.0} req/s = **{r:.2}**"),
+                "≥ 0.80",
+                Some(r >= 0.8),
             );
         }
         results.check(
@@ -372,8 +378,14 @@ async fn run_backend(
         next_user.load(std::sync::atomic::Ordering::Relaxed)
     ));
 
-    // The bare endpoint, right before the reads it is compared with.
+    // The bare endpoint and pgbench's get, right before the reads they are compared with.
     let c = plan.read_connections;
+    let pgbench_get = match backend {
+        Backend::Postgres { url } if pgbench::available() => {
+            Some(pgbench_get(url, dir, c, plan, results, db).await?)
+        }
+        _ => None,
+    };
     let bare = bare_endpoint(args, dir, &creds, &ids, c, stop, db).await?;
     let bare_rps = bare.summary.per_second;
     results.push(bare);
@@ -391,6 +403,7 @@ async fn run_backend(
             .collect();
         let (outcome, rss) = against_service(&onboard, &creds, &workload, c, stop, &tag).await?;
         let rps = outcome.summary.per_second;
+        let outcome_cpu = outcome.summary.server_cpu_us;
         results.push(Row {
             db: db.into(),
             scenario: kind.label().into(),
@@ -406,6 +419,24 @@ async fn run_backend(
                 _ => format!("pool {c}; {}", outcome.rss_parts),
             },
         });
+        if kind == Kind::GetById
+            && let Some(tps) = pgbench_get
+        {
+            let r = ratio(rps, tps);
+            results.check(
+                format!("{db} get by id ≥ 0.5 × pgbench get select, {c} connections"),
+                format!("{rps:.0} / {tps:.0} req/s = **{r:.2}**"),
+                "≥ 0.50",
+                Some(r >= 0.5),
+            );
+            let cpu = outcome_cpu.unwrap_or(f64::NAN);
+            results.check(
+                format!("{db} server CPU per get by id"),
+                format!("{cpu:.0} µs"),
+                "≤ 80 µs",
+                Some(cpu <= 80.0),
+            );
+        }
         let r = ratio(rps, bare_rps);
         let is_target = kind == Kind::GetById;
         results.check(
@@ -423,6 +454,42 @@ async fn run_backend(
         );
     }
     Ok(())
+}
+
+/// pgbench's get select at `c` connections over users its create transaction inserts first
+/// (for a third of a scenario's time); returns its rate.
+async fn pgbench_get(
+    url: &str,
+    dir: &Path,
+    c: usize,
+    plan: &Plan,
+    results: &mut Results,
+    db: &str,
+) -> Result<f64> {
+    const RUN: usize = 1000;
+    let secs = plan.measure.as_secs_f64().round().max(1.0) as u64;
+    let program = pgbench::program_id(url).await?;
+    pgbench::run(
+        url,
+        dir,
+        &pgbench::create_transaction(&program, RUN),
+        c,
+        (secs / 3).max(1),
+    )?;
+    let per_client = pgbench::created_per_client(url, RUN, c).await?;
+    anyhow::ensure!(
+        per_client > 0,
+        "pgbench's create transaction inserted no users"
+    );
+    let get = pgbench::run(
+        url,
+        dir,
+        &pgbench::get_select(&program, RUN, c, per_client),
+        c,
+        secs,
+    )?;
+    results.push(pgbench::row(db, "limit: pgbench get select", c, &get, secs));
+    Ok(get.tps)
 }
 
 /// The create scenario at `n` connections; returns its throughput and p99.
