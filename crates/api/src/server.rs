@@ -196,6 +196,8 @@ pub fn run(
         }
         spawn_sweepers(store, clock, instance_id());
     }
+    // Work that would otherwise fall on the first requests.
+    domain::PhoneNumber::load_metadata();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(crate::metrics::record))

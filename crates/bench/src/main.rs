@@ -757,7 +757,9 @@ fn main() -> anyhow::Result<()> {
     let md = md?;
     println!("{md}");
     if let Some(out) = &args.out {
-        std::fs::write(out, &md).with_context(|| format!("writing {}", out.display()))?;
+        let existing = std::fs::read_to_string(out).unwrap_or_default();
+        let report = format!("{md}{}", report::recorded_separately(&existing));
+        std::fs::write(out, report).with_context(|| format!("writing {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
     Ok(())

@@ -140,3 +140,32 @@ pub(crate) fn checks(checks: &[Check]) -> String {
 pub(crate) fn rss_text(bytes: u64) -> String {
     mib(bytes)
 }
+
+/// The line after which `docs/bench.md` holds what other commands recorded (the soak, a
+/// profile): a new report replaces what is above it and keeps the rest.
+pub(crate) const RECORDED_SEPARATELY: &str =
+    "<!-- Recorded separately: kept when `cargo xtask bench` rewrites the report above. -->";
+
+/// The part of an existing report from [`RECORDED_SEPARATELY`] on (with a blank line before
+/// it), or nothing.
+pub(crate) fn recorded_separately(existing: &str) -> String {
+    existing
+        .find(RECORDED_SEPARATELY)
+        .map(|at| format!("\n{}", &existing[at..]))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod kept {
+    use super::*;
+
+    #[test]
+    fn a_new_report_keeps_what_was_recorded_separately() {
+        let existing = format!("# old report\n\n{RECORDED_SEPARATELY}\n\n## Soak\n\nfigures\n");
+        assert_eq!(
+            recorded_separately(&existing),
+            format!("\n{RECORDED_SEPARATELY}\n\n## Soak\n\nfigures\n")
+        );
+        assert_eq!(recorded_separately("# a report with nothing kept\n"), "");
+    }
+}

@@ -159,6 +159,12 @@ impl PhoneNumber {
     pub fn calling_code(&self) -> u16 {
         self.calling_code
     }
+
+    /// Loads libphonenumber's metadata now: its first use compiles its patterns (tens of
+    /// milliseconds of CPU), which a service does at start rather than in its first request.
+    pub fn load_metadata() {
+        let _ = calling_code_exists(1);
+    }
 }
 
 /// Whether libphonenumber's metadata (through the `phonenumber` crate) knows this calling code.
