@@ -11,6 +11,7 @@ mod auth;
 mod businesses;
 mod changes;
 mod configuration;
+mod console;
 mod create_user;
 mod credentials;
 mod docs_page;
