@@ -25,7 +25,12 @@ async fn call(app: &TestApp, path: &str, body: &Value) -> Value {
 async fn pending_user(app: &TestApp, n: u32) -> String {
     let out = call(app, "/user/create", &seed_body(n)).await;
     let id = out["data"]["items"][0]["id"].as_str().unwrap().to_owned();
-    call(app, "/user/send-verification-request", &json!({"user_id": id})).await;
+    call(
+        app,
+        "/user/send-verification-request",
+        &json!({"user_id": id}),
+    )
+    .await;
     id
 }
 
@@ -35,7 +40,12 @@ async fn user_json(app: &TestApp, id: &str) -> Value {
 
 /// The user's events as the API lists them: (type, actor).
 async fn events(app: &TestApp, id: &str) -> Vec<(String, String)> {
-    let out = call(app, "/event/get-all", &json!({"user_id": id, "per_page": 100})).await;
+    let out = call(
+        app,
+        "/event/get-all",
+        &json!({"user_id": id, "per_page": 100}),
+    )
+    .await;
     out["data"]["items"]
         .as_array()
         .unwrap()
@@ -52,11 +62,19 @@ async fn events(app: &TestApp, id: &str) -> Vec<(String, String)> {
 async fn separate_listeners(app: &TestApp, console: &TestConsole) {
     let mut api = Browser::new(&app.base_url);
     for path in ["/console/login", "/console/kyc", "/console/style.css"] {
-        assert_eq!(api.get(path).await.status, 404, "{path} on the API's address");
+        assert_eq!(
+            api.get(path).await.status,
+            404,
+            "{path} on the API's address"
+        );
     }
     let mut b = Browser::new(&console.base_url);
     for path in ["/healthz", "/api/v3/user/get", "/openapi.json", "/docs/"] {
-        assert_eq!(b.get(path).await.status, 404, "{path} on the console's address");
+        assert_eq!(
+            b.get(path).await.status,
+            404,
+            "{path} on the console's address"
+        );
     }
     let answer = b.post("/api/v3/user/get", &[("user_id", "x")]).await;
     assert_eq!(answer.status, 404);
@@ -109,7 +127,12 @@ async fn login_and_headers(console: &TestConsole, op: &tests::console::TestOpera
     assert_eq!(no_token.status, 403);
 
     let ok = b.log_in(console, op).await;
-    assert_eq!((ok.status, ok.location()), (303, "/console/"), "{}", ok.body);
+    assert_eq!(
+        (ok.status, ok.location()),
+        (303, "/console/"),
+        "{}",
+        ok.body
+    );
     let set = &ok.headers["set-cookie"];
     let session = set
         .lines()
@@ -118,7 +141,10 @@ async fn login_and_headers(console: &TestConsole, op: &tests::console::TestOpera
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(session.contains(flag), "{flag} in {session}");
     }
-    assert!(!session.contains("Secure"), "console_insecure_cookies: {session}");
+    assert!(
+        !session.contains("Secure"),
+        "console_insecure_cookies: {session}"
+    );
     // The same code cannot log in twice.
     b
 }
@@ -139,26 +165,42 @@ async fn console_end_to_end(app: &TestApp) {
     let csrf = queue.csrf();
     let decide = format!("/console/kyc/{user}/decide");
     let no_token = b
-        .post(&decide, &[("decision", "verified"), ("reason", "documents match")])
+        .post(
+            &decide,
+            &[("decision", "verified"), ("reason", "documents match")],
+        )
         .await;
     assert_eq!(no_token.status, 403);
     let wrong_token = b
         .post(
             &decide,
-            &[("decision", "verified"), ("reason", "documents match"), ("csrf", "0123")],
+            &[
+                ("decision", "verified"),
+                ("reason", "documents match"),
+                ("csrf", "0123"),
+            ],
         )
         .await;
     assert_eq!(wrong_token.status, 403);
     assert_eq!(user_json(app, &user).await["kyc_status"], "pending");
-    assert!(tests::logs_contain("a form without its CSRF token was refused"));
+    assert!(tests::logs_contain(
+        "a form without its CSRF token was refused"
+    ));
 
     let done = b
         .post(
             &decide,
-            &[("decision", "verified"), ("reason", "documents match"), ("csrf", &csrf)],
+            &[
+                ("decision", "verified"),
+                ("reason", "documents match"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
-    assert_eq!((done.status, done.location()), (303, format!("/console/users/{user}").as_str()));
+    assert_eq!(
+        (done.status, done.location()),
+        (303, format!("/console/users/{user}").as_str())
+    );
     assert_eq!(user_json(app, &user).await["kyc_status"], "verified");
     let actor = format!("operator:{}", reviewer.operator.id);
     let listed = events(app, &user).await;
@@ -168,19 +210,30 @@ async fn console_end_to_end(app: &TestApp) {
     );
     let page = b.get(&format!("/console/users/{user}")).await;
     assert!(page.body.contains("user.kyc.verified") && page.body.contains(&actor));
-    assert!(!page.body.contains(tests::ssn(1).as_str()), "never the full SSN");
+    assert!(
+        !page.body.contains(tests::ssn(1).as_str()),
+        "never the full SSN"
+    );
 
     // Block through the console.
     let csrf = page.csrf();
     let blocked = b
         .post(
             &format!("/console/users/{user}/status"),
-            &[("change", "block"), ("reason", "fraud ring"), ("csrf", &csrf)],
+            &[
+                ("change", "block"),
+                ("reason", "fraud ring"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(blocked.status, 303, "{}", blocked.body);
     assert_eq!(user_json(app, &user).await["status"], "blocked");
-    assert!(events(app, &user).await.contains(&("user.blocked".to_owned(), actor.clone())));
+    assert!(
+        events(app, &user)
+            .await
+            .contains(&("user.blocked".to_owned(), actor.clone()))
+    );
 
     // A reviewer may not manage programs: 403, logged, nothing changed.
     let programs = b.get("/console/programs").await;
@@ -188,11 +241,16 @@ async fn console_end_to_end(app: &TestApp) {
     assert!(!programs.body.contains(app.program.hmac_secret.expose()));
     let program_status = format!("/console/programs/{}/status", app.program.program_id);
     let refused = b
-        .post(&program_status, &[("change", "disable"), ("csrf", &programs.csrf())])
+        .post(
+            &program_status,
+            &[("change", "disable"), ("csrf", &programs.csrf())],
+        )
         .await;
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("does not allow"));
-    assert!(tests::logs_contain("an action the operator's role does not allow was refused"));
+    assert!(tests::logs_contain(
+        "an action the operator's role does not allow was refused"
+    ));
     let listed = app.store.list_programs().await.unwrap();
     assert!(listed.iter().all(|p| p.disabled_at.is_none()));
 
@@ -205,7 +263,11 @@ async fn console_end_to_end(app: &TestApp) {
     let refused = v
         .post(
             &format!("/console/kyc/{other}/decide"),
-            &[("decision", "rejected"), ("reason", "x"), ("csrf", &queue.csrf())],
+            &[
+                ("decision", "rejected"),
+                ("reason", "x"),
+                ("csrf", &queue.csrf()),
+            ],
         )
         .await;
     assert_eq!(refused.status, 403);
@@ -225,14 +287,20 @@ async fn console_end_to_end(app: &TestApp) {
     assert_eq!(a.log_in(&console, &admin).await.status, 303);
     let programs = a.get("/console/programs").await;
     let disabled = a
-        .post(&program_status, &[("change", "disable"), ("csrf", &programs.csrf())])
+        .post(
+            &program_status,
+            &[("change", "disable"), ("csrf", &programs.csrf())],
+        )
         .await;
     assert_eq!(disabled.status, 303, "{}", disabled.body);
     let listed = app.store.list_programs().await.unwrap();
     assert!(listed.iter().all(|p| p.disabled_at.is_some()));
     let page = a.get("/console/programs").await;
     let enabled = a
-        .post(&program_status, &[("change", "enable"), ("csrf", &page.csrf())])
+        .post(
+            &program_status,
+            &[("change", "enable"), ("csrf", &page.csrf())],
+        )
         .await;
     assert_eq!(enabled.status, 303);
     app.store
@@ -246,7 +314,9 @@ async fn console_end_to_end(app: &TestApp) {
         .unwrap();
     let gone = a.get("/console/programs").await;
     assert_eq!((gone.status, gone.location()), (303, "/console/login"));
-    let again = Browser::new(&console.base_url).log_in(&console, &admin).await;
+    let again = Browser::new(&console.base_url)
+        .log_in(&console, &admin)
+        .await;
     assert_eq!(again.status, 401);
 
     // Failed logins are limited per account.
@@ -272,7 +342,11 @@ async fn console_end_to_end(app: &TestApp) {
     // Without console_insecure_cookies, the cookies are Secure.
     let secure = TestConsole::start(&app.store, false);
     let page = Browser::new(&secure.base_url).get("/console/login").await;
-    assert!(page.headers["set-cookie"].contains("Secure"), "{:?}", page.headers);
+    assert!(
+        page.headers["set-cookie"].contains("Secure"),
+        "{:?}",
+        page.headers
+    );
     secure.stop().await;
 }
 
