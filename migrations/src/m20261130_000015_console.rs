@@ -15,6 +15,16 @@ pub(crate) struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         crate::create_table(manager, operators_table()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_console_operators_email_key")
+                    .table(ConsoleOperators::Table)
+                    .unique()
+                    .col(ConsoleOperators::EmailKey)
+                    .to_owned(),
+            )
+            .await?;
         crate::create_table(manager, sessions_table()).await?;
         manager
             .create_index(
@@ -105,12 +115,6 @@ fn operators_table() -> TableCreateStatement {
             Index::create()
                 .name("pk_console_operators")
                 .col(ConsoleOperators::Id),
-        )
-        .index(
-            Index::create()
-                .name("uq_console_operators_email_key")
-                .unique()
-                .col(ConsoleOperators::EmailKey),
         )
         .to_owned()
 }
