@@ -12,6 +12,7 @@ mod businesses;
 mod changes;
 mod configuration;
 mod console;
+mod console_browser;
 mod create_user;
 mod credentials;
 mod docs_page;
