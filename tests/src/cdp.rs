@@ -28,8 +28,7 @@ pub struct Chromium {
 impl Chromium {
     /// Starts Chromium (a fresh profile, no network but loopback) and opens a blank page.
     pub fn start() -> Self {
-        let profile =
-            std::env::temp_dir().join(format!("onboard-cdp-{}", uuid::Uuid::new_v4()));
+        let profile = std::env::temp_dir().join(format!("onboard-cdp-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&profile).unwrap();
         let mut child = Command::new(CHROMIUM)
             .args([
@@ -161,7 +160,10 @@ impl Chromium {
 
     /// The page's URL.
     pub fn url(&mut self) -> String {
-        self.eval("location.href").as_str().unwrap_or_default().to_owned()
+        self.eval("location.href")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The page's HTML.

@@ -392,3 +392,30 @@ contract!(
     failed_logins_are_counted_across_instances,
     failed_logins_are_counted_across_instances
 );
+
+async fn totp_secrets_move_to_the_new_key(db: &TestDb, keys: &Keys) {
+    create(&db.store, "ada@example.com", OperatorRole::Admin)
+        .await
+        .unwrap();
+    let both = common::keyring("k2", &[("k1", &keys.k1), ("k2", &keys.k2)], &keys.blind);
+    let rotating = SqlStore::new(db.store.connection().clone(), both.clone());
+    while rotating.reencrypt_batch(10).await.unwrap().more {}
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM console_operators WHERE totp_key_id <> 'k2'")
+            .await,
+        0
+    );
+    // Only the new key is needed now.
+    let only_k2 = common::keyring("k2", &[("k2", &keys.k2)], &keys.blind);
+    let after = SqlStore::new(db.store.connection().clone(), only_k2);
+    let verified = after
+        .verify_operator_password("ada@example.com", "correct horse")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(verified.totp_secret.as_slice(), SECRET);
+}
+contract!(
+    totp_secrets_move_to_the_new_key,
+    totp_secrets_move_to_the_new_key
+);

@@ -31,7 +31,12 @@ async fn submitted(app: &TestApp, n: u32, first: &str, last: &str, dob: &str) ->
     body["date_of_birth"] = json!(dob);
     let out = call(app, "/user/create", &body).await;
     let id = out["data"]["items"][0]["id"].as_str().unwrap().to_owned();
-    call(app, "/user/send-verification-request", &json!({"user_id": id})).await;
+    call(
+        app,
+        "/user/send-verification-request",
+        &json!({"user_id": id}),
+    )
+    .await;
     id
 }
 
@@ -90,7 +95,12 @@ async fn a_reviewer_works_both_queues_in_a_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Something for the other pages to show.
-    call(&app, "/business/create", &tests::business_json(domain::fixtures::SeedBusiness::new(1))).await;
+    call(
+        &app,
+        "/business/create",
+        &tests::business_json(domain::fixtures::SeedBusiness::new(1)),
+    )
+    .await;
     call(
         &app,
         "/webhook/create",
@@ -125,26 +135,56 @@ async fn a_reviewer_works_both_queues_in_a_browser() {
         ));
         assert!(b.url().ends_with("/console/kyc"), "{}", b.url());
         let queue = b.html();
-        assert!(queue.contains("KYC review queue") && queue.contains(&ordinary_c), "{queue}");
+        assert!(
+            queue.contains("KYC review queue") && queue.contains(&ordinary_c),
+            "{queue}"
+        );
         // The stylesheet applied: the page's own CSS, allowed by its policy.
         assert_eq!(
             b.eval("getComputedStyle(document.querySelector('header.top')).display"),
             json!("flex")
         );
         shot(&mut b, "kyc-queue");
-        decide(&mut b, &format!("/console/kyc/{ordinary_c}/decide"), "verified", "documents match");
-        assert!(b.url().ends_with(&format!("/console/users/{ordinary_c}")), "{}", b.url());
+        decide(
+            &mut b,
+            &format!("/console/kyc/{ordinary_c}/decide"),
+            "verified",
+            "documents match",
+        );
+        assert!(
+            b.url().ends_with(&format!("/console/users/{ordinary_c}")),
+            "{}",
+            b.url()
+        );
         let user_page = b.html();
         assert!(user_page.contains("user.kyc.verified") && user_page.contains(&actor_c));
 
         b.goto(&format!("{base}/console/screening"));
         let cases = b.html();
-        for shown in [listed_c.as_str(), "MORENO, Daniel", "MORENO JR., Daniel Gonzalo", "1972-10-12", "SDNTK"] {
-            assert!(cases.contains(shown), "{shown} on the sanctions page: {cases}");
+        for shown in [
+            listed_c.as_str(),
+            "MORENO, Daniel",
+            "MORENO JR., Daniel Gonzalo",
+            "1972-10-12",
+            "SDNTK",
+        ] {
+            assert!(
+                cases.contains(shown),
+                "{shown} on the sanctions page: {cases}"
+            );
         }
         shot(&mut b, "sanctions-queue");
-        decide(&mut b, &format!("/console/screening/{listed_c}/decide"), "confirm", "passport matches the listing");
-        assert!(b.url().ends_with(&format!("/console/users/{listed_c}")), "{}", b.url());
+        decide(
+            &mut b,
+            &format!("/console/screening/{listed_c}/decide"),
+            "confirm",
+            "passport matches the listing",
+        );
+        assert!(
+            b.url().ends_with(&format!("/console/users/{listed_c}")),
+            "{}",
+            b.url()
+        );
         let listed_page = b.html();
         assert!(listed_page.contains("confirmed_match"), "{listed_page}");
         assert!(listed_page.contains("user.kyc.failed") && listed_page.contains("user.blocked"));
@@ -153,7 +193,11 @@ async fn a_reviewer_works_both_queues_in_a_browser() {
         b.goto(&format!("{base}/console/users?q=rivera"));
         assert!(b.html().contains(&ordinary_c));
         shot(&mut b, "search");
-        for (page, name) in [("businesses", "businesses"), ("webhooks", "webhooks"), ("programs", "programs")] {
+        for (page, name) in [
+            ("businesses", "businesses"),
+            ("webhooks", "webhooks"),
+            ("programs", "programs"),
+        ] {
             b.goto(&format!("{base}/console/{page}"));
             assert!(b.html().contains("<h1>"), "{page}");
             shot(&mut b, name);
@@ -173,9 +217,17 @@ async fn a_reviewer_works_both_queues_in_a_browser() {
     let listed_user = user_json(&app, &listed).await;
     assert_eq!(listed_user["kyc_status"], "rejected");
     assert_eq!(listed_user["status"], "blocked");
-    let events = call(&app, "/event/get-all", &json!({"user_id": listed, "per_page": 50})).await;
+    let events = call(
+        &app,
+        "/event/get-all",
+        &json!({"user_id": listed, "per_page": 50}),
+    )
+    .await;
     let text = events.to_string();
-    assert!(text.contains("user.kyc.failed") && text.contains(&actor), "{text}");
+    assert!(
+        text.contains("user.kyc.failed") && text.contains(&actor),
+        "{text}"
+    );
     console.stop().await;
     app.cleanup().await;
 }

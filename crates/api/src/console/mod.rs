@@ -66,7 +66,8 @@ impl Console {
         insecure_cookies: bool,
     ) -> Self {
         Self {
-            store,
+            // Events written by the console show entities as the API answers them.
+            store: store.with_event_views(crate::event_views::store_views()),
             clock,
             policy,
             insecure_cookies,
