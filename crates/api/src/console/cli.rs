@@ -110,9 +110,15 @@ pub async fn run(
                 format!("operator create --email {} --role {role}", parsed.as_str()),
             );
             let id = OperatorId::from_uuid(uuid::Uuid::now_v7());
-            let operator = store
+            let operator = match store
                 .create_operator(id, &parsed, role, &password, &totp.bytes, now, &action)
-                .await?;
+                .await
+            {
+                Err(storage::StorageError::Conflict(storage::ConflictCode::Duplicate(_))) => {
+                    return Err("an operator with this email already exists".into());
+                }
+                other => other?,
+            };
             print_secrets(&mut out, &operator, &password, &totp, json)?;
         }
         OperatorCommand::Disable { operator } => {
