@@ -79,20 +79,23 @@ impl Chromium {
             session: String::new(),
             next_id: 0,
         };
-        let target = browser.call(None, "Target.createTarget", json!({"url": "about:blank"}));
+        let target = browser.call(None, "Target.createTarget", &json!({"url": "about:blank"}));
         let target_id = target["targetId"].as_str().unwrap().to_owned();
         let attached = browser.call(
             None,
             "Target.attachToTarget",
-            json!({"targetId": target_id, "flatten": true}),
+            &json!({"targetId": target_id, "flatten": true}),
         );
-        browser.session = attached["sessionId"].as_str().unwrap().to_owned();
-        browser.page("Page.enable", json!({}));
-        browser.page("Runtime.enable", json!({}));
+        attached["sessionId"]
+            .as_str()
+            .unwrap()
+            .clone_into(&mut browser.session);
+        browser.page("Page.enable", &json!({}));
+        browser.page("Runtime.enable", &json!({}));
         browser
     }
 
-    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+    fn call(&mut self, session: Option<&str>, method: &str, params: &Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -112,7 +115,7 @@ impl Chromium {
         }
     }
 
-    fn page(&mut self, method: &str, params: Value) -> Value {
+    fn page(&mut self, method: &str, params: &Value) -> Value {
         let session = self.session.clone();
         self.call(Some(&session), method, params)
     }
@@ -121,7 +124,7 @@ impl Chromium {
     pub fn eval(&mut self, js: &str) -> Value {
         let out = self.page(
             "Runtime.evaluate",
-            json!({"expression": js, "returnByValue": true, "awaitPromise": true}),
+            &json!({"expression": js, "returnByValue": true, "awaitPromise": true}),
         );
         assert!(out.get("exceptionDetails").is_none(), "{js}: {out}");
         out["result"]["value"].clone()
@@ -148,7 +151,7 @@ impl Chromium {
     /// Navigates to `url` and waits for it.
     pub fn goto(&mut self, url: &str) {
         self.eval("window.__onboardMarker = 1");
-        self.page("Page.navigate", json!({"url": url}));
+        self.page("Page.navigate", &json!({"url": url}));
         self.wait_for_new_document();
     }
 
@@ -178,7 +181,7 @@ impl Chromium {
     pub fn screenshot(&mut self, path: &std::path::Path) {
         let shot = self.page(
             "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true}),
+            &json!({"format": "png", "captureBeyondViewport": true}),
         );
         let png = base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap())

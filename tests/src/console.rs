@@ -80,9 +80,11 @@ pub async fn operator(store: &SqlStore, email: &str, role: OperatorRole) -> Test
         .collect();
     let operator = store
         .create_operator(
-            OperatorId::from_uuid(uuid::Uuid::now_v7()),
-            &domain::Email::parse(email).unwrap(),
-            role,
+            &storage::console::NewOperator {
+                id: OperatorId::from_uuid(uuid::Uuid::now_v7()),
+                email: &domain::Email::parse(email).unwrap(),
+                role,
+            },
             &SecretString::new(password.clone()),
             &secret,
             chrono::Utc::now(),

@@ -260,7 +260,7 @@ fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>, holder: String) {
             match store.sweep_console_sessions(now).await {
                 Ok(n) => {
                     metrics::counter!("onboard_swept_rows_total", "table" => "console_sessions")
-                        .increment(n)
+                        .increment(n);
                 }
                 Err(e) => tracing::warn!(error = %e, "sweeping console_sessions failed"),
             }

@@ -3,7 +3,7 @@
 //! base32, the password and secret never in the log), the printed password and a code from
 //! the printed secret verify, `disable` refuses the login, `enable` restores it, `reset`
 //! issues new ones, a duplicate email and an unknown role are refused.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use std::process::Command;
 
@@ -245,7 +245,7 @@ async fn serve_runs_the_console_on_its_own_address_only() {
                 format!("k1:{}", k1.to_base64().as_str()),
             )
             .env("ONBOARD_ACTIVE_KEY", "k1")
-            .env("ONBOARD_BLIND_INDEX_KEY", blind.to_base64().to_string())
+            .env("ONBOARD_BLIND_INDEX_KEY", &*blind.to_base64())
             .env("ONBOARD_CONSOLE_BIND", format!("127.0.0.1:{console_port}"))
             .env("ONBOARD_CONSOLE_INSECURE_COOKIES", "true")
             .stdout(std::process::Stdio::null())

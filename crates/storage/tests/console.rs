@@ -3,14 +3,21 @@
 //! a TOTP step accepted once, sessions (stored hashed; idle and absolute expiry; logout,
 //! disable and reset end them on every instance), and the failed-login throttle shared by
 //! instances. Every test runs on SQLite, and on PostgreSQL and MariaDB when configured.
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    unreachable_pub
+)]
 
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use common::{Keys, TestDb};
 use domain::{Email, OperatorId, OperatorRole};
-use storage::console::{Operator, OperatorRef, SessionPolicy, SessionToken, ThrottleRule};
+use storage::console::{
+    NewOperator, Operator, OperatorRef, SessionPolicy, SessionToken, ThrottleRule,
+};
 use storage::{
     ConflictCode, ConflictField, DatabaseConfig, OperatorAction, SecretString, SqlStore,
     StorageError,
@@ -33,9 +40,11 @@ async fn create(
 ) -> Result<Operator, StorageError> {
     store
         .create_operator(
-            OperatorId::from_uuid(uuid::Uuid::now_v7()),
-            &Email::parse(email).unwrap(),
-            role,
+            &NewOperator {
+                id: OperatorId::from_uuid(uuid::Uuid::now_v7()),
+                email: &Email::parse(email).unwrap(),
+                role,
+            },
             &SecretString::new("correct horse".to_owned()),
             SECRET,
             now(),

@@ -15,7 +15,7 @@ use storage::{
 };
 
 use super::Console;
-use super::layout::{self, PER_PAGE, page, page_number, pager, respond, when};
+use super::layout::{self, PER_PAGE, PER_PAGE_ROWS, page, page_number, pager, respond, when};
 use super::session::{Signed, require, see_other};
 
 /// A list's query: the program filter and the page.
@@ -260,7 +260,7 @@ pub async fn webhooks(
             table {
                 thead { tr { th scope="col" { "Event" } th scope="col" { "Endpoint" } th scope="col" { "Program" } th scope="col" { "Attempts" } th scope="col" { "Failed" } th scope="col" { "Resend" } } }
                 tbody {
-                    @for f in failed.iter().take(PER_PAGE as usize) {
+                    @for f in failed.iter().take(PER_PAGE_ROWS) {
                         tr {
                             td { code { (f.event) } }
                             td { code { (f.endpoint) } }
@@ -341,7 +341,7 @@ pub async fn resend(
         }
         Err(e) => return layout::unavailable(&e),
     }
-    let action = signed.action(format!("event resend {event} --webhook {endpoint}"));
+    let action = signed.action(&format!("event resend {event} --webhook {endpoint}"));
     if let Err(e) = console.store.record_operator_action(&action, now).await {
         return layout::unavailable(&e);
     }
@@ -398,12 +398,12 @@ pub async fn programs(
         table {
             thead { tr { th scope="col" { "Program" } th scope="col" { "Created" } th scope="col" { "Credentials" } th scope="col" { "Status" } th scope="col" { "Change" } } }
             tbody {
-                @for p in programs.iter().skip(skip).take(PER_PAGE as usize) {
+                @for p in programs.iter().skip(skip).take(PER_PAGE_ROWS) {
                     (program_row(&signed, p, manages))
                 }
             }
         }
-        (pager("/console/programs?", page_no, programs.len() > skip + PER_PAGE as usize))
+        (pager("/console/programs?", page_no, programs.len() > skip + PER_PAGE_ROWS))
     };
     page("Programs", Some(&signed), &body)
 }
@@ -442,7 +442,7 @@ pub async fn program_status(
         "enable" => false,
         _ => return layout::bad_request(Some(&signed), "The change is disable or enable."),
     };
-    let action = signed.action(format!("program {} {program}", form.change));
+    let action = signed.action(&format!("program {} {program}", form.change));
     match console
         .store
         .set_program_disabled(program, disabled, console.clock.now(), &action)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use storage::{StorageError, UserRepository as _};
 
 use super::Console;
-use super::layout::{self, PER_PAGE, page, page_number, pager, respond, when};
+use super::layout::{self, PER_PAGE, PER_PAGE_ROWS, page, page_number, pager, respond, when};
 use super::session::{Signed, require, see_other};
 
 /// `?page=`.
@@ -90,7 +90,7 @@ pub async fn kyc_queue(
     };
     let has_more = cases.len() as u64 > PER_PAGE;
     let mut rows = Vec::new();
-    for (program, id) in cases.into_iter().take(PER_PAGE as usize) {
+    for (program, id) in cases.into_iter().take(PER_PAGE_ROWS) {
         match console.store.get_user(program, id).await {
             Ok(Some(user)) => rows.push(user),
             Ok(None) => {}
@@ -132,15 +132,10 @@ pub async fn kyc_queue(
     page("KYC review queue", Some(&signed), &body)
 }
 
-fn parse_decision_inputs(
-    signed: &Signed,
-    user: &str,
-    reason: &str,
-) -> Result<(UserId, Reason), HttpResponse> {
-    let id = UserId::parse(user)
-        .map_err(|_| layout::bad_request(Some(signed), "That is not a user id."))?;
-    let reason = Reason::parse(reason)
-        .map_err(|v| layout::bad_request(Some(signed), &format!("Reason: {}", v.message)))?;
+/// The user and the reason of a decision, or why they do not parse.
+fn parse_decision_inputs(user: &str, reason: &str) -> Result<(UserId, Reason), String> {
+    let id = UserId::parse(user).map_err(|_| "That is not a user id.".to_owned())?;
+    let reason = Reason::parse(reason).map_err(|v| format!("Reason: {}", v.message))?;
     Ok((id, reason))
 }
 
@@ -155,16 +150,16 @@ pub async fn kyc_decide(
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let (id, reason) = match parse_decision_inputs(&signed, &path, &form.reason) {
+    let (id, reason) = match parse_decision_inputs(&path, &form.reason) {
         Ok(v) => v,
-        Err(answer) => return answer,
+        Err(why) => return layout::bad_request(Some(&signed), &why),
     };
     let verified = match form.decision.as_str() {
         "verified" => true,
         "rejected" => false,
         _ => return layout::bad_request(Some(&signed), "The decision is verified or rejected."),
     };
-    let action = signed.action(format!("kyc decide {id} {}", form.decision));
+    let action = signed.action(&format!("kyc decide {id} {}", form.decision));
     let decided = crate::kyc::decide(
         &console.store,
         id,
@@ -264,8 +259,8 @@ pub async fn screening_queue(
     let mut shown = Vec::new();
     for case in cases
         .into_iter()
-        .skip(skip as usize)
-        .take(PER_PAGE as usize)
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(PER_PAGE_ROWS)
     {
         let user = match console.store.get_user(case.program, case.user).await {
             Ok(Some(u)) => u,
@@ -318,14 +313,14 @@ pub async fn screening_decide(
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let (id, reason) = match parse_decision_inputs(&signed, &path, &form.reason) {
+    let (id, reason) = match parse_decision_inputs(&path, &form.reason) {
         Ok(v) => v,
-        Err(answer) => return answer,
+        Err(why) => return layout::bad_request(Some(&signed), &why),
     };
     let Ok(decision) = form.decision.parse::<ScreeningDecision>() else {
         return layout::bad_request(Some(&signed), "The decision is clear or confirm.");
     };
-    let action = signed.action(format!("screening decide {id} {}", decision.as_str()));
+    let action = signed.action(&format!("screening decide {id} {}", decision.as_str()));
     match console
         .store
         .decide_screening(id, decision, reason.as_str(), &action, console.clock.now())

@@ -111,7 +111,17 @@ pub async fn run(
             );
             let id = OperatorId::from_uuid(uuid::Uuid::now_v7());
             let operator = match store
-                .create_operator(id, &parsed, role, &password, &totp.bytes, now, &action)
+                .create_operator(
+                    &storage::console::NewOperator {
+                        id,
+                        email: &parsed,
+                        role,
+                    },
+                    &password,
+                    &totp.bytes,
+                    now,
+                    &action,
+                )
                 .await
             {
                 Err(storage::StorageError::Conflict(storage::ConflictCode::Duplicate(_))) => {

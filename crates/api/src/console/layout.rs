@@ -1,12 +1,11 @@
 //! The console's page frame (maud, compiled into the binary), its stylesheet, pagination and
 //! the error pages.
 
+use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{DOCTYPE, Markup, html};
 
-use super::Console;
-use super::session::{Signed, current};
+use super::signed::Signed;
 
 /// The stylesheet, compiled into the binary.
 const STYLESHEET: &str = include_str!("console.css");
@@ -20,6 +19,8 @@ pub async fn stylesheet() -> HttpResponse {
 
 /// Rows per page of every list.
 pub const PER_PAGE: u64 = 25;
+/// [`PER_PAGE`] as a count of rows in memory.
+pub const PER_PAGE_ROWS: usize = 25;
 
 /// A full page: `title` as the document title and the `h1`, the navigation and the signed-in
 /// operator (with the logout form) when there is one.
@@ -111,17 +112,6 @@ pub fn unavailable(e: &storage::StorageError) -> HttpResponse {
         "Unavailable",
         None,
         &html! { p.error role="alert" { "The database could not answer. Try again in a moment." } },
-    )
-}
-
-/// The 404 page.
-pub async fn not_found(console: web::Data<Console>, req: HttpRequest) -> HttpResponse {
-    let signed = current(&console, &req).await.ok().flatten();
-    respond(
-        StatusCode::NOT_FOUND,
-        "Not found",
-        signed.as_ref(),
-        &html! { p { "There is no such page." } },
     )
 }
 

@@ -1,7 +1,7 @@
 //! The operator console (SPEC §10): server-rendered pages for the platform's own staff, on
 //! their own listener (`console_bind`), never on the API's address.
 //!
-//! - `session`: who is asking (the session cookie, looked up in the database on every
+//! - `signed`, `session`: who is asking (the session cookie, looked up in the database on every
 //!   request), the CSRF token of every form, and the role check of every action.
 //! - `login`: the login form (email, password, TOTP), logout, and the failed-login throttle.
 //! - `layout`: the page frame, the stylesheet, pagination, and the error pages.
@@ -20,6 +20,7 @@ pub mod layout;
 pub mod login;
 pub mod people;
 pub mod session;
+pub mod signed;
 pub mod totp;
 
 use std::collections::HashMap;
@@ -41,6 +42,9 @@ use crate::clock::Clock;
 /// no script, forms only to itself, no framing.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The list entries of one list version, by entry number, once parsed.
+pub type ListCache = Mutex<Option<(uuid::Uuid, Arc<HashMap<u32, ListEntry>>)>>;
+
 /// What every console request needs.
 #[derive(Debug)]
 pub struct Console {
@@ -54,7 +58,7 @@ pub struct Console {
     pub insecure_cookies: bool,
     /// The sanctions list entries of one list version, by entry number (read from the
     /// database when a case of another version is shown).
-    pub list: Mutex<Option<(uuid::Uuid, Arc<HashMap<u32, ListEntry>>)>>,
+    pub list: ListCache,
 }
 
 impl Console {
@@ -142,9 +146,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/programs/{program}/status",
                 web::post().to(accounts::program_status),
             )
-            .default_service(web::to(layout::not_found)),
+            .default_service(web::to(session::not_found)),
     )
-    .default_service(web::to(layout::not_found));
+    .default_service(web::to(session::not_found));
 }
 
 /// Adds the security headers to every answer.

@@ -344,7 +344,7 @@ pub async fn block_or_unblock(
         }
         Err(e) => return layout::unavailable(&e),
     }
-    let action = signed.action(format!("user {} {}", form.change, user.id()));
+    let action = signed.action(&format!("user {} {}", form.change, user.id()));
     if let Err(e) = console.store.record_operator_action(&action, now).await {
         return layout::unavailable(&e);
     }

@@ -9,40 +9,17 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use domain::OperatorAct;
 use storage::Repositories as _;
-use storage::console::{Operator, SessionToken};
+use storage::console::SessionToken;
 use subtle::ConstantTimeEq as _;
 
 use super::Console;
 use super::layout;
+pub use super::signed::Signed;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "onboard_console";
 /// The login form's own CSRF cookie (before there is a session).
 pub const LOGIN_COOKIE: &str = "onboard_console_login";
-
-/// A signed-in operator and the CSRF token of its forms.
-#[derive(Debug)]
-pub struct Signed {
-    /// The operator.
-    pub operator: Operator,
-    /// The session.
-    pub token: SessionToken,
-    /// The token every form of this session carries.
-    pub csrf: String,
-}
-
-impl Signed {
-    /// The actor of its changes in events: `operator:opr-…`.
-    pub fn actor(&self) -> String {
-        format!("operator:{}", self.operator.id)
-    }
-
-    /// An operator-action record of `command` run by this operator (its actor is the
-    /// operator's id; storage writes events of a screening decision as `operator:<actor>`).
-    pub fn action(&self, command: String) -> storage::OperatorAction {
-        storage::OperatorAction::new(self.operator.id.to_string(), format!("console {command}"))
-    }
-}
 
 /// The CSRF token bound to `secret` (a session id, or the login cookie).
 pub fn csrf_of(console: &Console, secret: &str) -> String {
@@ -153,4 +130,15 @@ pub async fn require(
         ));
     }
     Ok(signed)
+}
+
+/// The 404 page (with the navigation when signed in).
+pub async fn not_found(console: actix_web::web::Data<Console>, req: HttpRequest) -> HttpResponse {
+    let signed = current(&console, &req).await.ok().flatten();
+    layout::respond(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "Not found",
+        signed.as_ref(),
+        &maud::html! { p { "There is no such page." } },
+    )
 }

@@ -65,6 +65,17 @@ fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// A new operator: its id (the caller's), login email and role.
+#[derive(Clone, Copy, Debug)]
+pub struct NewOperator<'a> {
+    /// `opr-…`.
+    pub id: OperatorId,
+    /// The login email.
+    pub email: &'a domain::Email,
+    /// Its role.
+    pub role: OperatorRole,
+}
+
 /// Which operator a command names: its id or its email.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OperatorRef {
@@ -104,14 +115,13 @@ impl SqlStore {
     /// `by`. A second operator with the same email (in any case) is a conflict on `email`.
     pub async fn create_operator(
         &self,
-        id: OperatorId,
-        email: &domain::Email,
-        role: OperatorRole,
+        new: &NewOperator<'_>,
         password: &SecretString,
         totp_secret: &[u8],
         now: DateTime<Utc>,
         by: &OperatorAction,
     ) -> Result<Operator, StorageError> {
+        let NewOperator { id, email, role } = *new;
         let rid = id.uuid().to_string();
         let hash = hash(password).await?;
         let sealed = self.keys.seal(totp_secret, totp_aad(&rid))?;

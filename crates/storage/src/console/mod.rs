@@ -18,7 +18,7 @@ use crate::crypto::Aad;
 use crate::error::{Problem, StorageError};
 use crate::time::from_ms;
 
-pub use accounts::OperatorRef;
+pub use accounts::{NewOperator, OperatorRef};
 pub use queues::FailedDelivery;
 pub use sessions::{SessionPolicy, SessionToken};
 pub use throttle::ThrottleRule;
