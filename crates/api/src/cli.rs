@@ -291,7 +291,8 @@ async fn serve(config: Config, bind: Option<String>) -> CliResult {
                 clock.clone(),
                 storage::console::SessionPolicy::default(),
                 config.console_insecure_cookies,
-            );
+            )
+            .with_trusted_proxies(settings.trusted_proxies.clone());
             Some(crate::console::run(listener, console)?)
         }
         (Some(_), Some(_)) => {

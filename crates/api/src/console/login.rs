@@ -107,7 +107,7 @@ pub async fn form(console: web::Data<Console>, req: HttpRequest) -> HttpResponse
     login_page(&console, &req, StatusCode::OK, "", None)
 }
 
-fn rules(req: &HttpRequest, email: &str) -> Vec<ThrottleRule> {
+fn rules(console: &Console, req: &HttpRequest, email: &str) -> Vec<ThrottleRule> {
     let window = Duration::minutes(WINDOW_MINUTES);
     let mut rules = vec![ThrottleRule {
         kind: "account",
@@ -115,10 +115,10 @@ fn rules(req: &HttpRequest, email: &str) -> Vec<ThrottleRule> {
         max: ACCOUNT_FAILURES,
         window,
     }];
-    if let Some(addr) = req.peer_addr() {
+    if let Some(addr) = console.trusted_proxies.client(req) {
         rules.push(ThrottleRule {
             kind: "address",
-            subject: crate::client_addr::limiter_key(addr.ip()).to_string(),
+            subject: crate::client_addr::limiter_key(addr).to_string(),
             max: ADDRESS_FAILURES,
             window,
         });
@@ -148,7 +148,7 @@ pub async fn submit(
         );
     }
     let now = console.clock.now();
-    let rules = rules(&req, &form.email);
+    let rules = rules(&console, &req, &form.email);
     match console.store.login_throttled(&rules, now).await {
         Ok(Some(rule)) => {
             tracing::warn!(

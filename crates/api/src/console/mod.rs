@@ -59,6 +59,8 @@ pub struct Console {
     /// The sanctions list entries of one list version, by entry number (read from the
     /// database when a case of another version is shown).
     pub list: ListCache,
+    /// Proxies whose forwarding headers name the client (the login throttle's address).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl Console {
@@ -76,7 +78,15 @@ impl Console {
             policy,
             insecure_cookies,
             list: Mutex::new(None),
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }
+    }
+
+    /// The console with the client's address read through `proxies` (`trusted_proxies`).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: crate::client_addr::TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// The entries of list version `id`, by number (parsed once per version).
