@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
 /// Tables the migrations must create (at least; the round trip itself reads every table from
 /// the database's catalog, so a table added by a new migration is checked without a change
 /// here).
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 23] = [
     "programs",
     "api_keys",
     "hmac_credentials",
@@ -43,10 +43,15 @@ const TABLES: [&str; 20] = [
     "screening_subjects",
     "business_owners",
     "business_events",
+    "console_operators",
+    "console_sessions",
+    "console_login_throttle",
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 16] = [
+const INDEXES: [(&str, &str); 18] = [
+    ("console_operators", "uq_console_operators_email_key"),
+    ("console_sessions", "idx_console_sessions_operator"),
     ("users", "uq_users_program_email"),
     ("users", "uq_users_program_username"),
     ("users", "uq_users_program_ssn"),

@@ -2,6 +2,8 @@
 //! raw signed requests, captured logs, and a TCP proxy that can cut the database off.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod cdp;
+pub mod console;
 pub mod proxy;
 pub mod receiver;
 

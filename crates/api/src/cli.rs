@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use domain::ProgramId;
-use storage::{ProgramRepository as _, SqlStore, UserRepository as _};
+use storage::{ProgramRepository as _, SqlStore};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -55,6 +55,9 @@ pub enum Command {
     /// Operator decisions on KYB cases (businesses).
     #[command(subcommand)]
     Kyb(KybCommand),
+    /// Console operators (SPEC §10): create, disable, enable, reset, list.
+    #[command(subcommand)]
+    Operator(crate::console::cli::OperatorCommand),
     /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
     /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response. Calls to an
     /// endpoint of the API are retried on transient failures (429, 5xx, connection errors),
@@ -279,7 +282,32 @@ async fn serve(config: Config, bind: Option<String>) -> CliResult {
     };
     tracing::info!(addr = %listener.local_addr()?, scheme, "onboard listening");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    crate::server::run(listener, store, clock, &settings, mismatch)?.await?;
+    let console = match (&config.console_bind, &mismatch) {
+        (Some(addr), None) => {
+            let listener = TcpListener::bind(addr)?;
+            tracing::info!(addr = %listener.local_addr()?, "operator console listening");
+            let console = crate::console::Console::new(
+                store.clone(),
+                clock.clone(),
+                storage::console::SessionPolicy::default(),
+                config.console_insecure_cookies,
+            )
+            .with_trusted_proxies(settings.trusted_proxies.clone());
+            Some(crate::console::run(listener, console)?)
+        }
+        (Some(_), Some(_)) => {
+            tracing::error!("the operator console is not served while the keys do not match");
+            None
+        }
+        (None, _) => None,
+    };
+    let api = crate::server::run(listener, store, clock, &settings, mismatch)?;
+    match console {
+        Some(console) => {
+            futures_util::future::try_join(api, console).await?;
+        }
+        None => api.await?,
+    }
     tracing::info!("onboard stopped");
     Ok(())
 }
@@ -451,6 +479,10 @@ async fn run(config: Config, command: Command, actor: &str) -> CliResult {
             );
             Ok(())
         }
+        Command::Operator(command) => {
+            let store = open_store(&config).await?;
+            crate::console::cli::run(&store, command, actor, now).await
+        }
         Command::Call { path, file } => call(&path, file.as_deref()).await,
     }
 }
@@ -509,30 +541,26 @@ async fn kyc_decide(
         .transpose()
         .map_err(|v| format!("--reason {v}"))?;
     let store = open_store(config).await?;
-    let program = store.user_program(id).await?.ok_or("no such user")?;
-    let screening = store.screening_status(program, id).await?;
-    if decision == "verified" && screening.holds_kyc() {
-        return Err(format!(
-            "screening holds this user's KYC ({screening}): decide the case first with onboard screening decide"
-        )
-        .into());
-    }
-    let change = if decision == "verified" {
-        domain::UserChange::VerifyKyc
-    } else {
-        domain::UserChange::RejectKyc
+    let verified = decision == "verified";
+    let user = match crate::kyc::decide(
+        &store,
+        id,
+        verified,
+        reason.as_ref(),
+        "operator",
+        action,
+        now,
+    )
+    .await
+    {
+        Err(crate::kyc::DecideError::HeldByScreening(screening)) => {
+            return Err(format!(
+                "screening holds this user's KYC ({screening}): decide the case first with onboard screening decide"
+            )
+            .into());
+        }
+        other => other?,
     };
-    let audit = storage::Audit {
-        actor: "operator",
-        reason: reason.as_ref().map(domain::Reason::as_str),
-    };
-    let outcome = store
-        .change_user(program, id, change, audit, now, storage::Along::nothing())
-        .await?;
-    // Nothing is along, so no signature can be replayed.
-    let user = outcome.written().ok_or("the decision was not written")?;
-    // The decision is in the user's audit trail; this records who ran the command.
-    store.record_operator_action(action, now).await?;
     println!("{} kyc_status is now {}", user.id(), user.kyc_status());
     Ok(())
 }

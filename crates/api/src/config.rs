@@ -81,6 +81,11 @@ pub struct Config {
     pub screening_review_threshold: f64,
     /// How often an instance looks for a new list version and rescreens, in milliseconds.
     pub screening_poll_ms: u64,
+    /// The operator console's listen address (SPEC §10); unset: no console. Never the API's
+    /// address: the console is its own server.
+    pub console_bind: Option<String>,
+    /// Console cookies without `Secure` (local development over plain HTTP only).
+    pub console_insecure_cookies: bool,
 }
 
 impl Default for Config {
@@ -117,6 +122,8 @@ impl Default for Config {
             screening_list_dir: None,
             screening_review_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
             screening_poll_ms: 1000,
+            console_bind: None,
+            console_insecure_cookies: false,
         }
     }
 }
@@ -165,6 +172,8 @@ const FIELDS: &[&str] = &[
     "screening_list_dir",
     "screening_review_threshold",
     "screening_poll_ms",
+    "console_bind",
+    "console_insecure_cookies",
 ];
 
 impl Config {

@@ -230,3 +230,57 @@ pub fn spawn_worker(
 
 /// Cases claimed per pass.
 const KYC_BATCH: u64 = 100;
+
+/// Why an operator's KYC decision was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// No such user.
+    #[error("no such user")]
+    NoSuchUser,
+    /// Screening holds the user's KYC until its case is decided.
+    #[error("screening holds this user's KYC ({0}): decide the sanctions case first")]
+    HeldByScreening(domain::screening::ScreeningStatus),
+    /// The storage refused or failed (a decided case is `Rejected`).
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+}
+
+/// An operator's decision on a pending KYC case — the `manual` verifier's way, shared by
+/// `onboard kyc decide` and the console: refused while screening holds the user, written as
+/// a `kyc` change with `actor` (`operator` from the CLI, `operator:opr-…` from the console)
+/// and recorded as `action`.
+pub async fn decide(
+    store: &SqlStore,
+    id: domain::UserId,
+    verified: bool,
+    reason: Option<&domain::Reason>,
+    actor: &str,
+    action: &storage::OperatorAction,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<domain::User, DecideError> {
+    let program = store
+        .user_program(id)
+        .await?
+        .ok_or(DecideError::NoSuchUser)?;
+    let screening = store.screening_status(program, id).await?;
+    if verified && screening.holds_kyc() {
+        return Err(DecideError::HeldByScreening(screening));
+    }
+    let change = if verified {
+        UserChange::VerifyKyc
+    } else {
+        UserChange::RejectKyc
+    };
+    let audit = Audit {
+        actor,
+        reason: reason.map(domain::Reason::as_str),
+    };
+    let outcome = store
+        .change_user(program, id, change, audit, now, storage::Along::nothing())
+        .await?;
+    // Nothing is along, so no signature can be replayed.
+    let user = outcome.written().ok_or(DecideError::NoSuchUser)?;
+    // The decision is in the user's audit trail; this records who ran it.
+    store.record_operator_action(action, now).await?;
+    Ok(user)
+}

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod error;
 pub mod event_views;

@@ -258,6 +258,14 @@ fn spawn_sweepers(store: SqlStore, clock: Arc<dyn Clock>, holder: String) {
                 store.sweep_idempotency(now, SWEEP_BATCH)
             })
             .await;
+            // Console sessions past their absolute expiry (few: one per login).
+            match store.sweep_console_sessions(now).await {
+                Ok(n) => {
+                    metrics::counter!("onboard_swept_rows_total", "table" => "console_sessions")
+                        .increment(n);
+                }
+                Err(e) => tracing::warn!(error = %e, "sweeping console_sessions failed"),
+            }
         }
     });
 }

@@ -107,6 +107,11 @@ typed_id!(
     "whk"
 );
 typed_id!(
+    /// A console operator's id, `opr-<uuid>`.
+    OperatorId,
+    "opr"
+);
+typed_id!(
     /// An event's id, `evt-<uuid>`.
     EventId,
     "evt"

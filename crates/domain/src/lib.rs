@@ -23,6 +23,7 @@ mod identity;
 mod ids;
 mod meta;
 mod new_user;
+mod operator;
 mod query;
 pub mod screening;
 pub mod search;
@@ -49,9 +50,12 @@ pub use error::{ErrorCode, FieldError, ValidationErrors, Violation};
 pub use event_query::{EventQuery, RawEventQuery};
 pub use geo::{Address, Country, PostalCode, State};
 pub use identity::{DateOfBirth, Ein, Last4, Ssn, Username, anniversary};
-pub use ids::{BusinessId, BusinessOwnerId, ContactId, EventId, ProgramId, UserId, WebhookId};
+pub use ids::{
+    BusinessId, BusinessOwnerId, ContactId, EventId, OperatorId, ProgramId, UserId, WebhookId,
+};
 pub use meta::{MetaData, MetaEntry, MetaName, MetaValue, RawMetaEntry};
 pub use new_user::{BusinessLink, NewUser, ParseContext, Profile, RawNewUser};
+pub use operator::{OperatorAct, OperatorRole};
 pub use query::{ContactQuery, PageRequest, RawContactQuery, RawUserQuery, UserQuery, UserSort};
 pub use status::{BusinessType, ContactType, KycEvent, KycStatus, TransitionError, UserStatus};
 pub use text::{AddressLine, BusinessName, City, PersonName, Reason};

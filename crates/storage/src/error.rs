@@ -58,6 +58,8 @@ pub enum Entity {
     Webhook,
     /// An event of the program.
     Event,
+    /// A console operator (operator commands and the console).
+    Operator,
 }
 
 impl Entity {
@@ -72,6 +74,7 @@ impl Entity {
             Self::HmacCredential => "hmac credential",
             Self::Webhook => "webhook",
             Self::Event => "event",
+            Self::Operator => "operator",
         }
     }
 }
@@ -261,6 +264,11 @@ pub const UNIQUE_CONSTRAINTS: &[(&str, &str, ConflictField)] = &[
         "uq_users_program_ssn",
         "users.program_id, users.ssn_blind_index",
         ConflictField::Ssn,
+    ),
+    (
+        "uq_console_operators_email_key",
+        "console_operators.email_key",
+        ConflictField::Email,
     ),
     (
         "uq_businesses_program_ein",

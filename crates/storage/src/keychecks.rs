@@ -119,5 +119,9 @@ async fn sealed_under(db: &impl ConnectionTrait, key_id: &str) -> Result<bool, S
         .filter(hmac_credentials::Column::SecretKeyId.eq(key_id))
         .count(db)
         .await?;
-    Ok(users + businesses + credentials > 0)
+    let operators = crate::console::entity::console_operators::Entity::find()
+        .filter(crate::console::entity::console_operators::Column::TotpKeyId.eq(key_id))
+        .count(db)
+        .await?;
+    Ok(users + businesses + credentials + operators > 0)
 }

@@ -7,6 +7,7 @@ mod along;
 mod business_life;
 mod businesses;
 mod claims;
+pub mod console;
 mod crypto;
 mod db;
 mod entity;

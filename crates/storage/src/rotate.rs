@@ -6,6 +6,8 @@ use sea_orm::{
 
 use crate::SqlStore;
 use crate::businesses::ein_aad;
+use crate::console::entity::console_operators;
+use crate::console::totp_aad;
 use crate::crypto::Sealed;
 use crate::entity::{businesses, hmac_credentials, users};
 use crate::error::StorageError;
@@ -28,6 +30,7 @@ enum Column {
     UserSsn,
     BusinessEin,
     HmacSecret,
+    OperatorTotp,
 }
 
 /// One ciphertext read under an old key and sealed again under the active one.
@@ -157,6 +160,18 @@ impl SqlStore {
         plan_column!(
             self,
             plan,
+            active.clone(),
+            batch,
+            Column::OperatorTotp,
+            console_operators,
+            Id,
+            TotpCiphertext,
+            TotpKeyId,
+            totp_aad
+        );
+        plan_column!(
+            self,
+            plan,
             active,
             batch,
             Column::HmacSecret,
@@ -187,6 +202,14 @@ impl SqlStore {
                 Column::BusinessEin => {
                     write_rewrite!(self, rewrite, businesses, Id, EinCiphertext, EinKeyId)
                 }
+                Column::OperatorTotp => write_rewrite!(
+                    self,
+                    rewrite,
+                    console_operators,
+                    Id,
+                    TotpCiphertext,
+                    TotpKeyId
+                ),
                 Column::HmacSecret => write_rewrite!(
                     self,
                     rewrite,

@@ -11,6 +11,8 @@ mod auth;
 mod businesses;
 mod changes;
 mod configuration;
+mod console;
+mod console_browser;
 mod create_user;
 mod credentials;
 mod docs_page;

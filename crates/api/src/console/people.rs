@@ -1,0 +1,353 @@
+//! Users: search across programs with a program filter (the storage's index-backed search,
+//! one program at a time), the user page (profile with the SSN's last four only, the event
+//! timeline from the events table) and block/unblock with a reason.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::{
+    EventQuery, OperatorAct, ProgramId, RawEventQuery, RawUserQuery, Reason, User, UserChange,
+    UserId, UserQuery,
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+use storage::{
+    Audit, ProgramRepository as _, StorageError, UserRepository as _, WebhookRepository as _,
+};
+
+use super::Console;
+use super::cases::full_name;
+use super::layout::{self, PER_PAGE, page, page_number, pager, respond, when};
+use super::session::{Signed, require, see_other};
+
+/// `GET /console/users` query.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    program: String,
+    page: Option<u64>,
+}
+
+/// Rows per program when searching every program.
+const PER_PROGRAM: u64 = 10;
+
+fn url_escape(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn users_table(users: &[User]) -> Markup {
+    html! {
+        table {
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "KYC" } th scope="col" { "Created" } } }
+            tbody {
+                @for u in users {
+                    tr {
+                        td { a href={ "/console/users/" (u.id()) } { (full_name(u)) } }
+                        td { (u.profile().email().as_str()) }
+                        td { (u.status()) }
+                        td { (u.kyc_status()) }
+                        td { (when(u.created_at())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/users`.
+pub async fn search(
+    console: web::Data<Console>,
+    req: HttpRequest,
+    q: web::Query<SearchQuery>,
+) -> HttpResponse {
+    let signed = match require(&console, &req, OperatorAct::Read, None).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let programs = match console.store.list_programs().await {
+        Ok(p) => p,
+        Err(e) => return layout::unavailable(&e),
+    };
+    let term = q.q.trim().to_owned();
+    let filter = ProgramId::parse(&q.program).ok();
+    let page_no = page_number(q.page);
+    let per_page = if filter.is_some() {
+        PER_PAGE
+    } else {
+        PER_PROGRAM
+    };
+    let query = UserQuery::parse(&RawUserQuery {
+        page: Some(if filter.is_some() { page_no } else { 1 }),
+        per_page: Some(per_page),
+        search: (!term.is_empty()).then(|| term.clone()),
+        ..RawUserQuery::default()
+    });
+    let Ok(query) = query else {
+        return layout::bad_request(Some(&signed), "A search term is 1 to 128 characters.");
+    };
+    let searched: Vec<ProgramId> = match filter {
+        Some(p) => vec![p],
+        None => programs.iter().map(|p| p.program_id).collect(),
+    };
+    let mut groups = Vec::new();
+    for program in searched {
+        match console.store.list_users(program, &query).await {
+            Ok(found) if !found.items.is_empty() => groups.push((program, found)),
+            Ok(_) => {}
+            Err(e) => return layout::unavailable(&e),
+        }
+    }
+    let name_of = |id: ProgramId| {
+        programs
+            .iter()
+            .find(|p| p.program_id == id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    };
+    let base = format!(
+        "/console/users?q={}&program={}&",
+        url_escape(&term),
+        url_escape(&q.program)
+    );
+    let body = html! {
+        form.inline method="get" action="/console/users" role="search" {
+            div {
+                label for="q" { "Name, email, username or phone" }
+                input id="q" name="q" type="search" value=(term) maxlength="128";
+            }
+            div {
+                label for="program" { "Program" }
+                select id="program" name="program" {
+                    option value="" { "Every program" }
+                    @for p in &programs {
+                        option value=(p.program_id) selected[filter == Some(p.program_id)] { (p.name) }
+                    }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+        @if groups.is_empty() { p { "No user matches." } }
+        @for (program, found) in &groups {
+            h2 { (name_of(*program)) " " span.muted { "(" (found.total) @if found.total_is_estimate { "+" } " users)" } }
+            (users_table(&found.items))
+            @if filter.is_none() && found.total > PER_PROGRAM {
+                p { a href={ "/console/users?q=" (url_escape(&term)) "&program=" (program) } { "All matches in " (name_of(*program)) } }
+            }
+        }
+        @if let (Some(_), Some((_, found))) = (filter, groups.first()) {
+            (pager(&base, page_no, page_no * PER_PAGE < found.total))
+        }
+    };
+    page("Users", Some(&signed), &body)
+}
+
+/// `?page=` of the timeline.
+#[derive(Debug, Deserialize)]
+pub struct TimelineQuery {
+    page: Option<u64>,
+}
+
+async fn find_user(console: &Console, raw: &str) -> Result<Option<User>, StorageError> {
+    let Ok(id) = UserId::parse(raw) else {
+        return Ok(None);
+    };
+    let Some(program) = console.store.user_program(id).await? else {
+        return Ok(None);
+    };
+    console.store.get_user(program, id).await
+}
+
+fn not_found(signed: &Signed) -> HttpResponse {
+    respond(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        Some(signed),
+        &html! { p { "There is no such user." } },
+    )
+}
+
+/// `GET /console/users/{user}`.
+pub async fn user_page(
+    console: web::Data<Console>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<TimelineQuery>,
+) -> HttpResponse {
+    let signed = match require(&console, &req, OperatorAct::Read, None).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let user = match find_user(&console, &path).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return not_found(&signed),
+        Err(e) => return layout::unavailable(&e),
+    };
+    let page_no = page_number(q.page);
+    let events = EventQuery::parse(&RawEventQuery {
+        page: Some(page_no),
+        per_page: Some(PER_PAGE),
+        user_id: Some(user.id().to_string()),
+        ..RawEventQuery::default()
+    });
+    let Ok(events) = events else {
+        return layout::bad_request(Some(&signed), "That page does not exist.");
+    };
+    let (events, screening) = match tokio::try_join!(
+        console.store.list_events(user.program_id(), &events),
+        console.store.screening_status(user.program_id(), user.id()),
+    ) {
+        Ok(v) => v,
+        Err(e) => return layout::unavailable(&e),
+    };
+    let p = user.profile();
+    let a = p.address();
+    let blocks = signed.operator.role.may(OperatorAct::BlockUser);
+    let blocked = user.status() == domain::UserStatus::Blocked;
+    let body = html! {
+        section aria-labelledby="profile" {
+            h2 id="profile" { "Profile" }
+            dl.facts {
+                dt { "Id" } dd { code { (user.id()) } }
+                dt { "Program" } dd { code { (user.program_id()) } }
+                dt { "Email" } dd { (p.email().as_str()) }
+                dt { "Phone" } dd { (p.phone_number().as_str()) }
+                dt { "Username" } dd { (p.username().map_or("", |u| u.as_str())) }
+                dt { "Date of birth" } dd { (p.date_of_birth().map_or_else(String::new, |d| d.date().to_string())) }
+                dt { "Address" } dd {
+                    (a.line_one().as_str()) @if let Some(two) = a.line_two() { ", " (two.as_str()) }
+                    ", " (a.city().as_str()) ", " (a.state().as_str()) " " (a.postal_code().as_str()) ", " (a.country().as_str())
+                }
+                dt { "SSN" } dd { (user.ssn_last_4().map_or_else(|| "not given".to_owned(), |l| format!("•••-••-{}", l.as_str()))) }
+                dt { "Status" } dd { (user.status()) }
+                dt { "KYC" } dd { (user.kyc_status()) }
+                dt { "Screening" } dd { (screening) }
+                dt { "Created" } dd { (when(user.created_at())) }
+            }
+        }
+        @if blocks {
+            section aria-labelledby="status" {
+                h2 id="status" { @if blocked { "Unblock" } @else { "Block" } }
+                form.inline method="post" action={ "/console/users/" (user.id()) "/status" } {
+                    input type="hidden" name="csrf" value=(signed.csrf);
+                    input type="hidden" name="change" value=(if blocked { "unblock" } else { "block" });
+                    div {
+                        label for="status-reason" { "Reason" }
+                        input id="status-reason" name="reason" type="text" required maxlength="256";
+                    }
+                    button.bad type="submit" { @if blocked { "Unblock user" } @else { "Block user" } }
+                }
+            }
+        }
+        section aria-labelledby="timeline" {
+            h2 id="timeline" { "Timeline" }
+            @if events.items.is_empty() { p { "No event." } } @else {
+                table {
+                    thead { tr { th scope="col" { "When" } th scope="col" { "Event" } th scope="col" { "Actor" } th scope="col" { "Changed" } } }
+                    tbody {
+                        @for e in &events.items {
+                            tr {
+                                td { (when(e.created_at)) }
+                                td { code { (e.event_type.as_str()) } }
+                                td { (e.body.get("actor").and_then(|v| v.as_str()).unwrap_or_default()) }
+                                td { (changed(&e.body)) }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(&format!("/console/users/{}?", user.id()), page_no, page_no * PER_PAGE < events.total))
+        }
+    };
+    page(&full_name(&user), Some(&signed), &body)
+}
+
+/// The fields an event changed, with their values before.
+fn changed(body: &serde_json::Value) -> String {
+    body.pointer("/data/previous")
+        .and_then(serde_json::Value::as_object)
+        .map(|prev| {
+            prev.iter()
+                .filter(|(k, _)| k.as_str() != "updated_at")
+                .map(|(k, v)| {
+                    format!(
+                        "{k} (was {})",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// The block/unblock form as posted.
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    change: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/users/{user}/status`.
+pub async fn block_or_unblock(
+    console: web::Data<Console>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<StatusForm>,
+) -> HttpResponse {
+    let signed = match require(&console, &req, OperatorAct::BlockUser, Some(&form.csrf)).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let change = match form.change.as_str() {
+        "block" => UserChange::Block,
+        "unblock" => UserChange::Unblock,
+        _ => return layout::bad_request(Some(&signed), "The change is block or unblock."),
+    };
+    let reason = match Reason::parse(&form.reason) {
+        Ok(r) => r,
+        Err(v) => return layout::bad_request(Some(&signed), &format!("Reason: {}", v.message)),
+    };
+    let user = match find_user(&console, &path).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return not_found(&signed),
+        Err(e) => return layout::unavailable(&e),
+    };
+    let actor = signed.actor();
+    let audit = Audit {
+        actor: &actor,
+        reason: Some(reason.as_str()),
+    };
+    let now = console.clock.now();
+    match console
+        .store
+        .change_user(
+            user.program_id(),
+            user.id(),
+            change,
+            audit,
+            now,
+            storage::Along::nothing(),
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(StorageError::Rejected(why)) => {
+            return respond(
+                StatusCode::CONFLICT,
+                "Not done",
+                Some(&signed),
+                &html! { p.error role="alert" { "Not done: " (why) "." } },
+            );
+        }
+        Err(e) => return layout::unavailable(&e),
+    }
+    let action = signed.action(&format!("user {} {}", form.change, user.id()));
+    if let Err(e) = console.store.record_operator_action(&action, now).await {
+        return layout::unavailable(&e);
+    }
+    tracing::info!(operator = %signed.operator.id, user = %user.id(), change = %form.change, "console: user status changed");
+    see_other(&format!("/console/users/{}", user.id()))
+}
