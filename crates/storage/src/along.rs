@@ -188,9 +188,15 @@ impl crate::SqlStore {
         result: Result<T, StorageError>,
     ) -> Result<Outcome<T>, StorageError> {
         let result = match (result, &along.screening) {
-            (Ok(value), Some(write)) => crate::screening::write_in(&txn, program, write)
-                .await
-                .map(|_| value),
+            (Ok(value), Some(write)) => {
+                let request = crate::screening::RequestRef {
+                    id: along.origin.request_id.as_deref(),
+                    idempotency_key: along.idempotency_key(),
+                };
+                crate::screening::write_in(&txn, &self.views, program, write, request)
+                    .await
+                    .map(|_| value)
+            }
             (result, _) => result,
         };
         let finished = match result {

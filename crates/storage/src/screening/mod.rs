@@ -3,6 +3,10 @@
 //! to), the operator's review queue and decisions ([`cases`]), and the rescreen of every
 //! submitted user after a new list, under a lease taken through the database ([`rescreen`]).
 //!
+//! The status is kept twice, in the same transaction: `screening_subjects.status` (the review
+//! queue's index) and `users.screening_status` (migration 16), which every read of a user
+//! returns with the row, without a join.
+//!
 //! Each screening also writes a `user_events` row (`kind = screening`, from the previous status
 //! to the new one), in the same transaction: the audit trail and, later, the outbox's event.
 
@@ -13,7 +17,7 @@ mod rescreen;
 
 use chrono::{DateTime, Utc};
 use domain::screening::ScreeningStatus;
-use domain::{ProgramId, UserId};
+use domain::{EventType, ProgramId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
@@ -25,6 +29,7 @@ pub use rescreen::RescreenClaim;
 
 use crate::entity::{user_events, users};
 use crate::error::{Problem, StorageError};
+use crate::events::{EventViews, NewEvent, Subject};
 use crate::time::to_ms;
 use entity::{screening_subjects, screenings};
 
@@ -80,14 +85,29 @@ pub struct ScreeningWrite {
     pub at: DateTime<Utc>,
 }
 
+/// The request a screening came with: its outbox event's `request` (none for the rescreen).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RequestRef<'a> {
+    /// The request's `X-Request-Id`.
+    pub(crate) id: Option<&'a str>,
+    /// The request's `Idempotency-Key`.
+    pub(crate) idempotency_key: Option<&'a str>,
+}
+
 /// Writes a screening through `conn` (the transaction of its change): the `screenings` row, the
 /// user's `screening_subjects` row, and a `user_events` row. A user whose match an operator
 /// confirmed stays `confirmed_match`; one an operator cleared stays `clear` while the best hit is
 /// the entry the operator cleared. The user's row must be locked by the caller's transaction.
+///
+/// A user who becomes `potential_match` (from any other status) gets the outbox event
+/// `user.screening.potential_match`, actor `screening`; a screening that leaves the status as it
+/// was (a rescreen of an unchanged outcome) writes no event. The event never names the entry.
 pub(crate) async fn write_in(
     conn: &impl ConnectionTrait,
+    views: &EventViews,
     program: ProgramId,
     write: &ScreeningWrite,
+    request: RequestRef<'_>,
 ) -> Result<ScreeningStatus, StorageError> {
     let uid = write.user.uuid().to_string();
     let previous = screening_subjects::Entity::find_by_id(uid.clone())
@@ -151,6 +171,9 @@ pub(crate) async fn write_in(
         screening_id: Set(id),
         updated_at: Set(at),
     };
+    if status != previous_status {
+        set_user_status(conn, &uid, status).await?;
+    }
     if previous.is_some() {
         screening_subjects::Entity::update(subject)
             .exec(conn)
@@ -171,7 +194,60 @@ pub(crate) async fn write_in(
         write.at,
     )
     .await?;
+    if status == ScreeningStatus::PotentialMatch && previous_status != status {
+        outbox_event(conn, views, program, write, previous_status, request).await?;
+    }
     Ok(status)
+}
+
+/// The outbox event of a user who became `potential_match`: the user as the API answers it (its
+/// `screening_status` already the new one) and the status before in `previous`.
+async fn outbox_event(
+    conn: &impl ConnectionTrait,
+    views: &EventViews,
+    program: ProgramId,
+    write: &ScreeningWrite,
+    previous_status: ScreeningStatus,
+    request: RequestRef<'_>,
+) -> Result<(), StorageError> {
+    let row = users::Entity::find_by_id(write.user.uuid().to_string())
+        .one(conn)
+        .await?
+        .ok_or(StorageError::NotFound(crate::error::Entity::User))?;
+    let user = crate::users::rows::load_user(conn, program, row).await?;
+    let object = (views.user)(&user);
+    let mut before = object.clone();
+    if let Some(field) = before.get_mut("screening_status") {
+        *field = previous_status.as_str().into();
+    }
+    let event = NewEvent {
+        program,
+        subject: Subject::User(write.user),
+        event_type: EventType::UserScreeningPotentialMatch,
+        previous: crate::events::changed(&before, &object),
+        object,
+        actor: "screening".to_owned(),
+        request_id: request.id.map(ToOwned::to_owned),
+        idempotency_key: request.idempotency_key.map(ToOwned::to_owned),
+        extra: serde_json::Map::new(),
+    };
+    crate::events::emit(conn, event, write.at).await?;
+    Ok(())
+}
+
+/// Sets `users.screening_status` (migration 16), what the API answers, in the screening's
+/// transaction.
+pub(crate) async fn set_user_status(
+    conn: &impl ConnectionTrait,
+    uid: &str,
+    status: ScreeningStatus,
+) -> Result<(), StorageError> {
+    users::Entity::update_many()
+        .col_expr(users::Column::ScreeningStatus, status.as_str().into())
+        .filter(users::Column::Id.eq(uid))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// A `user_events` row of kind `screening`.
