@@ -15,7 +15,8 @@ use sea_orm::{
 };
 
 use super::entity::{screening_state, screening_subjects};
-use super::{RequestRef, ScreeningWrite, lock_user_row, write_in};
+use super::write::{RequestRef, write_in};
+use super::{ScreeningWrite, lock_user_row};
 use crate::SqlStore;
 use crate::entity::users;
 use crate::error::{Problem, StorageError};

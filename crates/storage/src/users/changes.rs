@@ -70,12 +70,12 @@ pub(super) async fn change(
         let Some(write) = &screening else {
             return Ok(user);
         };
-        let request = crate::screening::RequestRef {
+        let request = crate::screening::write::RequestRef {
             id: along.origin.request_id.as_deref(),
             idempotency_key: along.idempotency_key(),
         };
         let status =
-            crate::screening::write_in(&txn, &store.views, program, write, request).await?;
+            crate::screening::write::write_in(&txn, &store.views, program, write, request).await?;
         if status == user.screening_status() {
             return Ok(user);
         }
