@@ -43,7 +43,7 @@ async fn main() {
                 count = n
                     .replace('_', "")
                     .parse()
-                    .expect("COUNT, sqlite or postgres")
+                    .expect("COUNT, sqlite or postgres");
             }
         }
     }
@@ -111,7 +111,7 @@ async fn main() {
     );
 
     let t = Instant::now();
-    let screened = rescreen(&store, &screener, "bench", &SystemClock)
+    let done = rescreen(&store, &screener, "bench", &SystemClock)
         .await
         .unwrap();
     let secs = t.elapsed().as_secs_f64();
@@ -126,12 +126,12 @@ async fn main() {
         .await
         .unwrap();
     println!(
-        "rescreened {screened} users in {secs:.1} s: **{:.0} users/s** ({matches} potential matches, {events} events)",
-        screened as f64 / secs
+        "rescreened {done} users in {secs:.1} s: **{:.0} users/s** ({matches} potential matches, {events} events)",
+        done as f64 / secs
     );
-    assert_eq!(screened, count, "every submitted user is rescreened once");
-    let one_million = 1_000_000.0 / (screened as f64 / secs);
-    println!("at this rate 1,000,000 users take {:.0} s", one_million);
+    assert_eq!(done, count, "every submitted user is rescreened once");
+    let one_million = 1_000_000.0 / (done as f64 / secs);
+    println!("at this rate 1,000,000 users take {one_million:.0} s");
     drop(store);
     db.drop_database().await;
 }

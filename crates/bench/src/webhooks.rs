@@ -265,7 +265,7 @@ pub(crate) async fn scenario(
     }
     let parts = served.rss_parts();
     let rss = served.stop();
-    let received = receiver.count.load(Ordering::Relaxed);
+    let delivered = receiver.count.load(Ordering::Relaxed);
     let seen = receiver.finish();
     let mut outcome = outcome?;
     outcome.rss_parts = parts;
@@ -281,26 +281,9 @@ pub(crate) async fn scenario(
         outcome,
         rss,
         lags_us,
-        received,
+        received: delivered,
         drain_secs,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_event_time_is_read_as_epoch_milliseconds() {
-        assert_eq!(rfc3339_ms("1970-01-01T00:00:01.250Z"), Some(1250));
-        assert_eq!(
-            rfc3339_ms("2026-11-30T02:23:33.123Z"),
-            Some(1_796_005_413_123)
-        );
-        let body =
-            br#"{"id":"evt-1","type":"user.created","created_at":"1970-01-02T00:00:00.000Z"}"#;
-        assert_eq!(created_at_ms(body), Some(86_400_000));
-    }
 }
 
 /// Runs the scenario and reports it beside `plain_rps`, the no-webhook create figure of the
@@ -365,4 +348,21 @@ pub(crate) async fn measure(
         Some(f.drain_secs.is_some_and(|s| s <= 5.0)),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_time_is_read_as_epoch_milliseconds() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:01.250Z"), Some(1250));
+        assert_eq!(
+            rfc3339_ms("2026-11-30T02:23:33.123Z"),
+            Some(1_796_005_413_123)
+        );
+        let body =
+            br#"{"id":"evt-1","type":"user.created","created_at":"1970-01-02T00:00:00.000Z"}"#;
+        assert_eq!(created_at_ms(body), Some(86_400_000));
+    }
 }
