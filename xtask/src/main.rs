@@ -178,7 +178,8 @@ fn service_bench(quick: bool, extra: &[String]) -> Result<()> {
     command.arg("--onboard").arg(target.join("onboard"));
     if quick {
         command.arg("--quick");
-    } else {
+    } else if !extra.iter().any(|a| a == "--only") {
+        // A partial run (`--only …`) never replaces the full report.
         command.args(["--out", BENCH_FILE]);
     }
     command.args(extra);
