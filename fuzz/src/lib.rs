@@ -109,6 +109,7 @@ pub fn user_record(user: &User) -> UserRecord {
         terms_accepted_at: user.terms_accepted_at(),
         status: user.status().as_str().to_owned(),
         kyc_status: user.kyc_status().as_str().to_owned(),
+        screening_status: user.screening_status().as_str().to_owned(),
         created_at: user.created_at(),
         updated_at: user.updated_at(),
     }

@@ -46,6 +46,7 @@ mod m20261129_000012_business_owners_and_kyb;
 mod m20261129_000013_screening;
 mod m20261130_000014_kyb_claims;
 mod m20261130_000015_console;
+mod m20261130_000016_user_screening_status;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_screening::Migration),
             Box::new(m20261130_000014_kyb_claims::Migration),
             Box::new(m20261130_000015_console::Migration),
+            Box::new(m20261130_000016_user_screening_status::Migration),
         ]
     }
 }

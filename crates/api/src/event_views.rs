@@ -96,6 +96,14 @@ pub struct EventDataView {
     /// The fields that changed, with their earlier values (`{}` for a creation).
     #[schema(value_type = Object)]
     previous: Map<String, Value>,
+    /// `user.kyc.failed` only: why (`sanctions_match` after a confirmed sanctions match, else
+    /// the verifier's reason).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    reason: Option<String>,
+    /// `business.owner.added` only: the owner added, as `/business/add-business-owner` answers.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<crate::business_views::OwnerView>)]
+    owner: Option<Value>,
 }
 
 /// `request` of an event: the request that made the change, if any.
@@ -187,5 +195,8 @@ pub fn store_views() -> storage::EventViews {
     storage::EventViews {
         user: |u| serde_json::to_value(UserView::from(u)).unwrap_or(Value::Null),
         business: |b| serde_json::to_value(BusinessView::from(b)).unwrap_or(Value::Null),
+        owner: |o| {
+            serde_json::to_value(crate::business_views::OwnerView::from(o)).unwrap_or(Value::Null)
+        },
     }
 }

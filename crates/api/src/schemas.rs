@@ -71,6 +71,13 @@ token_schema!(
     domain::KycStatus::ALL.iter().map(|s| s.as_str())
 );
 token_schema!(
+    /// The sanctions screening statuses, from the domain.
+    ScreeningStatusSchema,
+    "ScreeningStatus",
+    "Sanctions screening (SPEC §8): `not_screened` (no list, or not submitted yet), `clear`, `potential_match` (KYC waits for an operator), `confirmed_match` (KYC rejected, user blocked). Never which list entry matched.",
+    domain::screening::ScreeningStatus::ALL.iter().map(|s| s.as_str())
+);
+token_schema!(
     /// The legal forms of a business, from the domain.
     BusinessTypeSchema,
     "BusinessType",

@@ -6,8 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::schemas::{
-    BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, SortSchema, SuccessStatus,
-    UserStatusSchema, contact_type,
+    BusinessTypeSchema, ContactTypeSchema, KycStatusSchema, ScreeningStatusSchema, SortSchema,
+    SuccessStatus, UserStatusSchema, contact_type,
 };
 
 /// RFC 3339 UTC with milliseconds: `2026-04-16T12:34:56.000Z`.
@@ -149,6 +149,8 @@ pub struct UserView {
     status: &'static str,
     #[schema(value_type = KycStatusSchema)]
     kyc_status: &'static str,
+    #[schema(value_type = ScreeningStatusSchema)]
+    screening_status: &'static str,
     #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$")]
     username: Option<String>,
     terms_accepted: bool,
@@ -181,6 +183,7 @@ impl From<&User> for UserView {
             ssn_last_4: u.ssn_last_4().map(|l| l.as_str().to_owned()),
             status: u.status().as_str(),
             kyc_status: u.kyc_status().as_str(),
+            screening_status: u.screening_status().as_str(),
             username: p.username().map(|n| n.as_str().to_owned()),
             terms_accepted: u.terms_accepted_at().is_some(),
             meta_data: meta(p.meta_data()),

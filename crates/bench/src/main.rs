@@ -17,6 +17,7 @@ mod report;
 mod server;
 mod soak;
 mod stats;
+mod webhooks;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -59,8 +60,9 @@ struct Args {
     /// Seconds measured per scenario (default 15; 3 with --quick).
     #[arg(long)]
     secs: Option<f64>,
-    /// Run only these parts (for profiling): `limit`, `create`, `reads`; repeatable.
-    #[arg(long, value_parser = ["limit", "create", "reads"])]
+    /// Run only these parts (for profiling): `limit`, `create`, `webhooks` (with the create
+    /// figure it is compared with), `reads`; repeatable.
+    #[arg(long, value_parser = ["limit", "create", "webhooks", "reads"])]
     only: Vec<String>,
     /// Run `onboard serve` under this command line (e.g. `valgrind --tool=callgrind`).
     #[arg(long)]
@@ -252,10 +254,16 @@ async fn run_backend(
     let part = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     for &n in &plan.create_connections {
         // The limit first, then the service, back to back.
+        let with_webhooks = part("webhooks") && n == plan.create_connections[0];
         if !part("limit") {
-            if part("create") {
-                create_scenario(&onboard, &creds, &next_user, n, stop, &mut ids, results, db)
-                    .await?;
+            if part("create") || with_webhooks {
+                let (rps, _) =
+                    create_scenario(&onboard, &creds, &next_user, n, stop, &mut ids, results, db)
+                        .await?;
+                if with_webhooks {
+                    webhooks::measure(&onboard, &creds, &next_user, n, stop, rps, results, db)
+                        .await?;
+                }
             }
             continue;
         }
@@ -303,6 +311,9 @@ async fn run_backend(
         }
         let (svc_rps, svc_p99) =
             create_scenario(&onboard, &creds, &next_user, n, stop, &mut ids, results, db).await?;
+        if with_webhooks {
+            webhooks::measure(&onboard, &creds, &next_user, n, stop, svc_rps, results, db).await?;
+        }
         let is_target = matches!(backend, Backend::Postgres { .. });
         let r = ratio(svc_rps, lim_rps);
         results.check(

@@ -274,9 +274,20 @@ impl Onboard {
 
     /// Starts `onboard serve` with a pool of `pool` connections.
     pub(crate) async fn serve(&self, pool: usize, tag: &str) -> Result<Served> {
+        self.serve_with(pool, tag, &[]).await
+    }
+
+    /// [`Onboard::serve`] with more configuration variables (`ONBOARD_…`).
+    pub(crate) async fn serve_with(
+        &self,
+        pool: usize,
+        tag: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Served> {
         let addr = free_addr()?;
         let mut c = self.command(pool, true);
         c.arg("serve").env("ONBOARD_BIND", addr.to_string());
+        c.envs(env.iter().copied());
         let log = self.log_dir.join(format!("onboard-{tag}.log"));
         Served::start(c, addr, "/readyz", &log).await
     }

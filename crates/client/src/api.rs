@@ -450,6 +450,9 @@ pub struct User {
     pub status: String,
     /// `not_started`, `pending`, `verified` or `rejected`.
     pub kyc_status: String,
+    /// Sanctions screening: `not_screened`, `clear`, `potential_match` or `confirmed_match`
+    /// (never which list entry matched).
+    pub screening_status: String,
     /// Username.
     pub username: Option<String>,
     /// Whether the terms were accepted.

@@ -8,6 +8,7 @@ use crate::ids::{ProgramId, UserId};
 use crate::status::{KycStatus, TransitionError, UserStatus};
 
 use crate::new_user::{DobRule, NewUser, ParseContext, Profile, RawNewUser};
+use crate::screening::ScreeningStatus;
 
 /// Everything a [`User`] is made of, for [`User::new`].
 #[derive(Clone, Debug)]
@@ -26,6 +27,8 @@ pub struct UserParts {
     pub status: UserStatus,
     /// KYC status.
     pub kyc_status: KycStatus,
+    /// Sanctions screening status (SPEC §8), as storage keeps it with each screening.
+    pub screening_status: ScreeningStatus,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -49,6 +52,8 @@ pub struct UserRecord {
     pub status: String,
     /// Stored KYC status spelling.
     pub kyc_status: String,
+    /// Stored screening status spelling.
+    pub screening_status: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -80,6 +85,7 @@ pub struct User {
     terms_accepted_at: Option<DateTime<Utc>>,
     status: UserStatus,
     kyc_status: KycStatus,
+    screening_status: ScreeningStatus,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -105,6 +111,7 @@ impl User {
             terms_accepted_at: parts.terms_accepted_at,
             status: parts.status,
             kyc_status: parts.kyc_status,
+            screening_status: parts.screening_status,
             created_at: parts.created_at,
             updated_at: parts.updated_at,
         })
@@ -125,6 +132,7 @@ impl User {
             terms_accepted_at: new_user.terms_accepted.then_some(now),
             status: UserStatus::Active,
             kyc_status: KycStatus::NotStarted,
+            screening_status: ScreeningStatus::NotScreened,
             created_at: now,
             updated_at: now,
         }
@@ -138,9 +146,16 @@ impl User {
         let ssn_last_4 = errors.optional("ssn_last_4", record.ssn_last_4.as_deref(), Last4::parse);
         let status = errors.take("status", UserStatus::parse(&record.status));
         let kyc_status = errors.take("kyc_status", KycStatus::parse(&record.kyc_status));
+        let screening_status = errors.take(
+            "screening_status",
+            record
+                .screening_status
+                .parse::<ScreeningStatus>()
+                .map_err(|_| Violation::new(ErrorCode::InvalidValue, "not a screening status")),
+        );
         errors.finish()?;
-        let (Some(profile), Some(ssn_last_4), Some(status), Some(kyc_status)) =
-            (profile, ssn_last_4, status, kyc_status)
+        let (Some(profile), Some(ssn_last_4), Some(status), Some(kyc_status), Some(screening)) =
+            (profile, ssn_last_4, status, kyc_status, screening_status)
         else {
             return Err(crate::error::inconsistent().into());
         };
@@ -152,6 +167,7 @@ impl User {
             terms_accepted_at: record.terms_accepted_at,
             status,
             kyc_status,
+            screening_status: screening,
             created_at: record.created_at,
             updated_at: record.updated_at,
         })
@@ -232,6 +248,10 @@ impl User {
     /// Last change.
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
+    }
+    /// Sanctions screening status (never which list entry matched).
+    pub fn screening_status(&self) -> ScreeningStatus {
+        self.screening_status
     }
 }
 
@@ -414,6 +434,7 @@ impl User {
             terms_accepted_at,
             status: self.status,
             kyc_status: self.kyc_status,
+            screening_status: self.screening_status,
             created_at: self.created_at,
             updated_at: now.max(self.updated_at),
         })

@@ -917,6 +917,7 @@ fn parts(user: &NewUser, kyc: KycStatus) -> UserParts {
         terms_accepted_at: user.terms_accepted().then_some(now()),
         status: UserStatus::Active,
         kyc_status: kyc,
+        screening_status: onboard_domain::screening::ScreeningStatus::NotScreened,
         created_at: now(),
         updated_at: now(),
     }

@@ -46,7 +46,8 @@ pub struct Along<T> {
     /// Who asked and through which request: the `actor` and `request` of the change's event.
     pub origin: Origin,
     /// A sanctions screening of the changed user (at `send-verification-request`), recorded
-    /// with the change: a refused change records no screening.
+    /// by `UserRepository::change_user` in the change's transaction before the answer is
+    /// rendered: a refused change records no screening. Other write methods ignore it.
     pub screening: Option<crate::screening::ScreeningWrite>,
 }
 
@@ -187,12 +188,6 @@ impl crate::SqlStore {
         along: &Along<T>,
         result: Result<T, StorageError>,
     ) -> Result<Outcome<T>, StorageError> {
-        let result = match (result, &along.screening) {
-            (Ok(value), Some(write)) => crate::screening::write_in(&txn, program, write)
-                .await
-                .map(|_| value),
-            (result, _) => result,
-        };
         let finished = match result {
             Ok(value) => match &along.idempotency {
                 None => Ok(value),

@@ -119,6 +119,8 @@ pub(crate) mod users {
         pub(crate) first_name_folded: String,
         /// Folded last name.
         pub(crate) last_name_folded: String,
+        /// The sanctions screening status (migration 16), kept with each screening.
+        pub(crate) screening_status: String,
     }
     no_relations!();
 }

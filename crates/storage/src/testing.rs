@@ -148,3 +148,27 @@ impl SqlStore {
             .map_err(crate::StorageError::from)
     }
 }
+
+impl SqlStore {
+    /// Marks every user of `program` still at `not_started` KYC-requested (`pending`) in one
+    /// statement, with no audit row and no event: seeding for benchmarks of work that concerns
+    /// submitted users (the rescreen). The users must have what KYC needs on file.
+    pub async fn seed_kyc_requested(
+        &self,
+        program: domain::ProgramId,
+    ) -> Result<u64, crate::StorageError> {
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+        let done = crate::entity::users::Entity::update_many()
+            .col_expr(
+                crate::entity::users::Column::KycStatus,
+                domain::KycStatus::Pending.as_str().into(),
+            )
+            .filter(crate::entity::users::Column::ProgramId.eq(program.uuid().to_string()))
+            .filter(
+                crate::entity::users::Column::KycStatus.eq(domain::KycStatus::NotStarted.as_str()),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(done.rows_affected)
+    }
+}

@@ -48,6 +48,7 @@ fn store(db: &TestDb) -> SqlStore {
     db.store.clone().with_event_views(EventViews {
         user: view,
         business: |b| json!({ "id": b.id().to_string() }),
+        ..EventViews::default()
     })
 }
 

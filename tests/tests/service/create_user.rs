@@ -54,6 +54,7 @@ async fn seed_example_returns_the_exact_shape(app: &TestApp) {
             "ssn_last_4",
             "status",
             "kyc_status",
+            "screening_status",
             "created_at",
             "updated_at",
             "username",
@@ -86,6 +87,7 @@ async fn seed_example_returns_the_exact_shape(app: &TestApp) {
         assert_eq!(user["ssn_last_4"], ssn(n)[7..]);
         assert_eq!(user["status"], "active");
         assert_eq!(user["kyc_status"], "not_started");
+        assert_eq!(user["screening_status"], "not_screened");
         assert_eq!(user["username"], format!("janedoe{n}"));
         assert_eq!(user["terms_accepted"], true);
         assert_eq!(

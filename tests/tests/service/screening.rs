@@ -22,8 +22,14 @@ async fn call(app: &TestApp, path: &str, body: &Value) -> (u16, Value, String) {
     (resp.status, parse(&resp.body), text)
 }
 
-/// Creates seed user `n` named `first last`, born `dob`, and submits it for verification.
-async fn submitted(app: &TestApp, n: u32, first: &str, last: &str, dob: &str) -> domain::UserId {
+/// Creates seed user `n` named `first last`, born `dob`, and submits it for verification; the
+/// answer shows `screening_status` `want`.
+async fn submitted(
+    app: &TestApp,
+    n: u32,
+    (first, last, dob): (&str, &str, &str),
+    want: &str,
+) -> domain::UserId {
     let mut body = seed_body(n);
     body["first_name"] = json!(first);
     body["last_name"] = json!(last);
@@ -38,8 +44,10 @@ async fn submitted(app: &TestApp, n: u32, first: &str, last: &str, dob: &str) ->
     )
     .await;
     assert_eq!(status, 200, "{out}");
-    // The integrator learns nothing of the list (its spellings are upper case; the user's own
-    // name is not).
+    assert_eq!(out["data"]["items"][0]["screening_status"], want, "{out}");
+    // The integrator learns nothing of the list but the status (the list's spellings are upper
+    // case; the user's own name is not).
+    let text = text.replace(&format!("\"screening_status\":\"{want}\""), "");
     for secret in [
         "MORENO", "LOGAN", "15102", "10278", "entry", "score", "sanction", "match",
     ] {
@@ -64,12 +72,39 @@ async fn screening_status(app: &TestApp, id: domain::UserId, want: ScreeningStat
 }
 
 async fn kyc(app: &TestApp, id: domain::UserId) -> (String, String) {
-    let (_, out, _) = call(app, "/user/get", &json!({"user_id": id.to_string()})).await;
-    let user = &out["data"]["items"][0];
+    let user = get(app, id).await;
     (
         user["kyc_status"].as_str().unwrap().to_owned(),
         user["status"].as_str().unwrap().to_owned(),
     )
+}
+
+async fn get(app: &TestApp, id: domain::UserId) -> Value {
+    let (_, out, _) = call(app, "/user/get", &json!({"user_id": id.to_string()})).await;
+    out["data"]["items"][0].clone()
+}
+
+/// The user's events through `/event/get-all`, oldest first: (type, actor, data).
+async fn events(app: &TestApp, id: domain::UserId) -> Vec<(String, String, Value)> {
+    let body = json!({"user_id": id.to_string(), "per_page": 500});
+    let (status, out, text) = call(app, "/event/get-all", &body).await;
+    assert_eq!(status, 200, "{out}");
+    assert!(
+        !text.contains("MORENO") && !text.contains("15102"),
+        "{text}"
+    );
+    let mut items: Vec<Value> = out["data"]["items"].as_array().unwrap().clone();
+    items.sort_by_key(|e| e["sequence"].as_i64());
+    items
+        .into_iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+                e["data"].clone(),
+            )
+        })
+        .collect()
 }
 
 async fn wait_kyc(app: &TestApp, id: domain::UserId, want: &str) {
@@ -85,11 +120,12 @@ async fn wait_kyc(app: &TestApp, id: domain::UserId, want: &str) {
 async fn screening_holds_kyc_until_an_operator_decides(app: &TestApp) {
     let p = app.program.program_id;
     // Listed (the excerpt's MORENO, Daniel, born 12 Oct 1972), written the way people do.
-    let moreno = submitted(app, 1, "Dániel", "Moreno", "1972-10-12").await;
-    let logan = submitted(app, 2, "Elvis Angus", "Logan Morey", "1963-07-28").await;
-    let ordinary = submitted(app, 3, "Alex", "Rivera", "1990-01-01").await;
+    let hit = "potential_match";
+    let moreno = submitted(app, 1, ("Dániel", "Moreno", "1972-10-12"), hit).await;
+    let logan = submitted(app, 2, ("Elvis Angus", "Logan Morey", "1963-07-28"), hit).await;
+    let ordinary = submitted(app, 3, ("Alex", "Rivera", "1990-01-01"), "clear").await;
     // Same name, another date of birth: the list's date contradicts it, cleared by the score.
-    let namesake = submitted(app, 4, "Daniel", "Moreno", "1990-05-05").await;
+    let namesake = submitted(app, 4, ("Daniel", "Moreno", "1990-05-05"), "clear").await;
 
     screening_status(app, moreno, ScreeningStatus::PotentialMatch).await;
     screening_status(app, logan, ScreeningStatus::PotentialMatch).await;
@@ -114,9 +150,13 @@ async fn screening_holds_kyc_until_an_operator_decides(app: &TestApp) {
     );
 
     let op = OperatorAction::new("carol", "screening decide");
-    let now = chrono::Utc::now();
-    let confirmed = app
+    // As `onboard screening decide` does: entities in events as the API answers them.
+    let store = app
         .store
+        .clone()
+        .with_event_views(api::event_views::store_views());
+    let now = chrono::Utc::now();
+    let confirmed = store
         .decide_screening(
             moreno,
             ScreeningDecision::Confirm,
@@ -132,12 +172,58 @@ async fn screening_holds_kyc_until_an_operator_decides(app: &TestApp) {
         kyc(app, moreno).await,
         ("rejected".into(), "blocked".into())
     );
-    app.store
+    store
         .decide_screening(logan, ScreeningDecision::Clear, "another person", &op, now)
         .await
         .unwrap()
         .unwrap();
     wait_kyc(app, logan, "verified").await;
+    // The integrator sees the statuses on the user, and the outcomes as events.
+    assert_eq!(
+        get(app, moreno).await["screening_status"],
+        "confirmed_match"
+    );
+    assert_eq!(get(app, logan).await["screening_status"], "clear");
+    assert_eq!(get(app, ordinary).await["screening_status"], "clear");
+    let (_, listed, _) = call(app, "/user/get-all", &json!({"per_page": 10})).await;
+    let listed = listed["data"]["items"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 4);
+    assert!(listed.iter().all(|u| u["screening_status"].is_string()));
+    let of_moreno: Vec<(String, String)> = events(app, moreno)
+        .await
+        .into_iter()
+        .map(|(t, a, _)| (t, a))
+        .collect();
+    let by = |t: &str, a: &str| (t.to_owned(), a.to_owned());
+    let api = of_moreno[0].1.clone();
+    assert!(api.starts_with("api_key:"), "{api}");
+    assert_eq!(
+        of_moreno,
+        [
+            by("user.created", &api),
+            by("user.kyc.pending", &api),
+            by("user.screening.potential_match", "screening"),
+            by("user.kyc.failed", "operator:carol"),
+            by("user.blocked", "operator:carol"),
+        ]
+    );
+    let moreno_events = events(app, moreno).await;
+    assert_eq!(moreno_events[3].2["reason"], "sanctions_match");
+    assert_eq!(
+        moreno_events[4].2["object"]["screening_status"],
+        "confirmed_match"
+    );
+    // Cleared: no event of its own; KYC went on through the verifier.
+    let of_logan: Vec<String> = events(app, logan).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(
+        of_logan,
+        [
+            "user.created",
+            "user.kyc.pending",
+            "user.screening.potential_match",
+            "user.kyc.verified"
+        ]
+    );
 
     let trail: Vec<(String, String, String, Option<String>)> = app
         .store

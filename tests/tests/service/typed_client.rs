@@ -76,8 +76,12 @@ async fn every_endpoint_through_typed_calls(app: &TestApp) {
     );
     assert_eq!(user.ssn_last_4.as_deref(), Some(&ssn(1)[7..]));
     assert_eq!(
-        (user.status.as_str(), user.kyc_status.as_str()),
-        ("active", "not_started")
+        (
+            user.status.as_str(),
+            user.kyc_status.as_str(),
+            user.screening_status.as_str()
+        ),
+        ("active", "not_started", "not_screened")
     );
     assert_eq!(
         user.meta_data,

@@ -192,13 +192,11 @@ pub async fn user_page(
     let Ok(events) = events else {
         return layout::bad_request(Some(&signed), "That page does not exist.");
     };
-    let (events, screening) = match tokio::try_join!(
-        console.store.list_events(user.program_id(), &events),
-        console.store.screening_status(user.program_id(), user.id()),
-    ) {
+    let events = match console.store.list_events(user.program_id(), &events).await {
         Ok(v) => v,
         Err(e) => return layout::unavailable(&e),
     };
+    let screening = user.screening_status();
     let p = user.profile();
     let a = p.address();
     let blocks = signed.operator.role.may(OperatorAct::BlockUser);

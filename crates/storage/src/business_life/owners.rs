@@ -106,7 +106,22 @@ pub(super) async fn add(
             control_person_of: owner.is_control_person().then(|| bid.clone()),
             created_at,
         };
-        owner_from_rows(&stored, &user)
+        let added = owner_from_rows(&stored, &user)?;
+        // The business's event (its sequence), the owner beside it in `data.owner`.
+        let mut outbox = crate::events::NewEvent::of(
+            program,
+            crate::events::Subject::Business(business.id()),
+            domain::EventType::BusinessOwnerAdded,
+            None,
+            (store.views.business)(&business),
+            &along,
+            audit.actor,
+        );
+        outbox
+            .extra
+            .insert("owner".to_owned(), (store.views.owner)(&added));
+        crate::events::emit(&txn, outbox, now).await?;
+        Ok(added)
     }
     .await;
     store.commit_along(txn, program, &along, added).await

@@ -18,7 +18,7 @@ pub(crate) mod reads;
 pub(crate) mod webhooks;
 
 use chrono::{DateTime, Utc};
-use domain::{Business, BusinessId, EventId, EventType, ProgramId, User, UserId};
+use domain::{Business, BusinessId, BusinessOwner, EventId, EventType, ProgramId, User, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
@@ -39,6 +39,8 @@ pub struct EventViews {
     pub user: fn(&User) -> Value,
     /// A business as the API answers it.
     pub business: fn(&Business) -> Value,
+    /// A beneficial owner as the API answers it (`data.owner` of `business.owner.added`).
+    pub owner: fn(&BusinessOwner) -> Value,
 }
 
 impl Default for EventViews {
@@ -46,6 +48,7 @@ impl Default for EventViews {
         Self {
             user: |u| serde_json::json!({ "id": u.id().to_string() }),
             business: |b| serde_json::json!({ "id": b.id().to_string() }),
+            owner: |o| serde_json::json!({ "id": o.id().to_string() }),
         }
     }
 }
@@ -96,6 +99,9 @@ pub struct NewEvent {
     pub request_id: Option<String>,
     /// The request's `Idempotency-Key`.
     pub idempotency_key: Option<String>,
+    /// Further members of `data` beside `object` and `previous`: `reason` of `user.kyc.failed`
+    /// (`sanctions_match`, or the verifier's), `owner` of `business.owner.added`.
+    pub extra: Map<String, Value>,
 }
 
 impl NewEvent {
@@ -120,6 +126,7 @@ impl NewEvent {
             actor: along.actor_or(default_actor).to_owned(),
             request_id: along.origin.request_id.clone(),
             idempotency_key: along.idempotency_key().map(ToOwned::to_owned),
+            extra: Map::new(),
         }
     }
 }
@@ -190,13 +197,19 @@ impl Sequenced {
 
 /// The event body, as stored, listed and delivered (SPEC §7).
 fn body(e: &Sequenced) -> Value {
+    let mut data = e.event.extra.clone();
+    data.insert("object".to_owned(), e.event.object.clone());
+    data.insert(
+        "previous".to_owned(),
+        Value::Object(e.event.previous.clone()),
+    );
     serde_json::json!({
         "id": e.id.to_string(),
         "type": e.event.event_type.as_str(),
         "created_at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "program_id": e.event.program.to_string(),
         "sequence": e.sequence,
-        "data": { "object": e.event.object, "previous": e.event.previous },
+        "data": data,
         "request": { "id": e.event.request_id, "idempotency_key": e.event.idempotency_key },
         "actor": e.event.actor,
     })

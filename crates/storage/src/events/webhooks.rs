@@ -481,6 +481,7 @@ impl WebhookRepository for SqlStore {
                     actor: String::new(),
                     request_id: None,
                     idempotency_key: None,
+                    extra: serde_json::Map::new(),
                 },
             };
             let rows: Vec<_> = endpoints.iter().map(|e| delivery_row(&again, e)).collect();

@@ -11,8 +11,9 @@ use super::entity::{screening_subjects, screenings};
 use super::{event_in, lock_user_row, parse_status};
 use crate::error::{Problem, StorageError};
 use crate::operators::{OperatorAction, record};
-use crate::repo::{Audit, UserRepository as _};
+use crate::repo::Audit;
 use crate::time::{from_ms, to_ms};
+use crate::users::changes::change_in;
 use crate::{Along, SqlStore};
 
 /// An open case: a user whose last screening is a potential match, awaiting an operator.
@@ -106,10 +107,11 @@ impl SqlStore {
     }
 
     /// An operator's decision on a user's open case, recorded with who, why and when (on the
-    /// screening, in `user_events` and in `operator_actions`, one transaction). `confirm` then
-    /// rejects the user's KYC (reason `sanctions_match`) if it is `pending` and blocks the user
-    /// if active, each as its own audited change: the case is already decided when they run, and
-    /// the `confirmed_match` status holds KYC meanwhile.
+    /// screening, in `user_events` and in `operator_actions`). `confirm` also rejects the user's
+    /// KYC (reason `sanctions_match`) if it is `pending` and blocks the user if active, each an
+    /// audited change with its outbox event (`user.kyc.failed`, `user.blocked`; actor
+    /// `operator:<who>`). All of it is one transaction: no decision without its consequences.
+    /// `clear` writes no outbox event: KYC goes on, and its events come from the verifier.
     pub async fn decide_screening(
         &self,
         user: UserId,
@@ -118,63 +120,55 @@ impl SqlStore {
         action: &OperatorAction,
         now: DateTime<Utc>,
     ) -> Result<Result<DecidedCase, NoOpenCase>, StorageError> {
+        let now = crate::time::truncate(now);
         let uid = user.uuid().to_string();
         let txn = self.db.begin().await?;
-        let decided = record_decision(&txn, &uid, decision, reason, action, now).await;
-        let (case, status) = match decided {
+        let decided = async {
+            let (case, status) =
+                match record_decision(&txn, &uid, decision, reason, action, now).await? {
+                    Ok(done) => done,
+                    Err(open) => return Ok(Err(open)),
+                };
+            let (mut kyc_rejected, mut blocked) = (false, false);
+            if decision == ScreeningDecision::Confirm {
+                let actor = format!("operator:{}", action.actor);
+                let along: Along<()> = Along::by(actor.clone());
+                let consequences = [
+                    (UserChange::RejectKyc, "sanctions_match"),
+                    (UserChange::Block, reason),
+                ];
+                for (change, why) in consequences {
+                    let audit = Audit {
+                        actor: &actor,
+                        reason: Some(why),
+                    };
+                    let done = applied(
+                        change_in(self, &txn, case.program, &uid, change, audit, now, &along).await,
+                    )?;
+                    match change {
+                        UserChange::RejectKyc => kyc_rejected = done,
+                        _ => blocked = done,
+                    }
+                }
+            }
+            Ok(Ok(DecidedCase {
+                case,
+                status,
+                kyc_rejected,
+                blocked,
+            }))
+        }
+        .await;
+        match decided {
             Ok(Ok(done)) => {
                 txn.commit().await?;
-                done
+                Ok(Ok(done))
             }
-            Ok(Err(open)) => {
+            other => {
                 crate::along::rollback(txn).await;
-                return Ok(Err(open));
+                other
             }
-            Err(e) => {
-                crate::along::rollback(txn).await;
-                return Err(e);
-            }
-        };
-        let (mut kyc_rejected, mut blocked) = (false, false);
-        if decision == ScreeningDecision::Confirm {
-            let actor = format!("operator:{}", action.actor);
-            let audit = Audit {
-                actor: &actor,
-                reason: Some("sanctions_match"),
-            };
-            kyc_rejected = applied(
-                self.change_user(
-                    case.program,
-                    user,
-                    UserChange::RejectKyc,
-                    audit,
-                    now,
-                    Along::nothing(),
-                )
-                .await,
-            )?;
-            let audit = Audit {
-                actor: &actor,
-                reason: Some(reason),
-            };
-            blocked = applied(
-                self.change_user(
-                    case.program,
-                    user,
-                    UserChange::Block,
-                    audit,
-                    now,
-                    Along::nothing(),
-                )
-                .await,
-            )?;
         }
-        Ok(Ok(DecidedCase {
-            case,
-            status,
-            kyc_rejected,
-            blocked,
-        }))
     }
 }
 
@@ -232,6 +226,7 @@ async fn record_decision(
         .filter(screening_subjects::Column::UserId.eq(uid.to_owned()))
         .exec(txn)
         .await?;
+    super::set_user_status(txn, uid, new_status).await?;
     let actor = format!("operator:{}", action.actor);
     event_in(
         txn,
@@ -250,7 +245,7 @@ async fn record_decision(
 
 /// Whether a change applied; a change the domain refuses (already rejected, already blocked)
 /// is `false`, not an error.
-fn applied<T>(result: Result<crate::Outcome<T>, StorageError>) -> Result<bool, StorageError> {
+fn applied<T>(result: Result<T, StorageError>) -> Result<bool, StorageError> {
     match result {
         Ok(_) => Ok(true),
         Err(StorageError::Rejected(_)) => Ok(false),

@@ -3,6 +3,10 @@
 //! to), the operator's review queue and decisions ([`cases`]), and the rescreen of every
 //! submitted user after a new list, under a lease taken through the database ([`rescreen`]).
 //!
+//! The status is kept twice, in the same transaction: `screening_subjects.status` (the review
+//! queue's index) and `users.screening_status` (migration 16), which every read of a user
+//! returns with the row, without a join.
+//!
 //! Each screening also writes a `user_events` row (`kind = screening`, from the previous status
 //! to the new one), in the same transaction: the audit trail and, later, the outbox's event.
 
@@ -10,6 +14,7 @@ mod cases;
 pub(crate) mod entity;
 mod lists;
 mod rescreen;
+pub(crate) mod write;
 
 use chrono::{DateTime, Utc};
 use domain::screening::ScreeningStatus;
@@ -26,7 +31,7 @@ pub use rescreen::RescreenClaim;
 use crate::entity::{user_events, users};
 use crate::error::{Problem, StorageError};
 use crate::time::to_ms;
-use entity::{screening_subjects, screenings};
+use entity::screening_subjects;
 
 /// What caused a screening.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,98 +85,19 @@ pub struct ScreeningWrite {
     pub at: DateTime<Utc>,
 }
 
-/// Writes a screening through `conn` (the transaction of its change): the `screenings` row, the
-/// user's `screening_subjects` row, and a `user_events` row. A user whose match an operator
-/// confirmed stays `confirmed_match`; one an operator cleared stays `clear` while the best hit is
-/// the entry the operator cleared. The user's row must be locked by the caller's transaction.
-pub(crate) async fn write_in(
+/// Sets `users.screening_status` (migration 16), what the API answers, in the screening's
+/// transaction.
+pub(crate) async fn set_user_status(
     conn: &impl ConnectionTrait,
-    program: ProgramId,
-    write: &ScreeningWrite,
-) -> Result<ScreeningStatus, StorageError> {
-    let uid = write.user.uuid().to_string();
-    let previous = screening_subjects::Entity::find_by_id(uid.clone())
-        .one(conn)
+    uid: &str,
+    status: ScreeningStatus,
+) -> Result<(), StorageError> {
+    users::Entity::update_many()
+        .col_expr(users::Column::ScreeningStatus, status.as_str().into())
+        .filter(users::Column::Id.eq(uid))
+        .exec(conn)
         .await?;
-    let previous_status = match &previous {
-        Some(row) => parse_status(&row.status)?,
-        None => ScreeningStatus::NotScreened,
-    };
-    let cleared_entry = match &previous {
-        Some(row) if previous_status == ScreeningStatus::Clear => {
-            screenings::Entity::find_by_id(row.screening_id.clone())
-                .one(conn)
-                .await?
-                .filter(|s| s.decision.as_deref() == Some("clear"))
-                .and_then(|s| s.entry_number)
-        }
-        _ => None,
-    };
-    let best_entry = write.best.as_ref().map(|b| i64::from(b.entry_number));
-    let status = match (previous_status, write.outcome) {
-        (ScreeningStatus::ConfirmedMatch, _) => ScreeningStatus::ConfirmedMatch,
-        (_, ScreeningStatus::PotentialMatch)
-            if cleared_entry.is_some() && cleared_entry.map(i64::from) == best_entry =>
-        {
-            ScreeningStatus::Clear
-        }
-        (_, outcome) => outcome,
-    };
-    let id = uuid::Uuid::now_v7().to_string();
-    let at = to_ms(write.at);
-    screenings::Entity::insert(screenings::ActiveModel {
-        id: Set(id.clone()),
-        program_id: Set(program.uuid().to_string()),
-        user_id: Set(uid.clone()),
-        list_id: Set(write.list_id.to_string()),
-        cause: Set(write.trigger.as_str().to_owned()),
-        score: Set(write.best.as_ref().map(|b| b.score)),
-        entry_number: Set(write
-            .best
-            .as_ref()
-            .map(|b| i32::try_from(b.entry_number).unwrap_or(i32::MAX))),
-        entry_name: Set(write
-            .best
-            .as_ref()
-            .map(|b| b.entry_name.chars().take(512).collect())),
-        outcome: Set(write.outcome.as_str().to_owned()),
-        decision: Set(None),
-        decided_by: Set(None),
-        decision_reason: Set(None),
-        decided_at: Set(None),
-        created_at: Set(at),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    let subject = screening_subjects::ActiveModel {
-        user_id: Set(uid.clone()),
-        program_id: Set(program.uuid().to_string()),
-        status: Set(status.as_str().to_owned()),
-        list_id: Set(write.list_id.to_string()),
-        screening_id: Set(id),
-        updated_at: Set(at),
-    };
-    if previous.is_some() {
-        screening_subjects::Entity::update(subject)
-            .exec(conn)
-            .await?;
-    } else {
-        screening_subjects::Entity::insert(subject)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    event_in(
-        conn,
-        program,
-        &uid,
-        previous_status,
-        status,
-        None,
-        &write.actor,
-        write.at,
-    )
-    .await?;
-    Ok(status)
+    Ok(())
 }
 
 /// A `user_events` row of kind `screening`.

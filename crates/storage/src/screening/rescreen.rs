@@ -15,7 +15,8 @@ use sea_orm::{
 };
 
 use super::entity::{screening_state, screening_subjects};
-use super::{ScreeningWrite, lock_user_row, write_in};
+use super::write::{RequestRef, write_in};
+use super::{ScreeningWrite, lock_user_row};
 use crate::SqlStore;
 use crate::entity::users;
 use crate::error::{Problem, StorageError};
@@ -177,7 +178,7 @@ impl SqlStore {
                 if current.is_some_and(|s| s.list_id == list) {
                     continue;
                 }
-                write_in(&txn, *program, write).await?;
+                write_in(&txn, &self.views, *program, write, RequestRef::default()).await?;
                 written += 1;
             }
             screening_state::Entity::update_many()

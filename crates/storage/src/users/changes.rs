@@ -55,50 +55,94 @@ pub(super) async fn change(
     change: UserChange,
     audit: Audit<'_>,
     now: DateTime<Utc>,
-    along: Along<User>,
+    mut along: Along<User>,
 ) -> Result<Outcome<User>, StorageError> {
     let now = truncate(now);
     let uid = id.uuid().to_string();
     let Some(txn) = store.begin_along(&along).await? else {
         return Ok(Outcome::Replayed);
     };
+    // The screening of a submission is written after the change and before the answer is
+    // rendered, so that the answer (and its stored idempotent copy) shows its status.
+    let screening = along.screening.take();
     let changed = async {
-        let mut user = lock_user(&txn, program, &uid).await?;
-        let before = (store.views.user)(&user);
-        let transition = user.apply(change, now)?;
-        users::Entity::update_many()
-            .col_expr(users::Column::Status, user.status().as_str().into())
-            .col_expr(users::Column::KycStatus, user.kyc_status().as_str().into())
-            .col_expr(users::Column::UpdatedAt, to_ms(user.updated_at()).into())
-            .filter(users::Column::Id.eq(uid.clone()))
-            .exec(&txn)
-            .await?;
-        user_events::Entity::insert(user_events::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            program_id: Set(program.uuid().to_string()),
-            user_id: Set(uid.clone()),
-            kind: Set(transition.kind.to_owned()),
-            from_state: Set(transition.from.to_owned()),
-            to_state: Set(transition.to.to_owned()),
-            reason: Set(audit.reason.map(ToOwned::to_owned)),
-            actor: Set(audit.actor.chars().take(64).collect()),
-            created_at: Set(to_ms(now)),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        let event = user_event(
-            store,
-            &user,
-            event_type(change),
-            &before,
-            &along,
-            audit.actor,
-        );
-        crate::events::emit(&txn, event, now).await?;
-        Ok(user)
+        let user = change_in(store, &txn, program, &uid, change, audit, now, &along).await?;
+        let Some(write) = &screening else {
+            return Ok(user);
+        };
+        let request = crate::screening::write::RequestRef {
+            id: along.origin.request_id.as_deref(),
+            idempotency_key: along.idempotency_key(),
+        };
+        let status =
+            crate::screening::write::write_in(&txn, &store.views, program, write, request).await?;
+        if status == user.screening_status() {
+            return Ok(user);
+        }
+        let row = users::Entity::find_by_id(uid.clone())
+            .one(&txn)
+            .await?
+            .ok_or(StorageError::NotFound(Entity::User))?;
+        load_user(&txn, program, row).await
     }
     .await;
     store.commit_along(txn, program, &along, changed).await
+}
+
+/// A lifecycle change inside the caller's transaction (`conn`): the row locked, the domain
+/// deciding, the new state, its `user_events` row and its outbox event (whose request and actor
+/// come from `along`, the actor defaulting to the audit's). A change the domain refuses is
+/// `StorageError::Rejected` before anything is written.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn change_in<T>(
+    store: &SqlStore,
+    conn: &impl ConnectionTrait,
+    program: ProgramId,
+    uid: &str,
+    change: UserChange,
+    audit: Audit<'_>,
+    now: DateTime<Utc>,
+    along: &Along<T>,
+) -> Result<User, StorageError> {
+    let mut user = lock_user(conn, program, uid).await?;
+    let before = (store.views.user)(&user);
+    let transition = user.apply(change, now)?;
+    users::Entity::update_many()
+        .col_expr(users::Column::Status, user.status().as_str().into())
+        .col_expr(users::Column::KycStatus, user.kyc_status().as_str().into())
+        .col_expr(users::Column::UpdatedAt, to_ms(user.updated_at()).into())
+        .filter(users::Column::Id.eq(uid))
+        .exec(conn)
+        .await?;
+    user_events::Entity::insert(user_events::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        program_id: Set(program.uuid().to_string()),
+        user_id: Set(uid.to_owned()),
+        kind: Set(transition.kind.to_owned()),
+        from_state: Set(transition.from.to_owned()),
+        to_state: Set(transition.to.to_owned()),
+        reason: Set(audit.reason.map(ToOwned::to_owned)),
+        actor: Set(audit.actor.chars().take(64).collect()),
+        created_at: Set(to_ms(now)),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    let mut event = user_event(
+        store,
+        &user,
+        event_type(change),
+        &before,
+        along,
+        audit.actor,
+    );
+    if change == UserChange::RejectKyc {
+        // Why KYC failed (`sanctions_match`, or the verifier's reason): `data.reason`.
+        if let Some(reason) = audit.reason {
+            event.extra.insert("reason".to_owned(), reason.into());
+        }
+    }
+    crate::events::emit(conn, event, now).await?;
+    Ok(user)
 }
 
 /// The search columns of an update of profile `p` whose search text is `text`.
@@ -237,12 +281,12 @@ fn event_type(change: UserChange) -> EventType {
 }
 
 /// The event of a change of `user`, whose view was `before`.
-fn user_event(
+fn user_event<T>(
     store: &SqlStore,
     user: &User,
     event_type: EventType,
     before: &serde_json::Value,
-    along: &Along<User>,
+    along: &Along<T>,
     default_actor: &str,
 ) -> NewEvent {
     NewEvent::of(

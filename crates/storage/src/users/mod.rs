@@ -9,7 +9,7 @@
 //! - `explain`: the database's plan of a listing (which index a search uses).
 
 pub(crate) mod batch;
-mod changes;
+pub(crate) mod changes;
 mod create;
 mod explain;
 mod reads;

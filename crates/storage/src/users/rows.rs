@@ -3,6 +3,7 @@
 //! program's sharded user count kept with them.
 
 use chrono::{DateTime, Utc};
+use domain::screening::ScreeningStatus;
 use domain::search::{SearchText, fold};
 use domain::{NewUser, Profile, ProgramId, RawMetaEntry, RawNewUser, User, UserId, UserRecord};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
@@ -86,6 +87,7 @@ impl SqlStore {
             search_text: Set(user_search_text(profile).into()),
             first_name_folded: Set(fold(profile.first_name().as_str())),
             last_name_folded: Set(fold(profile.last_name().as_str())),
+            screening_status: Set(ScreeningStatus::NotScreened.as_str().to_owned()),
         })
     }
 }
@@ -170,6 +172,7 @@ pub(crate) fn user_from_rows(
         terms_accepted_at: row.terms_accepted_at.map(from_ms).transpose()?,
         status: row.status,
         kyc_status: row.kyc_status,
+        screening_status: row.screening_status,
         created_at: from_ms(row.created_at)?,
         updated_at: from_ms(row.updated_at)?,
     };

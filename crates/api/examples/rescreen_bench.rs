@@ -1,0 +1,137 @@
+//! The rescreen rate (issue 20): COUNT submitted users (ordinary generated names, seeded through
+//! `SqlStore::bulk_create_users` and marked KYC-requested in one statement), the full SDN list
+//! (`screening/sdn`) loaded as a new version, then the service's own rescreen
+//! (`api::screening::rescreen`: claims of 200 users under the lease, each user read, screened
+//! and written with its `screenings`, `screening_subjects`, `users.screening_status`,
+//! `user_events` rows and, for a potential match, its outbox event) timed to the end.
+//!
+//! Run: `cargo xtask bench screening [COUNT] [sqlite|postgres]` (default 100,000 on SQLite;
+//! PostgreSQL from `ONBOARD_TEST_POSTGRES_URL`), after the domain's screening benchmark.
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss
+)]
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use api::clock::SystemClock;
+use api::screening::{Screener, load_dir, rescreen};
+use chrono::Utc;
+use domain::fixtures::SeedUser;
+use domain::fixtures::screening::ordinary_names;
+use domain::screening::DEFAULT_REVIEW_THRESHOLD;
+use domain::{NewUser, ParseContext, UserId};
+use storage::testing::{Backend, TestDatabase};
+use storage::{
+    DatabaseConfig, Keyring, OperatorAction, ProgramRepository as _, SecretKey, SqlStore,
+};
+
+const SEED_BATCH: usize = 1000;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut count: usize = 100_000;
+    let mut backend = Backend::Sqlite;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "sqlite" => backend = Backend::Sqlite,
+            "postgres" => backend = Backend::Postgres,
+            n => {
+                count = n
+                    .replace('_', "")
+                    .parse()
+                    .expect("COUNT, sqlite or postgres");
+            }
+        }
+    }
+    let db = TestDatabase::create(backend)
+        .await
+        .unwrap()
+        .expect("ONBOARD_TEST_POSTGRES_URL is not set");
+    let keys = Keyring::new(
+        [("k1".to_owned(), SecretKey::generate().unwrap())],
+        "k1",
+        SecretKey::generate().unwrap(),
+    )
+    .unwrap();
+    let mut config = DatabaseConfig::new(db.url.clone());
+    config.max_connections = 8;
+    let store = SqlStore::open(&config, keys)
+        .await
+        .unwrap()
+        .with_event_views(api::event_views::store_views());
+    let now = Utc::now();
+    let program = store
+        .create_program("rescreen", now)
+        .await
+        .unwrap()
+        .program_id;
+
+    println!("## Rescreen, {backend:?}, {count} submitted users\n");
+    let names = ordinary_names(count, 20);
+    let ctx = ParseContext::new(now.date_naive());
+    let started = Instant::now();
+    for (b, chunk) in names.chunks(SEED_BATCH).enumerate() {
+        let users: Vec<(UserId, NewUser)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let n = u32::try_from(b * SEED_BATCH + i + 1).unwrap();
+                let (first, last) = name.rsplit_once(' ').unwrap();
+                let mut raw = SeedUser::new(n).last_name(last).raw();
+                raw.first_name = Some(first.to_owned());
+                (
+                    UserId::from_uuid(uuid::Uuid::now_v7()),
+                    NewUser::parse(&raw, ctx).unwrap(),
+                )
+            })
+            .collect();
+        store.bulk_create_users(program, &users, now).await.unwrap();
+    }
+    let submitted = store.seed_kyc_requested(program).await.unwrap();
+    println!(
+        "seeded {submitted} submitted users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../screening/sdn");
+    let action = OperatorAction::new("bench", "screening load");
+    let (loaded, report) = load_dir(&store, &dir, &action, Utc::now()).await.unwrap();
+    let screener = Screener::new(DEFAULT_REVIEW_THRESHOLD);
+    let t = Instant::now();
+    screener.refresh(&store).await.unwrap();
+    println!(
+        "list {:?}: {} entries; index built in {:.2} s",
+        matches!(loaded, storage::screening::Loaded::New(_)),
+        report.entries,
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let done = rescreen(&store, &screener, "bench", &SystemClock)
+        .await
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let matches = store
+        .count_raw("SELECT COUNT(*) FROM screenings WHERE outcome = 'potential_match'")
+        .await
+        .unwrap();
+    let events = store
+        .count_raw(
+            "SELECT COUNT(*) FROM events WHERE event_type = 'user.screening.potential_match'",
+        )
+        .await
+        .unwrap();
+    println!(
+        "rescreened {done} users in {secs:.1} s: **{:.0} users/s** ({matches} potential matches, {events} events)",
+        done as f64 / secs
+    );
+    assert_eq!(done, count, "every submitted user is rescreened once");
+    let one_million = 1_000_000.0 / (done as f64 / secs);
+    println!("at this rate 1,000,000 users take {one_million:.0} s");
+    drop(store);
+    db.drop_database().await;
+}
