@@ -205,7 +205,14 @@ async fn run(backend: Backend, count: u32, console_only: bool) {
         Backend::Sqlite => {}
     }
 
-    console::measure(&store, &format!("{backend:?}"), count, program, console_seeded).await;
+    console::measure(
+        &store,
+        &format!("{backend:?}"),
+        count,
+        program,
+        console_seeded,
+    )
+    .await;
     if console_only {
         let store = Arc::try_unwrap(store).ok().unwrap();
         let _ = store.connection().clone().close().await;
