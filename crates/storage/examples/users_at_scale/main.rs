@@ -3,8 +3,10 @@
 //! the query plans of each listing, and prints latency figures (page 1, page 1000, an email
 //! lookup, get by id, searches: selective, common, short) and throughput at 16 concurrent
 //! callers (get by id against searches, measured in the same run), with the targets of issue
-//! 17 marked met or not. Run by `cargo xtask bench users [COUNT] [postgres] [sqlite] [mysql]`
-//! (default: PostgreSQL when `ONBOARD_TEST_POSTGRES_URL` is set, and SQLite).
+//! 17 marked met or not; and the operator console's queue and search pages (`console.rs`,
+//! issue 21). Run by `cargo xtask bench users [COUNT] [postgres] [sqlite] [mysql] [console]`
+//! (default: PostgreSQL when `ONBOARD_TEST_POSTGRES_URL` is set, and SQLite; `console`: only
+//! the console's pages).
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
