@@ -240,6 +240,20 @@ async fn a_potential_match_holds_kyc_until_an_operator_decides(db: &TestDb, _key
     assert_eq!(cases[0].entry_number, Some(15102));
     assert_eq!(cases[0].entry_name.as_deref(), Some("MORENO, Daniel"));
     assert_eq!(cases[0].list_id, list.id);
+    // Pages (the console's queue): the same cases, a page at a time, with their screenings.
+    let page = |offset, limit| async move {
+        store
+            .screening_cases_page(offset, limit)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| (c.user, c.entry_number))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(0, 1).await, vec![(ids[0], Some(15102))]);
+    assert_eq!(page(1, 10).await, vec![(ids[1], cases[1].entry_number)]);
+    assert_eq!(store.screening_cases_page(1, 10).await.unwrap(), cases[1..]);
+    assert!(page(2, 10).await.is_empty());
 
     let op = OperatorAction::new("bob", "screening decide");
     // Clear: KYC goes on.

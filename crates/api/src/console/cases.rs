@@ -250,18 +250,14 @@ pub async fn screening_queue(
     };
     let page_no = page_number(q.page);
     let skip = (page_no - 1) * PER_PAGE;
-    let cases = match console.store.screening_cases(skip + PER_PAGE + 1).await {
+    let cases = match console.store.screening_cases_page(skip, PER_PAGE + 1).await {
         Ok(c) => c,
         Err(e) => return layout::unavailable(&e),
     };
-    let has_more = cases.len() as u64 > skip + PER_PAGE;
+    let has_more = cases.len() as u64 > PER_PAGE;
     let decides = signed.operator.role.may(OperatorAct::DecideScreening);
     let mut shown = Vec::new();
-    for case in cases
-        .into_iter()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(PER_PAGE_ROWS)
-    {
+    for case in cases.into_iter().take(PER_PAGE_ROWS) {
         let user = match console.store.get_user(case.program, case.user).await {
             Ok(Some(u)) => u,
             Ok(None) => continue,

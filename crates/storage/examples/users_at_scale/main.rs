@@ -3,8 +3,10 @@
 //! the query plans of each listing, and prints latency figures (page 1, page 1000, an email
 //! lookup, get by id, searches: selective, common, short) and throughput at 16 concurrent
 //! callers (get by id against searches, measured in the same run), with the targets of issue
-//! 17 marked met or not. Run by `cargo xtask bench users [COUNT] [postgres] [sqlite] [mysql]`
-//! (default: PostgreSQL when `ONBOARD_TEST_POSTGRES_URL` is set, and SQLite).
+//! 17 marked met or not; and the operator console's queue and search pages (`console.rs`,
+//! issue 21). Run by `cargo xtask bench users [COUNT] [postgres] [sqlite] [mysql] [console]`
+//! (default: PostgreSQL when `ONBOARD_TEST_POSTGRES_URL` is set, and SQLite; `console`: only
+//! the console's pages).
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -14,6 +16,7 @@
     clippy::too_many_lines
 )]
 
+mod console;
 mod people;
 
 use std::sync::Arc;
@@ -105,7 +108,7 @@ fn search(text: &str) -> UserQuery {
     .unwrap()
 }
 
-async fn run(backend: Backend, count: u32) {
+async fn run(backend: Backend, count: u32, console_only: bool) {
     let Some(db) = TestDatabase::create(backend).await.unwrap() else {
         println!("{backend:?}: not configured, skipped");
         return;
@@ -122,7 +125,7 @@ async fn run(backend: Backend, count: u32) {
     .unwrap();
     let mut config = DatabaseConfig::new(db.url.clone());
     config.max_connections = 16;
-    let store = SqlStore::open(&config, keys).await.unwrap();
+    let store = Arc::new(SqlStore::open(&config, keys).await.unwrap());
     let mut programs = Vec::new();
     for name in ["before", "measured", "after"] {
         programs.push(
@@ -142,6 +145,7 @@ async fn run(backend: Backend, count: u32) {
     let base = Utc::now() - chrono::Duration::days(30);
     let batch = 5_000u32;
     let mut i = 0;
+    let mut chosen = Vec::new();
     while i < count {
         let end = (i + batch).min(count);
         for (k, p) in programs.iter().enumerate() {
@@ -154,6 +158,12 @@ async fn run(backend: Backend, count: u32) {
                     )
                 })
                 .collect();
+            chosen.extend(
+                users
+                    .iter()
+                    .step_by(console::PENDING_EVERY as usize)
+                    .map(|(id, _)| (*p, *id)),
+            );
             store
                 .bulk_create_users(
                     *p,
@@ -172,6 +182,15 @@ async fn run(backend: Backend, count: u32) {
         seeded.as_secs_f64(),
         3.0 * f64::from(count) / seeded.as_secs_f64()
     );
+    let started = Instant::now();
+    let console_seeded = console::seed(&store, &chosen).await;
+    println!(
+        "submitted {} of {} chosen users for KYC ({} with an open sanctions case) in {:.1} s through change_user(SubmitKyc)",
+        console_seeded.0,
+        chosen.len(),
+        console_seeded.1,
+        started.elapsed().as_secs_f64()
+    );
     let conn = store.connection();
     match backend {
         Backend::Postgres => {
@@ -186,6 +205,21 @@ async fn run(backend: Backend, count: u32) {
         }
         // As served: nothing runs ANALYZE on SQLite.
         Backend::Sqlite => {}
+    }
+
+    console::measure(
+        &store,
+        &format!("{backend:?}"),
+        count,
+        program,
+        console_seeded,
+    )
+    .await;
+    if console_only {
+        let store = Arc::try_unwrap(store).ok().unwrap();
+        let _ = store.connection().clone().close().await;
+        db.drop_database().await;
+        return;
     }
 
     // The terms: a full last name of the measured program (selective), an ending that about
@@ -250,7 +284,6 @@ async fn run(backend: Backend, count: u32) {
     }
     println!();
 
-    let store = Arc::new(store);
     let mut p99 = Vec::new();
     for (label, q) in &queries {
         let (store, q) = (store.clone(), q.clone());
@@ -396,7 +429,9 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         Utc::now().format("%Y-%m-%d %H:%M UTC")
     );
+    // `console`: only the console's pages (issue 21), not the listings of issue 17.
+    let console_only = args.iter().any(|a| a == "console");
     for backend in backends {
-        run(backend, count).await;
+        run(backend, count, console_only).await;
     }
 }

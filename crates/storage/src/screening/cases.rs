@@ -85,22 +85,43 @@ fn case_of(
 impl SqlStore {
     /// Open cases, oldest first, at most `limit`.
     pub async fn screening_cases(&self, limit: u64) -> Result<Vec<ScreeningCase>, StorageError> {
+        self.screening_cases_page(0, limit).await
+    }
+
+    /// A page of open cases, oldest first: `limit` after the first `offset`. Two queries
+    /// whatever the page's size (the subjects, then their screenings by id), not one per case.
+    pub async fn screening_cases_page(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<ScreeningCase>, StorageError> {
         use sea_orm::QuerySelect as _;
         let subjects = screening_subjects::Entity::find()
             .filter(screening_subjects::Column::Status.eq(ScreeningStatus::PotentialMatch.as_str()))
             .order_by_asc(screening_subjects::Column::UpdatedAt)
             .order_by_asc(screening_subjects::Column::UserId)
+            .offset(offset)
             .limit(limit)
             .all(&self.db)
             .await?;
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: std::collections::HashMap<String, screenings::Model> =
+            screenings::Entity::find()
+                .filter(
+                    screenings::Column::Id.is_in(subjects.iter().map(|s| s.screening_id.clone())),
+                )
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| (row.id.clone(), row))
+                .collect();
         let mut cases = Vec::with_capacity(subjects.len());
         for subject in subjects {
-            let row = screenings::Entity::find_by_id(subject.screening_id.clone())
-                .one(&self.db)
-                .await?
-                .ok_or_else(|| {
-                    StorageError::corrupt("screening_subjects.screening_id", Problem::Dangling)
-                })?;
+            let row = rows.remove(&subject.screening_id).ok_or_else(|| {
+                StorageError::corrupt("screening_subjects.screening_id", Problem::Dangling)
+            })?;
             cases.push(case_of(&subject, row)?);
         }
         Ok(cases)
