@@ -40,7 +40,13 @@ pub struct ActiveList {
 pub struct Screener {
     threshold: f64,
     current: RwLock<Option<Arc<ActiveList>>>,
+    /// Whether the worker has made its first attempt at the configured list (see
+    /// [`Screener::until_started`]).
+    started: tokio::sync::watch::Sender<bool>,
 }
+
+/// The longest a submission waits at start-up for the configured list.
+const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a list could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +73,16 @@ impl Screener {
         Self {
             threshold,
             current: RwLock::new(None),
+            started: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Waits (at most 10 s) until the worker's first attempt to load the configured list and
+    /// install the current one has ended, so that a submission arriving while the service
+    /// starts is screened instead of passing unscreened.
+    pub async fn until_started(&self) {
+        let mut started = self.started.subscribe();
+        let _ = tokio::time::timeout(STARTUP_WAIT, started.wait_for(|s| *s)).await;
     }
 
     /// The review threshold.
@@ -271,6 +286,7 @@ pub fn spawn_worker(
             ),
             Err(e) => tracing::warn!(error = %e, "the screening list could not be read"),
         }
+        screener.started.send_replace(true);
         let holder = format!("instance:{}", uuid::Uuid::now_v7());
         let mut tick = tokio::time::interval(every);
         loop {
@@ -298,6 +314,7 @@ pub async fn submission(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ScreeningWrite>, StorageError> {
+    screener.until_started().await;
     if screener.active().is_none() {
         return Ok(None);
     }
