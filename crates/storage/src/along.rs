@@ -6,7 +6,7 @@
 //! which the change's outbox event (`events`) carries.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::error::{InternalError, StorageError};
 use crate::replay::Signature;
@@ -154,7 +154,7 @@ impl crate::SqlStore {
         &self,
         replay: Option<&Signature>,
     ) -> Result<Option<DatabaseTransaction>, StorageError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         if let Some(signature) = replay {
             match crate::replay::first_use_in(&txn, signature).await {
                 Ok(true) => {}

@@ -15,10 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use domain::{BusinessId, KycStatus, ProgramId, UserId};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, Query};
-use sea_orm::{
-    ConnectionTrait as _, DbBackend, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait as _,
-};
+use sea_orm::{ConnectionTrait as _, DbBackend};
 
 use crate::SqlStore;
 use crate::error::StorageError;
@@ -121,13 +118,7 @@ impl SqlStore {
         limit: u64,
     ) -> Result<Vec<(String, String)>, StorageError> {
         let backend = self.db.get_database_backend();
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let table = Alias::new(queue.table);
         let claimed_until = Alias::new(queue.claimed_until);
         let mut select = Query::select();

@@ -171,6 +171,23 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, Stor
     Database::connect(options).await.map_err(classify)
 }
 
+/// Begins a transaction that is going to write. On SQLite it is `BEGIN IMMEDIATE`: the write
+/// lock is taken (waiting out the busy timeout) before the first read. A deferred transaction
+/// that reads first and writes afterwards fails at once with `SQLITE_BUSY` when another
+/// connection committed in between — SQLite cannot move a read snapshot forward, and its busy
+/// handler does not wait in that case (schemathesis met it as a 503 of `webhook/delete`
+/// beside the delivery worker's writes). Elsewhere a plain `BEGIN`.
+pub(crate) async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait as _};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 /// Migrates (see [`migrate`]), then opens the pool the service runs on.
 pub async fn connect_migrated(config: &DatabaseConfig) -> Result<DatabaseConnection, StorageError> {
     if config.url.contains(":memory:") || config.url.contains("mode=memory") {
@@ -266,4 +283,84 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), StorageError> {
 /// Which SQL dialect a connection speaks.
 pub fn backend(db: &DatabaseConnection) -> DbBackend {
     db.get_database_backend()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
+
+    use super::{DatabaseConfig, begin_write, connect};
+
+    /// A file database with two tables and room for two connections.
+    async fn two_writers() -> (sea_orm::DatabaseConnection, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("onboard-write-{}.db", uuid::Uuid::new_v4()));
+        let config = DatabaseConfig {
+            max_connections: 2,
+            ..DatabaseConfig::new(format!("sqlite://{}?mode=rwc", path.display()))
+        };
+        let db = connect(&config).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (n INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        (db, path)
+    }
+
+    fn remove(path: &std::path::Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    /// The failure `begin_write` exists for: a deferred transaction that read, then writes
+    /// after another connection committed, fails at once (no busy wait).
+    #[tokio::test]
+    async fn a_deferred_sqlite_transaction_that_read_first_fails_to_write() {
+        let (db, path) = two_writers().await;
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("SELECT count(*) FROM t")
+            .await
+            .unwrap();
+        db.execute_unprepared("INSERT INTO t VALUES (2)")
+            .await
+            .unwrap();
+        let late = txn.execute_unprepared("INSERT INTO t VALUES (1)").await;
+        assert!(late.is_err(), "SQLite let a stale snapshot write");
+        drop(txn);
+        db.close().await.unwrap();
+        remove(&path);
+    }
+
+    /// With `begin_write` the other writer waits for the lock instead, and both writes land.
+    #[tokio::test]
+    async fn a_sqlite_write_transaction_holds_the_lock_from_its_first_read() {
+        let (db, path) = two_writers().await;
+        let txn = begin_write(&db).await.unwrap();
+        txn.execute_unprepared("SELECT count(*) FROM t")
+            .await
+            .unwrap();
+        let other = tokio::spawn({
+            let db = db.clone();
+            async move { db.execute_unprepared("INSERT INTO t VALUES (2)").await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!other.is_finished(), "the other writer did not wait");
+        txn.execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT count(*) AS n FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2);
+        db.close().await.unwrap();
+        remove(&path);
+    }
 }

@@ -10,7 +10,7 @@ use domain::ProgramId;
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, TransactionTrait as _,
+    QueryOrder as _,
 };
 
 use crate::SqlStore;
@@ -150,7 +150,7 @@ impl ProgramRepository for SqlStore {
         let (key_id, api_key, hash, digest) = new_api_key(self).await?;
         let (credential, hmac_username, hmac_secret) = new_hmac_credential(self, &pid, now)?;
 
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         programs::Entity::insert(programs::ActiveModel {
             id: Set(pid.clone()),
             name: Set(name.to_owned()),
@@ -235,7 +235,7 @@ impl ProgramRepository for SqlStore {
     ) -> Result<(String, SecretString), StorageError> {
         let pid = program.uuid().to_string();
         let (key_id, api_key, hash, digest) = new_api_key(self).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         lock_program(&txn, &pid).await?;
         api_keys::Entity::update_many()
             .col_expr(api_keys::Column::RevokedAt, to_ms(now).into())
@@ -264,7 +264,7 @@ impl ProgramRepository for SqlStore {
         now: DateTime<Utc>,
         by: &OperatorAction,
     ) -> Result<(), StorageError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let res = api_keys::Entity::update_many()
             .col_expr(api_keys::Column::RevokedAt, to_ms(now).into())
             .filter(api_keys::Column::Id.eq(key_id))
@@ -290,7 +290,7 @@ impl ProgramRepository for SqlStore {
         let until = now + overlap.max(chrono::Duration::zero());
         let pid = program.uuid().to_string();
         let (credential, username, secret) = new_hmac_credential(self, &pid, now)?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         lock_program(&txn, &pid).await?;
         let retiring = hmac_credentials::Entity::find()
             .filter(hmac_credentials::Column::ProgramId.eq(pid.clone()))
@@ -328,7 +328,7 @@ impl ProgramRepository for SqlStore {
         now: DateTime<Utc>,
         by: &OperatorAction,
     ) -> Result<(), StorageError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let res = hmac_credentials::Entity::update_many()
             .col_expr(hmac_credentials::Column::RevokedAt, to_ms(now).into())
             .filter(hmac_credentials::Column::Username.eq(username))
@@ -351,7 +351,7 @@ impl ProgramRepository for SqlStore {
         by: &OperatorAction,
     ) -> Result<bool, StorageError> {
         let pid = program.uuid().to_string();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let row = lock_program(&txn, &pid).await?;
         let changed = row.disabled_at.is_some() != disabled;
         if changed {

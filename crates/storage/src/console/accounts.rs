@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use domain::{OperatorId, OperatorRole};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    TransactionTrait as _,
 };
 
 use super::entity::{console_operators, console_sessions};
@@ -125,7 +124,7 @@ impl SqlStore {
         let rid = id.uuid().to_string();
         let hash = hash(password).await?;
         let sealed = self.keys.seal(totp_secret, totp_aad(&rid))?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         console_operators::Entity::insert(console_operators::ActiveModel {
             id: Set(rid.clone()),
             email: Set(email.as_str().to_owned()),
@@ -156,7 +155,7 @@ impl SqlStore {
         by: &OperatorAction,
     ) -> Result<Operator, StorageError> {
         let row = self.operator_row(which).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         console_operators::Entity::update_many()
             .col_expr(
                 console_operators::Column::DisabledAt,
@@ -189,7 +188,7 @@ impl SqlStore {
         let row = self.operator_row(which).await?;
         let hash = hash(password).await?;
         let sealed = self.keys.seal(totp_secret, totp_aad(&row.id))?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         console_operators::Entity::update_many()
             .col_expr(console_operators::Column::PasswordHash, hash.into())
             .col_expr(

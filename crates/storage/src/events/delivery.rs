@@ -14,7 +14,7 @@ use domain::{EventId, WebhookId};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, Statement, TransactionTrait as _, Value,
+    PaginatorTrait as _, QueryFilter as _, Statement, Value,
 };
 
 use super::entity::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
@@ -256,7 +256,7 @@ impl SqlStore {
         next: NextStep,
         effect: EndpointEffect,
     ) -> Result<bool, StorageError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let at = to_ms(attempt.at);
         let (state, next_at, finished) = match next {
             NextStep::Delivered => (DELIVERED, at, Some(at)),

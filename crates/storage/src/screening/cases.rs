@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::screening::{ScreeningDecision, ScreeningStatus};
 use domain::{ProgramId, UserChange, UserId};
-use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _,
-};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 
 use super::entity::{screening_subjects, screenings};
 use super::{event_in, lock_user_row, parse_status};
@@ -143,7 +141,7 @@ impl SqlStore {
     ) -> Result<Result<DecidedCase, NoOpenCase>, StorageError> {
         let now = crate::time::truncate(now);
         let uid = user.uuid().to_string();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let decided = async {
             let (case, status) =
                 match record_decision(&txn, &uid, decision, reason, action, now).await? {

@@ -7,7 +7,6 @@ use domain::screening::ListReport;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _,
-    TransactionTrait as _,
 };
 use sha2::{Digest as _, Sha256};
 use std::fmt::Write as _;
@@ -112,7 +111,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Loaded, StorageError> {
         let sha256 = files.sha256();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let done = async {
             // Lock the state row first (a no-op write), so that two loads serialize.
             screening_state::Entity::update_many()

@@ -11,7 +11,7 @@ use domain::{KycStatus, ProgramId, UserId};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait as _, DatabaseTransaction, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    QuerySelect as _, TransactionTrait as _,
+    QuerySelect as _,
 };
 
 use super::entity::{screening_state, screening_subjects};
@@ -79,7 +79,7 @@ impl SqlStore {
         batch: u64,
         now: DateTime<Utc>,
     ) -> Result<Option<RescreenClaim>, StorageError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let claimed = async {
             let Some(state) = lock_state(&txn).await? else {
                 return Ok(None);
@@ -157,7 +157,7 @@ impl SqlStore {
         writes: &[(ProgramId, ScreeningWrite)],
         now: DateTime<Utc>,
     ) -> Result<Option<usize>, StorageError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let list = list_id.to_string();
         let written = async {
             let Some(state) = lock_state(&txn).await? else {

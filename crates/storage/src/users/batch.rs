@@ -13,9 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use domain::ProgramId;
-use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, TransactionTrait as _,
-};
+use sea_orm::{ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::rows::add_to_count;
@@ -146,9 +144,7 @@ impl SqlStore {
         creates: &[&PreparedCreate],
         permit: &mut Option<OwnedSemaphorePermit>,
     ) -> Result<(), Failed> {
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::db::begin_write(&self.db)
             .await
             .map_err(|e| Failed::BeforeCommit(e.into()))?;
         // The replay records first: a replay is refused before anything else is tried (and

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::{NewUser, ProgramId, User, UserId};
-use sea_orm::{ActiveValue::Set, EntityTrait as _, TransactionTrait as _};
+use sea_orm::{ActiveValue::Set, EntityTrait as _};
 
 use super::batch::{PreparedCreate, search_record};
 use super::rows::{add_to_count, meta_rows, shard_of};
@@ -98,7 +98,7 @@ impl SqlStore {
             rows.push(self.user_row(program, &uid, user, now)?);
             meta.extend(meta_rows(&uid, user.profile().meta_data()));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         for chunk in rows.chunks(500) {
             users::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)
