@@ -221,6 +221,11 @@ async fn open_unchecked(
     ensure_sqlite_files(&config.database_url)?;
     let database = config.database();
     let db = storage::connect_migrated(&database).await?;
+    if storage::autovacuum_off(&db).await {
+        tracing::warn!(
+            "PostgreSQL runs with autovacuum = off: statistics and dead rows are never maintained, and plans made while the tables were small stay in use as they grow; turn it on, or run VACUUM (ANALYZE) regularly"
+        );
+    }
     let fresh = !storage::holds_sealed_data(&db).await?;
     let (keyring, source) = keys::load(&config.key_file, fresh)?;
     match source {

@@ -18,16 +18,35 @@ const BUCKETS: [f64; 14] = [
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// The process-wide recorder, installed on first use (`None` if another recorder was
-/// installed first, as an embedding program may do; then `/metrics` says so).
+/// How often histogram samples are folded into their buckets. The recorder keeps every
+/// sample until then: without this, an instance nobody scrapes grows by 8 bytes a request,
+/// without bound (metrics-rs/metrics#467).
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The process-wide recorder, installed on first use with a thread that runs its upkeep
+/// (`None` if another recorder was installed first, as an embedding program may do; then
+/// `/metrics` says so).
 fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets(&BUCKETS)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            let upkept = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".to_owned())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkept.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "no metrics upkeep thread: histograms grow until scraped");
+            }
+            Some(handle)
         })
         .as_ref()
 }

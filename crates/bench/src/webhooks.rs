@@ -320,7 +320,7 @@ pub(crate) async fn measure(
             f.received, f.outcome.rss_parts
         ),
     });
-    let r = crate::ratio(rps, plain_rps);
+    let r = crate::scenarios::ratio(rps, plain_rps);
     results.check(
         format!("{db} creates with 1 webhook endpoint ≥ 0.8 × without, {n} connections"),
         format!("{rps:.0} / {plain_rps:.0} req/s = **{r:.2}**"),

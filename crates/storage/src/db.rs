@@ -188,6 +188,26 @@ pub(crate) async fn begin_write(
     .await
 }
 
+/// PostgreSQL: whether the server runs with `autovacuum = off`. Nothing then refreshes the
+/// planner's statistics: a statement prepared while its tables were small keeps a plan made
+/// for small tables (a sequential scan) as they grow, and dead rows are never reclaimed.
+/// `false` on the other databases and when it cannot be told.
+pub async fn autovacuum_off(db: &DatabaseConnection) -> bool {
+    use sea_orm::{ConnectionTrait as _, Statement};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return false;
+    }
+    db.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SHOW autovacuum",
+    ))
+    .await
+    .ok()
+    .flatten()
+    .and_then(|row| row.try_get_by_index::<String>(0).ok())
+    .is_some_and(|v| v == "off")
+}
+
 /// Migrates (see [`migrate`]), then opens the pool the service runs on.
 pub async fn connect_migrated(config: &DatabaseConfig) -> Result<DatabaseConnection, StorageError> {
     if config.url.contains(":memory:") || config.url.contains("mode=memory") {
@@ -287,6 +307,8 @@ pub fn backend(db: &DatabaseConnection) -> DbBackend {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use std::time::Duration;
 
     use sea_orm::{ConnectionTrait as _, TransactionTrait as _};

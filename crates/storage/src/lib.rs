@@ -35,13 +35,14 @@ use sea_orm::DatabaseConnection;
 pub use along::{Along, Completion, Origin, Outcome, Render};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{
-    DatabaseConfig, SqliteDurability, backend, connect, connect_migrated, migrate, migrate_on, ping,
+    DatabaseConfig, SqliteDurability, autovacuum_off, backend, connect, connect_migrated, migrate,
+    migrate_on, ping,
 };
 pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,
 };
-pub use events::delivery::{AttemptRecord, ClaimedDelivery, EndpointEffect, NextStep};
+pub use events::delivery::{AttemptRecord, Attempted, ClaimedDelivery, EndpointEffect, NextStep};
 pub use events::reads::{Attempt, StoredEvent};
 pub use events::webhooks::{Webhook, WebhookRepository};
 pub use events::{EventViews, NewEvent, Subject};

@@ -21,8 +21,8 @@ use domain::{
 };
 use serde_json::{Value, json};
 use storage::{
-    Along, AttemptRecord, Audit, ClaimedDelivery, EndpointEffect, EventViews, NextStep, Origin,
-    Outcome, ProgramRepository as _, Signature, SqlStore, UserRepository as _, Webhook,
+    Along, AttemptRecord, Attempted, Audit, ClaimedDelivery, EndpointEffect, EventViews, NextStep,
+    Origin, Outcome, ProgramRepository as _, Signature, SqlStore, UserRepository as _, Webhook,
     WebhookRepository as _,
 };
 
@@ -571,4 +571,90 @@ async fn deliveries_are_claimed_once_in_order(db: &TestDb, _keys: &Keys) {
 contract!(
     deliveries_are_claimed_once_in_order,
     deliveries_are_claimed_once_in_order
+);
+
+/// A batch's outcomes in one transaction: what each attempt got is recorded, the endpoint's
+/// health follows the attempts in their order, and a delivery whose lease was lost gets
+/// nothing written.
+async fn a_batch_of_outcomes_is_recorded_together(db: &TestDb, _keys: &Keys) {
+    let store = store(db);
+    let p = program(&store).await;
+    let hook = webhook(&store, p, Some(vec!["user.created".to_owned()])).await;
+    for n in 1..=3 {
+        written(
+            store
+                .create_user(p, ids(), &new_user(n), now(), Along::nothing())
+                .await
+                .unwrap(),
+        );
+    }
+    let claimed = claim(&store, now()).await;
+    assert_eq!(claimed.len(), 3);
+    assert!(claimed.iter().all(|d| d.endpoint == hook.id));
+    let later = now() + Duration::seconds(1);
+    let stale = ClaimedDelivery {
+        lease: "a lease another instance took over".to_owned(),
+        ..claimed[2].clone()
+    };
+    let failed_at = later + Duration::milliseconds(5);
+    let done = [
+        Attempted {
+            delivery: &claimed[0],
+            attempt: ok_at(later),
+            next: NextStep::Delivered,
+            effect: EndpointEffect::Healthy,
+        },
+        Attempted {
+            delivery: &claimed[1],
+            attempt: AttemptRecord {
+                status_code: Some(503),
+                ..ok_at(failed_at)
+            },
+            next: NextStep::RetryAt(later + Duration::seconds(5)),
+            effect: EndpointEffect::Failing,
+        },
+        Attempted {
+            delivery: &stale,
+            attempt: ok_at(later),
+            next: NextStep::Delivered,
+            effect: EndpointEffect::Healthy,
+        },
+    ];
+    assert_eq!(store.finish_deliveries(&done).await.unwrap(), vec![2]);
+    let attempts = |n: usize| {
+        let store = store.clone();
+        let event = claimed[n].event_id;
+        async move {
+            let (_, attempts) = store.get_event(p, event).await.unwrap().unwrap();
+            attempts.iter().map(|a| a.status_code).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(attempts(0).await, vec![Some(200)]);
+    assert_eq!(attempts(1).await, vec![Some(503)]);
+    assert!(attempts(2).await.is_empty(), "nothing under a lost lease");
+    // The failed one is due again at its retry, the endpoint failing since that attempt; the
+    // stale one stays leased to its first claim until the lease runs out.
+    assert!(claim(&store, later + Duration::seconds(4)).await.is_empty());
+    let retry = claim(&store, later + Duration::seconds(6)).await;
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].id, claimed[1].id);
+    assert_eq!(retry[0].attempts, 1);
+    assert_eq!(retry[0].failing_since, Some(failed_at));
+    // Its retry succeeds: the endpoint is healthy again.
+    let done = [Attempted {
+        delivery: &retry[0],
+        attempt: ok_at(later + Duration::seconds(6)),
+        next: NextStep::Delivered,
+        effect: EndpointEffect::Healthy,
+    }];
+    assert!(store.finish_deliveries(&done).await.unwrap().is_empty());
+    let retaken = claim(&store, now() + Duration::seconds(61)).await;
+    assert_eq!(retaken.len(), 1);
+    assert_eq!(retaken[0].id, claimed[2].id);
+    assert_eq!(retaken[0].failing_since, None);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 1);
+}
+contract!(
+    a_batch_of_outcomes_is_recorded_together,
+    a_batch_of_outcomes_is_recorded_together
 );

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use storage::{AttemptRecord, ClaimedDelivery, EndpointEffect, NextStep, SqlStore};
+use storage::{AttemptRecord, Attempted, ClaimedDelivery, EndpointEffect, NextStep, SqlStore};
 
 use crate::clock::Clock;
 use send::{Answer, Sender};
@@ -126,11 +126,12 @@ pub async fn run_once(
         }
         attempted += claimed.len();
         let full = claimed.len() as u64 >= settings.batch;
-        let attempts = claimed
-            .iter()
-            .map(|d| attempt(store, sender, clock, settings, d));
-        for result in futures_util::future::join_all(attempts).await {
-            result?;
+        let attempts = claimed.iter().map(|d| attempt(sender, clock, settings, d));
+        // The batch's outcomes in one transaction (one commit, not one per delivery).
+        let done = futures_util::future::join_all(attempts).await;
+        for lost in store.finish_deliveries(&done).await? {
+            let d = done[lost].delivery;
+            tracing::warn!(event = %d.event_id, webhook = %d.endpoint, "a delivery's lease ran out before its outcome was recorded");
         }
         if !full {
             return Ok(attempted);
@@ -138,14 +139,13 @@ pub async fn run_once(
     }
 }
 
-/// One attempt of a claimed delivery, recorded.
-async fn attempt(
-    store: &SqlStore,
+/// One attempt of a claimed delivery, and what follows from it (recorded by the caller).
+async fn attempt<'a>(
     sender: &Sender,
     clock: &dyn Clock,
     settings: &DeliverySettings,
-    d: &ClaimedDelivery,
-) -> Result<(), storage::StorageError> {
+    d: &'a ClaimedDelivery,
+) -> Attempted<'a> {
     let at = clock.now();
     let id = d.event_id.to_string();
     let (answer, took) = sender
@@ -180,7 +180,7 @@ async fn attempt(
             "a webhook delivery attempt failed"
         );
     }
-    let record = AttemptRecord {
+    let attempt = AttemptRecord {
         at,
         status_code: match answer {
             Answer::Status(s) => Some(s),
@@ -193,10 +193,12 @@ async fn attempt(
         },
         duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     };
-    if !store.finish_delivery(d, &record, next, effect).await? {
-        tracing::warn!(event = %id, webhook = %d.endpoint, "a delivery's lease ran out before its outcome was recorded");
+    Attempted {
+        delivery: d,
+        attempt,
+        next,
+        effect,
     }
-    Ok(())
 }
 
 /// Runs the delivery worker in the background (every instance runs one), and updates the
