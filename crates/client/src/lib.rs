@@ -5,6 +5,8 @@
 mod api;
 mod business_api;
 mod http;
+mod requests;
+mod responses;
 pub mod signing;
 mod webhooks;
 
