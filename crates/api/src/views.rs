@@ -40,6 +40,24 @@ pub struct Pagination {
 }
 
 impl Pagination {
+    /// The block of a listing: the page `asked` for, what storage `found`, its `sort` order
+    /// and the `search` text.
+    pub fn of<T>(
+        asked: domain::PageRequest,
+        found: &storage::Page<T>,
+        sort: &str,
+        search: Option<&str>,
+    ) -> Self {
+        Self {
+            page: asked.page(),
+            per_page: asked.per_page(),
+            total: found.total,
+            total_is_estimate: found.total_is_estimate,
+            sort: sort.to_owned(),
+            search: search.map(str::to_owned),
+        }
+    }
+
     /// The block of a single-object answer.
     pub fn single() -> Self {
         Self {

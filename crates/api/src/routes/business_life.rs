@@ -229,14 +229,7 @@ pub async fn get_all(
             };
             let query = fields.finish_with(BusinessQuery::parse(&raw))?;
             let page = state.store.list_businesses(call.program, &query).await?;
-            let pagination = Pagination {
-                page: query.page().page(),
-                per_page: query.page().per_page(),
-                total: page.total,
-                total_is_estimate: page.total_is_estimate,
-                sort: "created_at:desc".to_owned(),
-                search: query.search().map(str::to_owned),
-            };
+            let pagination = Pagination::of(query.page(), &page, "created_at:desc", query.search());
             let items = page.items.iter().map(BusinessView::from).collect();
             to_body(&Success::page(items, pagination))
         },
@@ -401,14 +394,7 @@ pub async fn get_owners(
                 .business_owners(call.program, id, page_request)
                 .await?
                 .ok_or(ApiError::not_found(Entity::Business))?;
-            let pagination = Pagination {
-                page: page_request.page(),
-                per_page: page_request.per_page(),
-                total: page.total,
-                total_is_estimate: page.total_is_estimate,
-                sort: "created_at:asc".to_owned(),
-                search: None,
-            };
+            let pagination = Pagination::of(page_request, &page, "created_at:asc", None);
             let items = page.items.iter().map(OwnerView::from).collect();
             to_body(&Success::page(items, pagination))
         },

@@ -155,14 +155,7 @@ pub async fn customers(
                 .list_contacts(call.program, &query)
                 .await?
                 .ok_or(ApiError::not_found(Entity::Business))?;
-            let pagination = Pagination {
-                page: query.page().page(),
-                per_page: query.page().per_page(),
-                total: page.total,
-                total_is_estimate: page.total_is_estimate,
-                sort: "created_at:desc".to_owned(),
-                search: None,
-            };
+            let pagination = Pagination::of(query.page(), &page, "created_at:desc", None);
             let items = page.items.iter().map(ContactView::from).collect();
             to_body(&Success::page(items, pagination))
         },

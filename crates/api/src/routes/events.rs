@@ -53,14 +53,7 @@ pub async fn get_all(
                 .map(EventView::of)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(ApiError::render)?;
-            let pagination = Pagination {
-                page: query.page().page(),
-                per_page: query.page().per_page(),
-                total: found.total,
-                total_is_estimate: found.total_is_estimate,
-                sort: "created_at:desc".to_owned(),
-                search: None,
-            };
+            let pagination = Pagination::of(query.page(), &found, "created_at:desc", None);
             to_body(&Success::page(items, pagination))
         },
     )

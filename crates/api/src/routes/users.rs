@@ -147,14 +147,8 @@ pub async fn get_all(
             };
             let query = fields.finish_with(UserQuery::parse(&raw))?;
             let page = state.store.list_users(call.program, &query).await?;
-            let pagination = Pagination {
-                page: query.page().page(),
-                per_page: query.page().per_page(),
-                total: page.total,
-                total_is_estimate: page.total_is_estimate,
-                sort: query.sort().as_str().to_owned(),
-                search: query.search().map(str::to_owned),
-            };
+            let pagination =
+                Pagination::of(query.page(), &page, query.sort().as_str(), query.search());
             let items = page.items.iter().map(UserView::from).collect();
             to_body(&Success::page(items, pagination))
         },

@@ -123,14 +123,7 @@ pub async fn get_all(
             let (page, per_page) = (fields.integer("page"), fields.integer("per_page"));
             let page = fields.finish_with(PageRequest::parse(page, per_page))?;
             let found = state.store.list_webhooks(call.program, page).await?;
-            let pagination = Pagination {
-                page: page.page(),
-                per_page: page.per_page(),
-                total: found.total,
-                total_is_estimate: found.total_is_estimate,
-                sort: "created_at:desc".to_owned(),
-                search: None,
-            };
+            let pagination = Pagination::of(page, &found, "created_at:desc", None);
             to_body(&Success::page(webhook_items(&found.items), pagination))
         },
     )
