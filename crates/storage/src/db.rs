@@ -1,5 +1,6 @@
 //! Connecting to SQLite, PostgreSQL or MariaDB/MySQL with durable settings, and migrating.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait as _};
@@ -206,6 +207,60 @@ pub async fn autovacuum_off(db: &DatabaseConnection) -> bool {
     .flatten()
     .and_then(|row| row.try_get_by_index::<String>(0).ok())
     .is_some_and(|v| v == "off")
+}
+
+/// `sql` with `?` placeholders numbered for PostgreSQL.
+pub(crate) fn statement(
+    backend: DbBackend,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> sea_orm::Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                let _ = write!(out, "${n}");
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Deletes up to `batch` rows of `table` whose `expires_at` is at or before `now_ms`, oldest
+/// first along its expiry index; `key` names the primary key's columns. One statement whose
+/// text never changes: a delete of the ids read just before had a new text for every batch
+/// size, each a prepared statement cached by every pooled connection it ran on — the sweeping
+/// instance's memory grew by ~0.2 MiB a minute in the soak.
+pub(crate) async fn delete_expired(
+    db: &DatabaseConnection,
+    table: &str,
+    key: &str,
+    now_ms: i64,
+    batch: u64,
+) -> Result<u64, StorageError> {
+    use sea_orm::ConnectionTrait as _;
+    let backend = db.get_database_backend();
+    // MySQL and MariaDB refuse a LIMIT inside an IN subquery, but delete in order with one.
+    let sql = if backend == DbBackend::MySql {
+        format!("DELETE FROM {table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?")
+    } else {
+        format!(
+            "DELETE FROM {table} WHERE ({key}) IN \
+             (SELECT {key} FROM {table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+        )
+    };
+    let done = db
+        .execute_raw(statement(backend, &sql, vec![now_ms.into(), batch.into()]))
+        .await
+        .map_err(classify)?;
+    Ok(done.rows_affected())
 }
 
 /// Migrates (see [`migrate`]), then opens the pool the service runs on.

@@ -4,10 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ProgramId;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _,
-    QuerySelect as _,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
 use crate::SqlStore;
 use crate::entity::idempotency_records as idem;
@@ -246,31 +243,13 @@ impl IdempotencyRepository for SqlStore {
     }
 
     async fn sweep_idempotency(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {
-        let expired: Vec<(String, String)> = idem::Entity::find()
-            .select_only()
-            .column(idem::Column::ProgramId)
-            .column(idem::Column::IdempotencyKey)
-            .filter(idem::Column::ExpiresAt.lte(to_ms(now)))
-            .limit(batch)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        let mut any = Condition::any();
-        for (p, k) in expired {
-            any = any.add(
-                Condition::all()
-                    .add(idem::Column::ProgramId.eq(p))
-                    .add(idem::Column::IdempotencyKey.eq(k)),
-            );
-        }
-        let res = idem::Entity::delete_many()
-            .filter(any)
-            .filter(idem::Column::ExpiresAt.lte(to_ms(now)))
-            .exec(&self.db)
-            .await?;
-        Ok(res.rows_affected)
+        crate::db::delete_expired(
+            &self.db,
+            "idempotency_records",
+            "program_id, idempotency_key",
+            to_ms(now),
+            batch,
+        )
+        .await
     }
 }

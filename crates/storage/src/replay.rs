@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ProgramId;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _,
-};
+use sea_orm::{ActiveValue::Set, EntityTrait as _};
 
 use crate::SqlStore;
 use crate::entity::seen_signatures as seen;
@@ -106,22 +104,14 @@ impl ReplayGuard for SqlStore {
     }
 
     async fn sweep_signatures(&self, now: DateTime<Utc>, batch: u64) -> Result<u64, StorageError> {
-        let expired: Vec<String> = seen::Entity::find()
-            .select_only()
-            .column(seen::Column::SignatureDigest)
-            .filter(seen::Column::ExpiresAt.lte(to_ms(now)))
-            .limit(batch)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        let res = seen::Entity::delete_many()
-            .filter(seen::Column::SignatureDigest.is_in(expired))
-            .exec(&self.db)
-            .await?;
-        Ok(res.rows_affected)
+        crate::db::delete_expired(
+            &self.db,
+            "seen_signatures",
+            "signature_digest",
+            to_ms(now),
+            batch,
+        )
+        .await
     }
 }
 

@@ -1022,6 +1022,20 @@ async fn replay_guard_remembers_signatures(db: &TestDb, _keys: &Keys) {
             .await
             .unwrap()
     );
+    // Two more, expiring sooner than sig-b: a sweep takes the expired ones only, oldest first, at most
+    // a batch at a time.
+    assert!(
+        store
+            .first_use(sig(p, "sig-d", now() + Duration::seconds(10)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .first_use(sig(p, "sig-e", now() + Duration::seconds(20)))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store
             .sweep_signatures(now() + Duration::seconds(1), 100)
@@ -1032,6 +1046,25 @@ async fn replay_guard_remembers_signatures(db: &TestDb, _keys: &Keys) {
     assert!(
         store.first_use(sig(p, "sig-a", now())).await.unwrap(),
         "swept signatures are forgotten"
+    );
+    // sig-a again (expiring now), then sig-d: a batch of one at a time, oldest first.
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .sweep_signatures(now() + Duration::seconds(30), 1)
+                .await
+                .unwrap(),
+            1,
+            "one batch of one"
+        );
+    }
+    assert!(
+        store.first_use(sig(p, "sig-d", now())).await.unwrap(),
+        "the oldest expired first"
+    );
+    assert!(
+        !store.first_use(sig(p, "sig-e", now())).await.unwrap(),
+        "sig-e stays until the next batch"
     );
 }
 contract!(

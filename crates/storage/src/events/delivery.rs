@@ -7,19 +7,19 @@
 //! delivery due again: at least once, never twice at the same time.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use domain::{EventId, WebhookId};
 use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, Statement, Value,
+    PaginatorTrait as _, QueryFilter as _, Value,
 };
 
 use super::entity::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use super::webhooks::secret_aad;
 use crate::SqlStore;
+use crate::db::statement;
 use crate::error::{Problem, StorageError};
 use crate::secret::SecretString;
 use crate::time::{from_ms, to_ms};
@@ -89,26 +89,6 @@ pub enum EndpointEffect {
     Failing,
     /// Disabled, with the reason (`gone` after a 410, `failing` after 5 days).
     Disable(&'static str),
-}
-
-/// `sql` with `?` placeholders numbered for PostgreSQL.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        let mut out = String::with_capacity(sql.len() + 16);
-        let mut n = 0;
-        for ch in sql.chars() {
-            if ch == '?' {
-                n += 1;
-                let _ = write!(out, "${n}");
-            } else {
-                out.push(ch);
-            }
-        }
-        out
-    } else {
-        sql.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// Due deliveries, first in line for their entity and endpoint, of enabled endpoints.
