@@ -5,7 +5,7 @@
 //!
 //! The statements are those PostgreSQL logs (`log_statement = 'all'`) for a create without
 //! `Idempotency-Key` and for a get by id, with the same columns, the same joins and the same
-//! order; only the values differ (made by pgbench: `pgb-<client>-<n>` ids, one `meta_data`
+//! order; only the values differ (made by pgbench: ids of a UUID's form, one `meta_data`
 //! entry, an event body of the service's size). A create's transaction:
 //!
 //! ```text
@@ -92,11 +92,11 @@ pub(crate) fn one_row_insert(program: &str) -> Script {
 }
 
 /// A create's transaction for `program` (a program of the service's database), numbering its
-/// users `pgb-<run>-<client>-1`, `pgb-<run>-<client>-2`, … per client (`run` keeps the runs
-/// of one benchmark apart).
+/// users 1, 2, … per client in ids of a UUID's form ([`uuid_shaped`]; `run` keeps the runs of
+/// one benchmark apart).
 pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
     let now = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
-    let uid = "'pgb-' || :run::text || '-' || :client_id::text || '-' || :i::text";
+    let uid = uuid_shaped("8", ":client_id");
     let email =
         "'pgb' || :run::text || '-' || :client_id::text || '-' || :i::text || '@example.com'";
     let username = "'pgb' || :run::text || 'x' || :client_id::text || 'x' || :i::text";
@@ -105,7 +105,7 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
         r#"{{"actor":"api_key:0123456789abcdef","created_at":"2026-11-30T00:00:00.000Z","data":{{"object":{{"address_one":"100 Innovation Way","address_two":"Suite 100","city":"Anytown","country":"US","created_at":"2026-11-30T00:00:00.000Z","date_of_birth":"1980-04-20","email":"pgb@example.com","first_name":"Alex","id":"user-00000000-0000-0000-0000-000000000000","kyc_status":"not_started","last_name":"Rivera","meta_data":[{{"name":"external_ref","value":"customer-1"}}],"middle_name":null,"phone_number":"+15555551234","postal_code":"30044","ssn_last_4":"6789","state":"TX","status":"active","terms_accepted":true,"updated_at":"2026-11-30T00:00:00.000Z","username":"pgb","uuid":"00000000-0000-0000-0000-000000000000"}},"previous":{{}}}},"id":"evt-00000000-0000-0000-0000-000000000000","program_id":"{program}","request":{{"id":"00000000-0000-0000-0000-000000000000","idempotency_key":null}},"sequence":1,"type":"user.created"}}"#
     );
     let values: [String; USER_COLUMNS.len()] = [
-        uid.to_owned(),
+        uid.clone(),
         ":program".to_owned(),
         "'Alex'".to_owned(),
         "NULL".to_owned(),
@@ -155,7 +155,8 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
     let _ = writeln!(
         text,
         "INSERT INTO \"events\" (\"id\", \"program_id\", \"entity_type\", \"entity_id\", \"sequence\", \"event_type\", \"body\", \"created_at\") \
-         VALUES ('pge-' || :run::text || '-' || :client_id::text || '-' || :i::text, :program, 'user', {uid}, 1, 'user.created', :body, {now});"
+         VALUES ({event}, :program, 'user', {uid}, 1, 'user.created', :body, {now});",
+        event = uuid_shaped("9", ":client_id")
     );
     text.push_str(
         "SELECT \"webhook_endpoints\".\"id\", \"webhook_endpoints\".\"program_id\", \"webhook_endpoints\".\"event_types\" \
@@ -195,11 +196,12 @@ pub(crate) fn get_select(program: &str, run: usize, clients: usize, per_client: 
     let text = format!(
         "\\set c random(0, {})\n\\set i random(1, {})\n\
          SELECT {} FROM \"users\" LEFT JOIN \"user_meta_data\" ON \"user_meta_data\".\"user_id\" = \"users\".\"id\" \
-         WHERE \"users\".\"id\" = 'pgb-' || :run::text || '-' || :c::text || '-' || :i::text AND \"users\".\"program_id\" = :program \
+         WHERE \"users\".\"id\" = {} AND \"users\".\"program_id\" = :program \
          ORDER BY \"user_meta_data\".\"position\" ASC;\n",
         clients.max(1) - 1,
         per_client.max(1),
-        columns.join(", ")
+        columns.join(", "),
+        uuid_shaped("8", ":c")
     );
     Script {
         name: "get",
@@ -209,6 +211,16 @@ pub(crate) fn get_select(program: &str, run: usize, clients: usize, per_client: 
             ("run".into(), run.to_string()),
         ],
     }
+}
+
+/// An id in the form of a UUID (what the service's readers parse) built from the run, the
+/// client and its counter: `RRRRRRRR-0000-7000-{kind}CCC-IIIIIIIIIIII`, all decimal digits, so
+/// a get can name a user the create transaction inserted. `kind` keeps users (8) and events
+/// (9) apart.
+fn uuid_shaped(kind: &str, client: &str) -> String {
+    format!(
+        "lpad(:run::text, 8, '0') || '-0000-7000-{kind}' || lpad({client}::text, 3, '0') || '-' || lpad(:i::text, 12, '0')"
+    )
 }
 
 fn quoted(columns: &[&str]) -> String {
@@ -224,10 +236,10 @@ fn quoted(columns: &[&str]) -> String {
 pub(crate) async fn created_per_client(url: &str, run: usize, clients: usize) -> Result<u64> {
     let mut db = PgConnection::connect(url).await?;
     let row = sqlx::query(
-        "SELECT COUNT(*), COALESCE(MIN(n), 0) FROM (SELECT split_part(id, '-', 3) AS c, COUNT(*) AS n \
+        "SELECT COUNT(*), COALESCE(MIN(n), 0) FROM (SELECT substr(id, 21, 3) AS c, COUNT(*) AS n \
          FROM users WHERE id LIKE $1 GROUP BY 1) t",
     )
-    .bind(format!("pgb-{run}-%"))
+    .bind(format!("{run:08}-0000-7000-8%"))
     .fetch_one(&mut db)
     .await?;
     let (groups, fewest): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
@@ -237,14 +249,19 @@ pub(crate) async fn created_per_client(url: &str, run: usize, clients: usize) ->
     Ok(u64::try_from(fewest).unwrap_or(0))
 }
 
-/// The first program of the service's database.
-pub(crate) async fn program_id(url: &str) -> Result<String> {
+/// The program pgbench's create transaction writes into (created by the bench, not the
+/// measured program, whose listings must hold only the service's own users).
+pub(crate) const PROGRAM_NAME: &str = "pgbench";
+
+/// The id of the program called `name` in the service's database.
+pub(crate) async fn program_id(url: &str, name: &str) -> Result<String> {
     let mut db = PgConnection::connect(url).await?;
-    sqlx::query("SELECT id FROM programs ORDER BY created_at LIMIT 1")
+    sqlx::query("SELECT id FROM programs WHERE name = $1 ORDER BY created_at LIMIT 1")
+        .bind(name)
         .fetch_one(&mut db)
         .await?
         .try_get(0)
-        .context("no program in the benchmark's database")
+        .with_context(|| format!("no program {name} in the benchmark's database"))
 }
 
 /// `pgbench -n -M prepared -c N -j 2 -T secs -f <script>` against `url`.

@@ -226,6 +226,8 @@ pub(crate) async fn scenario(
         let text = String::from_utf8_lossy(conn.body(&reply)).into_owned();
         bail!("webhook/create answered {}: {text}", reply.status);
     }
+    let endpoint =
+        crate::http::created_id(conn.body(&reply)).context("webhook/create answered no id")?;
     drop(conn);
     let workload = Arc::new(Workload::new(
         Kind::Create,
@@ -263,6 +265,22 @@ pub(crate) async fn scenario(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The endpoint goes with the scenario: the scenarios after it share the database and
+    // would otherwise write a delivery with every create, to a receiver no longer there.
+    let mut conn = Conn::open(served.addr).await?;
+    let body = serde_json::json!({ "webhook_id": endpoint }).to_string();
+    let reply = conn
+        .post_signed(
+            creds,
+            "/api/v3/webhook/delete",
+            body.as_bytes(),
+            &uuid::Uuid::now_v7().to_string(),
+        )
+        .await?;
+    if reply.status != 200 {
+        bail!("webhook/delete answered {}", reply.status);
+    }
+    drop(conn);
     let parts = served.rss_parts();
     let rss = served.stop();
     let delivered = receiver.count.load(Ordering::Relaxed);
