@@ -123,8 +123,21 @@ async fn an_admin_creates_a_reviewer_who_blocks_a_business() {
         assert!(list.contains("rex@example.com"));
         assert!(!list.contains(&password) && !list.contains(&secret));
         shot(&mut b, "operators");
+        // A program disabled and enabled again: audit records, not events.
+        b.goto(&format!("{base}/console/programs"));
+        for _ in 0..2 {
+            b.act("document.querySelector('form[action$=\"/status\"] button[type=submit]').click();");
+            assert!(b.url().ends_with("/console/programs"), "{}", b.url());
+        }
         b.goto(&format!("{base}/console/audit"));
-        assert!(b.html().contains("operator create --email rex@example.com --role reviewer"));
+        let audit = b.html();
+        for action in [
+            "console operator create --email rex@example.com --role reviewer",
+            "console program disable prog-",
+            "console program enable prog-",
+        ] {
+            assert!(audit.contains(action), "{action} in {audit}");
+        }
         shot(&mut b, "audit");
         b.act("document.querySelector('form[action=\"/console/logout\"] button').click();");
 
