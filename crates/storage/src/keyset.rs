@@ -94,10 +94,10 @@ impl KeyOrder {
 
     /// The direction rows are read in for `seek`.
     pub(crate) fn read_order(&self, seek: Seek) -> Order {
-        if self.descending != Self::reads_backwards(seek) {
-            Order::Desc
-        } else {
+        if self.descending == Self::reads_backwards(seek) {
             Order::Asc
+        } else {
+            Order::Desc
         }
     }
 

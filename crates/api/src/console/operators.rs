@@ -195,10 +195,6 @@ pub struct StatusForm {
     csrf: String,
 }
 
-fn target(signed: &Signed, raw: &str) -> Result<OperatorId, HttpResponse> {
-    OperatorId::parse(raw).map_err(|_| refused(signed, &ManageError::NoSuchOperator))
-}
-
 /// `POST /console/operators/{operator}/status`: disable (its sessions end at once) or enable;
 /// never oneself.
 pub async fn status(
@@ -218,9 +214,8 @@ pub async fn status(
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let id = match target(&signed, &path) {
-        Ok(id) => id,
-        Err(answer) => return answer,
+    let Ok(id) = OperatorId::parse(&path) else {
+        return refused(&signed, &ManageError::NoSuchOperator);
     };
     let disabled = match form.change.as_str() {
         "disable" => true,
@@ -276,9 +271,8 @@ pub async fn reset(
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let id = match target(&signed, &path) {
-        Ok(id) => id,
-        Err(answer) => return answer,
+    let Ok(id) = OperatorId::parse(&path) else {
+        return refused(&signed, &ManageError::NoSuchOperator);
     };
     let action = signed.action(&format!("operator reset {id}"));
     match manage::reset(
