@@ -47,6 +47,7 @@ mod m20261129_000013_screening;
 mod m20261130_000014_kyb_claims;
 mod m20261130_000015_console;
 mod m20261130_000016_user_screening_status;
+mod m20261130_000017_console_keysets;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_kyb_claims::Migration),
             Box::new(m20261130_000015_console::Migration),
             Box::new(m20261130_000016_user_screening_status::Migration),
+            Box::new(m20261130_000017_console_keysets::Migration),
         ]
     }
 }

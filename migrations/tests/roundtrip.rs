@@ -49,7 +49,7 @@ const TABLES: [&str; 23] = [
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 18] = [
+const INDEXES: [(&str, &str); 20] = [
     ("console_operators", "uq_console_operators_email_key"),
     ("console_sessions", "idx_console_sessions_operator"),
     ("users", "uq_users_program_email"),
@@ -68,6 +68,9 @@ const INDEXES: [(&str, &str); 18] = [
     ("business_owners", "uq_business_owners_control_person"),
     ("businesses", "idx_businesses_kyb_queue"),
     ("businesses", "idx_businesses_kyb_claims"),
+    // Extended with the id by migration 17.
+    ("users", "idx_users_kyc_queue"),
+    ("webhook_deliveries", "idx_webhook_deliveries_due"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).

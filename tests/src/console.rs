@@ -23,8 +23,14 @@ pub struct TestConsole {
 }
 
 impl TestConsole {
-    /// Starts a console on `store` (cookies without `Secure` when `insecure`).
+    /// Starts a console on `store` (cookies without `Secure` when `insecure`), operators
+    /// deciding KYB cases (the `manual` verifier).
     pub fn start(store: &SqlStore, insecure: bool) -> Self {
+        Self::start_with(store, insecure, true)
+    }
+
+    /// [`Self::start`], with the `manual` verifier configured or not.
+    pub fn start_with(store: &SqlStore, insecure: bool, manual_verifier: bool) -> Self {
         let clock = Arc::new(crate::OffsetClock::default());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -33,7 +39,8 @@ impl TestConsole {
             clock.clone(),
             SessionPolicy::default(),
             insecure,
-        );
+        )
+        .with_manual_verifier(manual_verifier);
         let server = api::console::run(listener, console).unwrap();
         let handle = server.handle();
         tokio::spawn(server);
@@ -114,6 +121,14 @@ impl Answer {
     /// The `Location` of a redirect.
     pub fn location(&self) -> &str {
         self.headers.get("location").map_or("", String::as_str)
+    }
+
+    /// The text of the element with `id="…"` (no markup inside it).
+    pub fn text_of(&self, id: &str) -> String {
+        let marker = format!("id=\"{id}\">");
+        let start = self.body.find(&marker).expect("the element") + marker.len();
+        let end = self.body[start..].find('<').unwrap() + start;
+        self.body[start..end].to_owned()
     }
 
     /// The first CSRF token in the page's forms.

@@ -297,7 +297,8 @@ async fn serve(config: Config, bind: Option<String>) -> CliResult {
                 storage::console::SessionPolicy::default(),
                 config.console_insecure_cookies,
             )
-            .with_trusted_proxies(settings.trusted_proxies.clone());
+            .with_trusted_proxies(settings.trusted_proxies.clone())
+            .with_manual_verifier(!settings.kyc_verifier.decides());
             Some(crate::console::run(listener, console)?)
         }
         (Some(_), Some(_)) => {
@@ -467,13 +468,21 @@ async fn run(config: Config, command: Command, actor: &str) -> CliResult {
             reason,
         }) => {
             let action = by(format!("kyb decide {business} {decision}"));
+            let id = domain::BusinessId::parse(&business).map_err(|v| format!("business {v}"))?;
+            let reason = reason
+                .as_deref()
+                .map(domain::Reason::parse)
+                .transpose()
+                .map_err(|v| format!("--reason {v}"))?;
             let store = open_store(&config).await?;
+            let verified = decision == "verified";
             let decided = crate::kyb::decide(
                 &store,
+                id,
+                verified,
+                reason.as_ref(),
+                "operator",
                 &action,
-                &business,
-                &decision,
-                reason.as_deref(),
                 now,
             )
             .await?;

@@ -196,39 +196,47 @@ pub fn spawn_worker(
     });
 }
 
-/// `onboard kyb decide buss-… verified|rejected [--reason …]`: an operator's decision on a
-/// pending KYB case, recorded as a `kyb` event (actor `operator`) and as an operator action.
+/// Why an operator's KYB decision was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum KybDecideError {
+    /// No such business.
+    #[error("no such business")]
+    NoSuchBusiness,
+    /// The storage refused or failed (a case not pending is `Rejected`).
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+}
+
+/// An operator's decision on a pending KYB case — the `manual` verifier's way, shared by
+/// `onboard kyb decide` and the console: written as a `kyb` change with `actor` (`operator`
+/// from the CLI, `operator:opr-…` from the console) and recorded as `action`.
 pub async fn decide(
     store: &SqlStore,
+    id: domain::BusinessId,
+    verified: bool,
+    reason: Option<&domain::Reason>,
+    actor: &str,
     action: &storage::OperatorAction,
-    business: &str,
-    decision: &str,
-    reason: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Business, Box<dyn std::error::Error>> {
-    let id = domain::BusinessId::parse(business).map_err(|v| format!("business {v}"))?;
-    let reason = reason
-        .map(domain::Reason::parse)
-        .transpose()
-        .map_err(|v| format!("--reason {v}"))?;
+) -> Result<Business, KybDecideError> {
     let program = store
         .business_program(id)
         .await?
-        .ok_or("no such business")?;
-    let change = if decision == "verified" {
+        .ok_or(KybDecideError::NoSuchBusiness)?;
+    let change = if verified {
         BusinessChange::VerifyKyb
     } else {
         BusinessChange::RejectKyb
     };
     let audit = Audit {
-        actor: "operator",
-        reason: reason.as_ref().map(domain::Reason::as_str),
+        actor,
+        reason: reason.map(domain::Reason::as_str),
     };
     let outcome = store
         .change_business(program, id, change, audit, now, storage::Along::nothing())
         .await?;
     // Nothing is along, so no signature can be replayed.
-    let business = outcome.written().ok_or("the decision was not written")?;
+    let business = outcome.written().ok_or(KybDecideError::NoSuchBusiness)?;
     store.record_operator_action(action, now).await?;
     Ok(business)
 }

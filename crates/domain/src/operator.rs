@@ -1,5 +1,5 @@
 //! Console operators' roles and what each may do (SPEC §10): `viewer` reads, `reviewer` also
-//! decides cases and blocks or unblocks, `admin` also manages programs.
+//! decides cases and blocks or unblocks, `admin` also manages programs and operators.
 
 use std::fmt;
 
@@ -10,9 +10,10 @@ use crate::error::{ErrorCode, Violation};
 pub enum OperatorRole {
     /// Reads every page.
     Viewer,
-    /// Also decides KYC and sanctions cases, blocks and unblocks, resends webhooks.
+    /// Also decides KYC, KYB and sanctions cases, blocks and unblocks users and businesses,
+    /// resends webhooks.
     Reviewer,
-    /// Also disables and enables programs.
+    /// Also disables and enables programs, and manages operators.
     Admin,
 }
 
@@ -27,10 +28,16 @@ pub enum OperatorAct {
     DecideScreening,
     /// Blocking or unblocking a user.
     BlockUser,
+    /// Blocking or unblocking a business.
+    BlockBusiness,
+    /// Deciding a KYB case.
+    DecideKyb,
     /// Resending an event to a webhook endpoint.
     ResendEvent,
     /// Disabling or enabling a program.
     ManagePrograms,
+    /// Creating, disabling, enabling and resetting operators.
+    ManageOperators,
 }
 
 impl OperatorAct {
@@ -38,10 +45,13 @@ impl OperatorAct {
     pub const fn least_role(self) -> OperatorRole {
         match self {
             Self::Read => OperatorRole::Viewer,
-            Self::DecideKyc | Self::DecideScreening | Self::BlockUser | Self::ResendEvent => {
-                OperatorRole::Reviewer
-            }
-            Self::ManagePrograms => OperatorRole::Admin,
+            Self::DecideKyc
+            | Self::DecideScreening
+            | Self::BlockUser
+            | Self::BlockBusiness
+            | Self::DecideKyb
+            | Self::ResendEvent => OperatorRole::Reviewer,
+            Self::ManagePrograms | Self::ManageOperators => OperatorRole::Admin,
         }
     }
 
@@ -52,8 +62,11 @@ impl OperatorAct {
             Self::DecideKyc => "decide_kyc",
             Self::DecideScreening => "decide_screening",
             Self::BlockUser => "block_user",
+            Self::BlockBusiness => "block_business",
+            Self::DecideKyb => "decide_kyb",
             Self::ResendEvent => "resend_event",
             Self::ManagePrograms => "manage_programs",
+            Self::ManageOperators => "manage_operators",
         }
     }
 }
@@ -109,8 +122,11 @@ mod tests {
             DecideKyc,
             DecideScreening,
             BlockUser,
+            BlockBusiness,
+            DecideKyb,
             ResendEvent,
             ManagePrograms,
+            ManageOperators,
         ];
         let allowed = |role: OperatorRole| -> Vec<OperatorAct> {
             acts.iter().copied().filter(|a| role.may(*a)).collect()
@@ -118,7 +134,15 @@ mod tests {
         assert_eq!(allowed(OperatorRole::Viewer), vec![Read]);
         assert_eq!(
             allowed(OperatorRole::Reviewer),
-            vec![Read, DecideKyc, DecideScreening, BlockUser, ResendEvent]
+            vec![
+                Read,
+                DecideKyc,
+                DecideScreening,
+                BlockUser,
+                BlockBusiness,
+                DecideKyb,
+                ResendEvent
+            ]
         );
         assert_eq!(allowed(OperatorRole::Admin), acts.to_vec());
     }

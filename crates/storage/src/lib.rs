@@ -16,6 +16,7 @@ pub mod events;
 mod group;
 mod idempotency;
 mod keychecks;
+mod keyset;
 mod operators;
 mod page;
 mod programs;
@@ -48,6 +49,7 @@ pub use events::webhooks::{Webhook, WebhookRepository};
 pub use events::{EventViews, NewEvent, Subject};
 pub use idempotency::{Claim, IdempotencyRepository, MAX_STORED_ANSWER};
 pub use keychecks::{BLIND_INDEX_CHECK_ID, KeyMismatch, holds_sealed_data};
+pub use keyset::{KeysetPage, MAX_KEYSET_PAGE, PageKey, Seek};
 pub use operators::{OperatorAction, RecordedAction};
 pub use replay::{ReplayGuard, Signature};
 pub use repo::{

@@ -178,6 +178,11 @@ async fn sessions_end_everywhere(db: &TestDb, keys: &Keys) {
         .open_console_session(&op, &token, policy, now())
         .await
         .unwrap();
+    // The login is the operator's last one.
+    let op = Operator {
+        last_login_at: Some(now()),
+        ..op
+    };
     // Stored hashed, never the token.
     let raw = format!(
         "SELECT COUNT(*) FROM console_sessions WHERE id_hash = '{}'",

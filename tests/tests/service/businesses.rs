@@ -778,12 +778,14 @@ async fn an_operator_decides_a_kyb_case(app: &TestApp) {
     .await;
     // The owner's KYC was never requested: the sandbox leaves the case open.
     let action = storage::OperatorAction::new("alice", format!("kyb decide {} rejected", b["id"]));
+    let reason = domain::Reason::parse("documents forged").unwrap();
     let decided = api::kyb::decide(
         &app.store,
+        bid(&b),
+        false,
+        Some(&reason),
+        "operator",
         &action,
-        b["id"].as_str().unwrap(),
-        "rejected",
-        Some("documents forged"),
         chrono::Utc::now(),
     )
     .await
@@ -795,14 +797,23 @@ async fn an_operator_decides_a_kyb_case(app: &TestApp) {
     );
     let again = api::kyb::decide(
         &app.store,
-        &action,
-        b["id"].as_str().unwrap(),
-        "verified",
+        bid(&b),
+        true,
         None,
+        "operator",
+        &action,
         chrono::Utc::now(),
     )
     .await;
-    assert!(again.is_err(), "a decided case stays decided");
+    assert!(
+        matches!(
+            again,
+            Err(api::kyb::KybDecideError::Storage(
+                storage::StorageError::Rejected(_)
+            ))
+        ),
+        "a decided case stays decided: {again:?}"
+    );
     let events = app
         .store
         .business_events(app.program.program_id, bid(&b))

@@ -12,6 +12,8 @@ mod businesses;
 mod changes;
 mod configuration;
 mod console;
+mod console_admin;
+mod console_admin_browser;
 mod console_browser;
 mod create_user;
 mod credentials;

@@ -1,34 +1,36 @@
-//! Businesses and their owners, webhook endpoints and failed deliveries (resend), and
-//! programs (disable/enable; credentials are never shown, only that they exist).
+//! Webhook endpoints and failed deliveries (resend), and programs (disable/enable;
+//! credentials are never shown, only that they exist); the program picker of the lists.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::{
-    BusinessId, BusinessQuery, EventId, OperatorAct, PageRequest, ProgramId, RawBusinessQuery,
-    WebhookId,
-};
+use domain::{EventId, OperatorAct, PageRequest, ProgramId, WebhookId};
 use maud::html;
 use serde::Deserialize;
-use storage::{
-    BusinessLifecycle as _, BusinessRepository as _, ProgramRepository as _, ProgramSummary,
-    StorageError, WebhookRepository as _,
-};
+use storage::{ProgramRepository as _, ProgramSummary, StorageError, WebhookRepository as _};
 
 use super::Console;
-use super::layout::{self, PER_PAGE, PER_PAGE_ROWS, page, page_number, pager, respond, when};
+use super::layout::{
+    self, PER_PAGE, PER_PAGE_ROWS, SeekQuery, keyset_pager, page, page_number, pager, respond, when,
+};
 use super::session::{Signed, require, see_other};
 
-/// A list's query: the program filter and the page.
+/// A list's query: the program filter, a search term and the page (a number, or a keyset
+/// position).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
-    program: String,
+    pub(super) program: String,
     #[serde(default)]
-    q: String,
-    page: Option<u64>,
+    pub(super) q: String,
+    pub(super) page: Option<u64>,
+    #[serde(flatten)]
+    pub(super) seek: SeekQuery,
 }
 
-async fn programs_or_answer(console: &Console) -> Result<Vec<ProgramSummary>, HttpResponse> {
+/// Every program, or the 503 page.
+pub(super) async fn programs_or_answer(
+    console: &Console,
+) -> Result<Vec<ProgramSummary>, HttpResponse> {
     console
         .store
         .list_programs()
@@ -36,7 +38,8 @@ async fn programs_or_answer(console: &Console) -> Result<Vec<ProgramSummary>, Ht
         .map_err(|e| layout::unavailable(&e))
 }
 
-fn program_picker(
+/// The program filter's form (with a search field when `term` is given).
+pub(super) fn program_picker(
     programs: &[ProgramSummary],
     chosen: Option<ProgramId>,
     action: &str,
@@ -64,141 +67,10 @@ fn program_picker(
 }
 
 /// The chosen program, or the first one.
-fn chosen(programs: &[ProgramSummary], raw: &str) -> Option<ProgramId> {
+pub(super) fn chosen(programs: &[ProgramSummary], raw: &str) -> Option<ProgramId> {
     ProgramId::parse(raw)
         .ok()
         .or_else(|| programs.first().map(|p| p.program_id))
-}
-
-/// `GET /console/businesses`.
-pub async fn businesses(
-    console: web::Data<Console>,
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-) -> HttpResponse {
-    let signed = match require(&console, &req, OperatorAct::Read, None).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let programs = match programs_or_answer(&console).await {
-        Ok(p) => p,
-        Err(answer) => return answer,
-    };
-    let program = chosen(&programs, &q.program);
-    let page_no = page_number(q.page);
-    let term = q.q.trim();
-    let Ok(query) = BusinessQuery::parse(&RawBusinessQuery {
-        page: Some(page_no),
-        per_page: Some(PER_PAGE),
-        search: (!term.is_empty()).then(|| term.to_owned()),
-        ..RawBusinessQuery::default()
-    }) else {
-        return layout::bad_request(Some(&signed), "A search term is 1 to 128 characters.");
-    };
-    let found = match program {
-        Some(p) => match console.store.list_businesses(p, &query).await {
-            Ok(found) => Some(found),
-            Err(e) => return layout::unavailable(&e),
-        },
-        None => None,
-    };
-    let body = html! {
-        (program_picker(&programs, program, "/console/businesses", Some(term)))
-        @match &found {
-            None => p { "No program yet." },
-            Some(found) if found.items.is_empty() => p { "No business matches." },
-            Some(found) => {
-                table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "EIN" } th scope="col" { "Status" } th scope="col" { "KYB" } th scope="col" { "Created" } } }
-                    tbody {
-                        @for b in &found.items {
-                            tr {
-                                td { a href={ "/console/businesses/" (b.id()) } { (b.profile().name().as_str()) } }
-                                td { "••-•••" (b.ein_last_4().as_str()) }
-                                td { (b.status()) }
-                                td { (b.kyb_status()) }
-                                td { (when(b.created_at())) }
-                            }
-                        }
-                    }
-                }
-                (pager(&format!("/console/businesses?program={}&q={}&", program.map(|p| p.to_string()).unwrap_or_default(), url::form_urlencoded::byte_serialize(term.as_bytes()).collect::<String>()), page_no, page_no * PER_PAGE < found.total))
-            }
-        }
-    };
-    page("Businesses", Some(&signed), &body)
-}
-
-/// `GET /console/businesses/{business}`.
-pub async fn business_page(
-    console: web::Data<Console>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    q: web::Query<ListQuery>,
-) -> HttpResponse {
-    let signed = match require(&console, &req, OperatorAct::Read, None).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let missing = || {
-        respond(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            Some(&signed),
-            &html! { p { "There is no such business." } },
-        )
-    };
-    let Ok(id) = BusinessId::parse(&path) else {
-        return missing();
-    };
-    let program = match console.store.business_program(id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return missing(),
-        Err(e) => return layout::unavailable(&e),
-    };
-    let page_no = page_number(q.page);
-    let Ok(owners_page) = PageRequest::parse(Some(page_no), Some(PER_PAGE)) else {
-        return layout::bad_request(Some(&signed), "That page does not exist.");
-    };
-    let (business, owners) = match tokio::try_join!(
-        console.store.get_business(program, id),
-        console.store.business_owners(program, id, owners_page),
-    ) {
-        Ok((Some(b), Some(o))) => (b, o),
-        Ok(_) => return missing(),
-        Err(e) => return layout::unavailable(&e),
-    };
-    let p = business.profile();
-    let body = html! {
-        dl.facts {
-            dt { "Id" } dd { code { (business.id()) } }
-            dt { "Program" } dd { code { (program) } }
-            dt { "Email" } dd { (p.email().as_str()) }
-            dt { "EIN" } dd { "••-•••" (business.ein_last_4().as_str()) }
-            dt { "Status" } dd { (business.status()) }
-            dt { "KYB" } dd { (business.kyb_status()) }
-            dt { "Created" } dd { (when(business.created_at())) }
-        }
-        h2 { "Beneficial owners" }
-        @if owners.items.is_empty() { p { "No owner on file." } } @else {
-            table {
-                thead { tr { th scope="col" { "Owner" } th scope="col" { "Title" } th scope="col" { "Share" } th scope="col" { "Control person" } th scope="col" { "KYC" } } }
-                tbody {
-                    @for o in &owners.items {
-                        tr {
-                            td { a href={ "/console/users/" (o.user_id()) } { (o.first_name().as_str()) " " (o.last_name().as_str()) } }
-                            td { (o.title().as_str()) }
-                            td { (format!("{:.2} %", o.ownership_percent().as_f64())) }
-                            td { @if o.is_control_person() { "yes" } @else { "no" } }
-                            td { (o.kyc_status()) }
-                        }
-                    }
-                }
-            }
-            (pager(&format!("/console/businesses/{id}?"), page_no, page_no * PER_PAGE < owners.total))
-        }
-    };
-    page(p.name().as_str(), Some(&signed), &body)
 }
 
 /// `GET /console/webhooks`.
@@ -216,7 +88,6 @@ pub async fn webhooks(
         Err(answer) => return answer,
     };
     let program = chosen(&programs, &q.program);
-    let page_no = page_number(q.page);
     let Ok(first_page) = PageRequest::parse(Some(1), Some(PageRequest::MAX_PER_PAGE)) else {
         return layout::bad_request(Some(&signed), "That page does not exist.");
     };
@@ -227,15 +98,11 @@ pub async fn webhooks(
         },
         None => Vec::new(),
     };
-    let failed = match console
-        .store
-        .failed_deliveries((page_no - 1) * PER_PAGE, PER_PAGE + 1)
-        .await
-    {
+    let seek = q.seek.seek();
+    let failed = match console.store.failed_deliveries_page(seek, PER_PAGE).await {
         Ok(f) => f,
         Err(e) => return layout::unavailable(&e),
     };
-    let has_more = failed.len() as u64 > PER_PAGE;
     let resends = signed.operator.role.may(OperatorAct::ResendEvent);
     let body = html! {
         h2 { "Endpoints" }
@@ -256,11 +123,11 @@ pub async fn webhooks(
             }
         }
         h2 { "Failed deliveries (every program)" }
-        @if failed.is_empty() { p { "No failed delivery." } } @else {
+        @if failed.items.is_empty() { p { "No failed delivery." } } @else {
             table {
                 thead { tr { th scope="col" { "Event" } th scope="col" { "Endpoint" } th scope="col" { "Program" } th scope="col" { "Attempts" } th scope="col" { "Failed" } th scope="col" { "Resend" } } }
                 tbody {
-                    @for f in failed.iter().take(PER_PAGE_ROWS) {
+                    @for f in &failed.items {
                         tr {
                             td { code { (f.event) } }
                             td { code { (f.endpoint) } }
@@ -283,7 +150,7 @@ pub async fn webhooks(
                 }
             }
         }
-        (pager(&format!("/console/webhooks?program={}&", program.map(|p| p.to_string()).unwrap_or_default()), page_no, has_more))
+        (keyset_pager(&format!("/console/webhooks?program={}&", program.map(|p| p.to_string()).unwrap_or_default()), seek, &failed))
     };
     page("Webhooks", Some(&signed), &body)
 }

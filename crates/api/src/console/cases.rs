@@ -11,7 +11,9 @@ use serde::Deserialize;
 use storage::{StorageError, UserRepository as _};
 
 use super::Console;
-use super::layout::{self, PER_PAGE, PER_PAGE_ROWS, page, page_number, pager, respond, when};
+use super::layout::{
+    self, PER_PAGE, PER_PAGE_ROWS, SeekQuery, keyset_pager, page, page_number, pager, respond, when,
+};
 use super::session::{Signed, require, see_other};
 
 /// `?page=`.
@@ -69,34 +71,22 @@ fn decision_form(signed: &Signed, action: &str, choices: &[(&str, &str)], id: &s
     }
 }
 
-/// `GET /console/kyc`.
+/// `GET /console/kyc`: a keyset page of the queue (`?after=` / `?before=`).
 pub async fn kyc_queue(
     console: web::Data<Console>,
     req: HttpRequest,
-    q: web::Query<PageQuery>,
+    q: web::Query<SeekQuery>,
 ) -> HttpResponse {
     let signed = match require(&console, &req, OperatorAct::Read, None).await {
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let page_no = page_number(q.page);
-    let cases = match console
-        .store
-        .pending_kyc_cases((page_no - 1) * PER_PAGE, PER_PAGE + 1)
-        .await
-    {
+    let seek = q.seek();
+    let found = match console.store.pending_kyc_page(seek, PER_PAGE).await {
         Ok(c) => c,
         Err(e) => return layout::unavailable(&e),
     };
-    let has_more = cases.len() as u64 > PER_PAGE;
-    let mut rows = Vec::new();
-    for (program, id) in cases.into_iter().take(PER_PAGE_ROWS) {
-        match console.store.get_user(program, id).await {
-            Ok(Some(user)) => rows.push(user),
-            Ok(None) => {}
-            Err(e) => return layout::unavailable(&e),
-        }
-    }
+    let rows = &found.items;
     let decides = signed.operator.role.may(OperatorAct::DecideKyc);
     let body = html! {
         p.muted { "Users whose KYC is pending, the longest waiting first. A decision is final." }
@@ -107,7 +97,7 @@ pub async fn kyc_queue(
                 caption.skip { "Pending KYC cases" }
                 thead { tr { th scope="col" { "User" } th scope="col" { "Program" } th scope="col" { "Created" } th scope="col" { "Decision" } } }
                 tbody {
-                    @for user in &rows {
+                    @for user in rows {
                         tr {
                             td {
                                 a href={ "/console/users/" (user.id()) } { (full_name(user)) }
@@ -127,7 +117,7 @@ pub async fn kyc_queue(
                 }
             }
         }
-        (pager("/console/kyc?", page_no, has_more))
+        (keyset_pager("/console/kyc?", seek, &found))
     };
     page("KYC review queue", Some(&signed), &body)
 }

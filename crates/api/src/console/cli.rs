@@ -4,12 +4,12 @@
 
 use std::io::Write as _;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
-use domain::{OperatorId, OperatorRole};
-use storage::console::{Operator, OperatorRef};
-use storage::{OperatorAction, SecretString, SqlStore};
+use storage::console::OperatorRef;
+use storage::{OperatorAction, SqlStore};
+
+use super::manage::{self, Credentials, ManageError};
 
 /// `onboard operator …`.
 #[derive(Debug, Subcommand)]
@@ -50,22 +50,16 @@ pub enum OperatorCommand {
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A one-time password: 128 random bits, base64url.
-fn new_password() -> Result<SecretString, Box<dyn std::error::Error>> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| "no randomness for a password")?;
-    Ok(SecretString::new(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-    ))
-}
-
 fn print_secrets(
     out: &mut impl std::io::Write,
-    operator: &Operator,
-    password: &SecretString,
-    totp: &super::totp::NewSecret,
+    given: &Credentials,
     json: bool,
 ) -> std::io::Result<()> {
+    let Credentials {
+        operator,
+        password,
+        totp,
+    } = given;
     if json {
         let value = serde_json::json!({
             "operator_id": operator.id.to_string(),
@@ -91,7 +85,8 @@ fn print_secrets(
     }
 }
 
-/// Runs an operator command; `actor` is who ran it (recorded).
+/// Runs an operator command; `actor` is who ran it (recorded). The work is
+/// [`super::manage`]'s, which the console's operators page shares.
 pub async fn run(
     store: &SqlStore,
     command: OperatorCommand,
@@ -101,41 +96,21 @@ pub async fn run(
     let mut out = std::io::stdout().lock();
     match command {
         OperatorCommand::Create { email, role, json } => {
-            let parsed = domain::Email::parse(&email).map_err(|v| format!("--email {v}"))?;
-            let role = OperatorRole::parse(&role).map_err(|v| format!("--role {v}"))?;
-            let password = new_password()?;
-            let totp = super::totp::new_secret(parsed.as_str())?;
             let action = OperatorAction::new(
                 actor,
-                format!("operator create --email {} --role {role}", parsed.as_str()),
+                format!("operator create --email {} --role {role}", email.trim()),
             );
-            let id = OperatorId::from_uuid(uuid::Uuid::now_v7());
-            let operator = match store
-                .create_operator(
-                    &storage::console::NewOperator {
-                        id,
-                        email: &parsed,
-                        role,
-                    },
-                    &password,
-                    &totp.bytes,
-                    now,
-                    &action,
-                )
-                .await
-            {
-                Err(storage::StorageError::Conflict(storage::ConflictCode::Duplicate(_))) => {
-                    return Err("an operator with this email already exists".into());
-                }
+            let given = match manage::create(store, &email, &role, &action, now).await {
+                Err(ManageError::Email(v)) => return Err(format!("--email {v}").into()),
+                Err(ManageError::Role(v)) => return Err(format!("--role {v}").into()),
                 other => other?,
             };
-            print_secrets(&mut out, &operator, &password, &totp, json)?;
+            print_secrets(&mut out, &given, json)?;
         }
         OperatorCommand::Disable { operator } => {
             let action = OperatorAction::new(actor, format!("operator disable {operator}"));
-            let done = store
-                .set_operator_disabled(&OperatorRef::parse(&operator), true, now, &action)
-                .await?;
+            let which = OperatorRef::parse(&operator);
+            let done = manage::set_disabled(store, &which, true, &action, now).await?;
             writeln!(
                 out,
                 "operator {} disabled; its sessions have ended",
@@ -144,29 +119,15 @@ pub async fn run(
         }
         OperatorCommand::Enable { operator } => {
             let action = OperatorAction::new(actor, format!("operator enable {operator}"));
-            let done = store
-                .set_operator_disabled(&OperatorRef::parse(&operator), false, now, &action)
-                .await?;
+            let which = OperatorRef::parse(&operator);
+            let done = manage::set_disabled(store, &which, false, &action, now).await?;
             writeln!(out, "operator {} enabled", done.id)?;
         }
         OperatorCommand::Reset { operator, json } => {
-            let which = OperatorRef::parse(&operator);
-            let current = store
-                .list_operators()
-                .await?
-                .into_iter()
-                .find(|o| match &which {
-                    OperatorRef::Id(id) => o.id == *id,
-                    OperatorRef::Email(e) => o.email.eq_ignore_ascii_case(e.trim()),
-                })
-                .ok_or("no such operator")?;
-            let password = new_password()?;
-            let totp = super::totp::new_secret(&current.email)?;
             let action = OperatorAction::new(actor, format!("operator reset {operator}"));
-            let done = store
-                .reset_operator(&which, &password, &totp.bytes, now, &action)
-                .await?;
-            print_secrets(&mut out, &done, &password, &totp, json)?;
+            let which = OperatorRef::parse(&operator);
+            let given = manage::reset(store, &which, &action, now).await?;
+            print_secrets(&mut out, &given, json)?;
         }
         OperatorCommand::List => {
             for o in store.list_operators().await? {

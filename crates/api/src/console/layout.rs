@@ -4,6 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use maud::{DOCTYPE, Markup, html};
+use storage::{KeysetPage, PageKey, Seek};
 
 use super::signed::Signed;
 
@@ -47,6 +48,10 @@ pub fn frame(title: &str, signed: Option<&Signed>, body: &Markup) -> Markup {
                                 li { a href="/console/businesses" { "Businesses" } }
                                 li { a href="/console/webhooks" { "Webhooks" } }
                                 li { a href="/console/programs" { "Programs" } }
+                                @if s.operator.role.may(domain::OperatorAct::ManageOperators) {
+                                    li { a href="/console/operators" { "Operators" } }
+                                }
+                                li { a href="/console/audit" { "Audit" } }
                             }
                         }
                         div.who {
@@ -129,6 +134,55 @@ pub fn pager(base: &str, page: u64, has_more: bool) -> Markup {
             }
         }
     }
+}
+
+/// A keyset page's position as a query carries it: `after=<key>` (the next page) or
+/// `before=<key>` (the previous one); the first page without either, or when a key does not
+/// parse.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SeekQuery {
+    /// The key the page starts after.
+    #[serde(default)]
+    pub after: String,
+    /// The key the page ends before.
+    #[serde(default)]
+    pub before: String,
+}
+
+impl SeekQuery {
+    /// The page asked for.
+    pub fn seek(&self) -> Seek {
+        if let Some(k) = PageKey::parse(&self.after) {
+            Seek::After(k)
+        } else if let Some(k) = PageKey::parse(&self.before) {
+            Seek::Before(k)
+        } else {
+            Seek::First
+        }
+    }
+}
+
+/// Previous / next links of a keyset page (and the way back to the first page when this is
+/// not it); `base` is the list's URL with its query so far (ending in `?` or `&`).
+pub fn keyset_pager<T>(base: &str, seek: Seek, found: &KeysetPage<T>) -> Markup {
+    html! {
+        nav.pager aria-label="Pages" {
+            @if seek != Seek::First && (found.previous.is_some() || found.items.is_empty()) {
+                a href=(base.trim_end_matches(['?', '&'])) { "First page" }
+            }
+            @if let Some(k) = found.previous {
+                a href={ (base) "before=" (k.token()) } rel="prev" { "← Previous" }
+            }
+            @if let Some(k) = found.next {
+                a href={ (base) "after=" (k.token()) } rel="next" { "Next →" }
+            }
+        }
+    }
+}
+
+/// A query value escaped for a URL.
+pub fn url_escape(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// A timestamp as shown (UTC, to the second).

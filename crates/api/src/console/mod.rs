@@ -6,18 +6,27 @@
 //! - `login`: the login form (email, password, TOTP), logout, and the failed-login throttle.
 //! - `layout`: the page frame, the stylesheet, pagination, and the error pages.
 //! - `cases`: the KYC and sanctions review queues and their decisions.
-//! - `people`: user search, the user page with its timeline, block and unblock.
-//! - `accounts`: businesses and owners, webhooks and failed deliveries, programs.
-//! - `totp`, `cli`: the second factor and `onboard operator …`.
+//! - `people`: user search across programs, the user page with its timeline, block and
+//!   unblock.
+//! - `businesses`: businesses and owners, block and unblock, KYB decisions.
+//! - `accounts`: webhooks and failed deliveries, programs.
+//! - `operators`: the operators page (admins create, disable, enable and reset), through
+//!   `manage`, which `onboard operator …` (`cli`) shares.
+//! - `audit`: the operator actions, newest first.
+//! - `totp`: the second factor.
 //!
 //! Every response carries a Content-Security-Policy that allows only the console's own
 //! stylesheet (no script at all), `Cache-Control: no-store`, and framing is refused.
 
 pub mod accounts;
+pub mod audit;
+pub mod businesses;
 pub mod cases;
 pub mod cli;
 pub mod layout;
 pub mod login;
+pub mod manage;
+pub mod operators;
 pub mod people;
 pub mod session;
 pub mod signed;
@@ -61,6 +70,9 @@ pub struct Console {
     pub list: ListCache,
     /// Proxies whose forwarding headers name the client (the login throttle's address).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Whether the configured verifier is `manual` (it decides nothing, so operators decide
+    /// pending KYB cases here); otherwise the verifier's worker decides them.
+    pub manual_verifier: bool,
 }
 
 impl Console {
@@ -79,7 +91,15 @@ impl Console {
             insecure_cookies,
             list: Mutex::new(None),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            manual_verifier: true,
         }
+    }
+
+    /// The console with operators deciding KYB cases (`manual`, the default) or not.
+    #[must_use]
+    pub fn with_manual_verifier(mut self, manual: bool) -> Self {
+        self.manual_verifier = manual;
+        self
     }
 
     /// The console with the client's address read through `proxies` (`trusted_proxies`).
@@ -144,10 +164,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/users/{user}/status",
                 web::post().to(people::block_or_unblock),
             )
-            .route("/businesses", web::get().to(accounts::businesses))
+            .route("/businesses", web::get().to(businesses::list))
             .route(
                 "/businesses/{business}",
-                web::get().to(accounts::business_page),
+                web::get().to(businesses::business_page),
+            )
+            .route(
+                "/businesses/{business}/status",
+                web::post().to(businesses::block_or_unblock),
+            )
+            .route(
+                "/businesses/{business}/kyb",
+                web::post().to(businesses::kyb_decide),
             )
             .route("/webhooks", web::get().to(accounts::webhooks))
             .route("/webhooks/resend", web::post().to(accounts::resend))
@@ -156,6 +184,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/programs/{program}/status",
                 web::post().to(accounts::program_status),
             )
+            .route("/operators", web::get().to(operators::list))
+            .route("/operators", web::post().to(operators::create))
+            .route(
+                "/operators/{operator}/status",
+                web::post().to(operators::status),
+            )
+            .route(
+                "/operators/{operator}/reset",
+                web::post().to(operators::reset),
+            )
+            .route("/audit", web::get().to(audit::page))
             .default_service(web::to(session::not_found)),
     )
     .default_service(web::to(session::not_found));

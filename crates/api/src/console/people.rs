@@ -1,5 +1,5 @@
-//! Users: search across programs with a program filter (the storage's index-backed search,
-//! one program at a time), the user page (profile with the SSN's last four only, the event
+//! Users: search across programs with a program filter (one storage query through the
+//! index-backed search, a keyset page at a time), the user page (profile with the SSN's last four only, the event
 //! timeline from the events table) and block/unblock with a reason.
 
 use actix_web::http::StatusCode;
@@ -16,35 +16,33 @@ use storage::{
 
 use super::Console;
 use super::cases::full_name;
-use super::layout::{self, PER_PAGE, page, page_number, pager, respond, when};
+use super::layout::{
+    self, PER_PAGE, SeekQuery, keyset_pager, page, page_number, pager, respond, url_escape, when,
+};
 use super::session::{Signed, require, see_other};
 
-/// `GET /console/users` query.
+/// `GET /console/users` query: the term, the program (every program when empty) and the
+/// keyset page.
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
     program: String,
-    page: Option<u64>,
+    #[serde(flatten)]
+    seek: SeekQuery,
 }
 
-/// Rows per program when searching every program.
-const PER_PROGRAM: u64 = 10;
-
-fn url_escape(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-fn users_table(users: &[User]) -> Markup {
+fn users_table(users: &[User], program_name: impl Fn(ProgramId) -> String) -> Markup {
     html! {
         table {
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "KYC" } th scope="col" { "Created" } } }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Program" } th scope="col" { "Status" } th scope="col" { "KYC" } th scope="col" { "Created" } } }
             tbody {
                 @for u in users {
                     tr {
                         td { a href={ "/console/users/" (u.id()) } { (full_name(u)) } }
                         td { (u.profile().email().as_str()) }
+                        td { (program_name(u.program_id())) }
                         td { (u.status()) }
                         td { (u.kyc_status()) }
                         td { (when(u.created_at())) }
@@ -55,7 +53,8 @@ fn users_table(users: &[User]) -> Markup {
     }
 }
 
-/// `GET /console/users`.
+/// `GET /console/users`: one storage query over every program (or the chosen one), through
+/// the search index, newest first, a keyset page at a time.
 pub async fn search(
     console: web::Data<Console>,
     req: HttpRequest,
@@ -71,15 +70,7 @@ pub async fn search(
     };
     let term = q.q.trim().to_owned();
     let filter = ProgramId::parse(&q.program).ok();
-    let page_no = page_number(q.page);
-    let per_page = if filter.is_some() {
-        PER_PAGE
-    } else {
-        PER_PROGRAM
-    };
     let query = UserQuery::parse(&RawUserQuery {
-        page: Some(if filter.is_some() { page_no } else { 1 }),
-        per_page: Some(per_page),
         search: (!term.is_empty()).then(|| term.clone()),
         ..RawUserQuery::default()
     });
@@ -90,14 +81,15 @@ pub async fn search(
         Some(p) => vec![p],
         None => programs.iter().map(|p| p.program_id).collect(),
     };
-    let mut groups = Vec::new();
-    for program in searched {
-        match console.store.list_users(program, &query).await {
-            Ok(found) if !found.items.is_empty() => groups.push((program, found)),
-            Ok(_) => {}
-            Err(e) => return layout::unavailable(&e),
-        }
-    }
+    let seek = q.seek.seek();
+    let found = match console
+        .store
+        .search_users(&searched, &query, seek, PER_PAGE)
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return layout::unavailable(&e),
+    };
     let name_of = |id: ProgramId| {
         programs
             .iter()
@@ -126,17 +118,11 @@ pub async fn search(
             }
             button type="submit" { "Search" }
         }
-        @if groups.is_empty() { p { "No user matches." } }
-        @for (program, found) in &groups {
-            h2 { (name_of(*program)) " " span.muted { "(" (found.total) @if found.total_is_estimate { "+" } " users)" } }
-            (users_table(&found.items))
-            @if filter.is_none() && found.total > PER_PROGRAM {
-                p { a href={ "/console/users?q=" (url_escape(&term)) "&program=" (program) } { "All matches in " (name_of(*program)) } }
-            }
+        p.muted { "Newest first. A term of three or more characters matches anywhere in the name, email, username or phone; a shorter one the start of the first or last name." }
+        @if found.items.is_empty() { p { "No user matches." } } @else {
+            (users_table(&found.items, name_of))
         }
-        @if let (Some(_), Some((_, found))) = (filter, groups.first()) {
-            (pager(&base, page_no, page_no * PER_PAGE < found.total))
-        }
+        (keyset_pager(&base, seek, &found))
     };
     page("Users", Some(&signed), &body)
 }

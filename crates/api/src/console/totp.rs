@@ -68,6 +68,14 @@ pub fn check(secret: &[u8], code: &str, unix_secs: u64) -> Option<u64> {
     totp(secret, "").ok()?.check(code, unix_secs)
 }
 
+/// The raw bytes of a base32 secret as [`new_secret`] shows it (what an authenticator app
+/// reads from the page; the browser test's second factor).
+pub fn secret_from_base32(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    Secret::try_from_base32(text.trim())
+        .ok()
+        .map(|s| Zeroizing::new(s.as_bytes().to_vec()))
+}
+
 /// The code of `secret` at `unix_secs` (tests and the browser test's second factor).
 pub fn code_at(secret: &[u8], unix_secs: u64) -> Option<String> {
     Some(totp(secret, "").ok()?.generate(unix_secs).to_string())

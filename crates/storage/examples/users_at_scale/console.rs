@@ -1,13 +1,15 @@
 //! Issue 21 item 6: the operator console's queue and search pages at scale. The storage calls
 //! each page makes, in the order its handler (`crates/api/src/console/`) makes them:
 //!
-//! - `/console/kyc?page=N`: `SqlStore::pending_kyc_cases((N-1)·25, 26)`, then `get_user` for
-//!   each of the (up to) 25 rows shown;
+//! - `/console/kyc[?after=K|?before=K]`: `SqlStore::pending_kyc_page(seek, 25)` (keyset: the
+//!   page's keys along the queue's index, then its users and their meta_data; the last page is
+//!   measured as `Before` a key past the end);
 //! - `/console/screening?page=N`: `SqlStore::screening_cases_page((N-1)·25, 26)`, then `get_user`
 //!   for each of the (up to) 25 cases shown (the list entries come from the console's
 //!   in-memory cache of the parsed list: not a database call once warm, not measured);
-//! - `/console/users?q=T&program=P`: `list_programs`, then `list_users(P, page of 25, T)`;
-//!   without a program: `list_programs`, then `list_users(p, first 10, T)` for every program.
+//! - `/console/users?q=T[&program=P]`: `list_programs`, then `search_users` over P or every
+//!   program (one statement, a branch per program), 25 newest first; a deep page is measured
+//!   as the last one (`Before` a key past the end).
 //!
 //! The seed makes ~1 % of users pending KYC through `change_user(SubmitKyc)` (the
 //! repository's path of `send-verification-request`), and a tenth of those (~0.1 % of users)
@@ -22,14 +24,20 @@ use domain::screening::{ScreeningStatus, parse_sdn};
 use domain::{ProgramId, RawUserQuery, UserChange, UserId, UserQuery};
 use storage::screening::{ListFiles, Loaded, MatchedEntry, ScreeningWrite, Trigger};
 use storage::{
-    Along, Audit, OperatorAction, ProgramRepository as _, SqlStore, UserRepository as _,
+    Along, Audit, OperatorAction, PageKey, ProgramRepository as _, Seek, SqlStore,
+    UserRepository as _,
 };
 
 use crate::{ms, people, time, verdict};
 
-/// The console's page sizes (`layout::PER_PAGE`, `people::PER_PROGRAM`).
+/// The console's page size (`layout::PER_PAGE`).
 const PER_PAGE: u64 = 25;
-const PER_PROGRAM: u64 = 10;
+
+/// A key after every row: `Before(END)` reads a list's last page.
+const END: PageKey = PageKey {
+    ms: i64::MAX,
+    id: uuid::Uuid::max(),
+};
 
 /// Every `PENDING_EVERY`-th seeded user is submitted for KYC (1 %).
 pub(crate) const PENDING_EVERY: u32 = 100;
@@ -146,28 +154,27 @@ pub(crate) async fn seed(store: &Arc<SqlStore>, chosen: &[(ProgramId, UserId)]) 
     (pending, open)
 }
 
-fn listing(page: u64, per_page: u64, term: Option<&str>) -> UserQuery {
+fn listing(term: Option<&str>) -> UserQuery {
     UserQuery::parse(&RawUserQuery {
-        page: Some(page),
-        per_page: Some(per_page),
         search: term.map(str::to_owned),
         ..RawUserQuery::default()
     })
     .unwrap()
 }
 
-/// `/console/kyc?page=N`'s storage calls; returns the rows shown.
-async fn kyc_page(store: &SqlStore, page: u64, with_users: bool) -> usize {
-    let cases = store
-        .pending_kyc_cases((page - 1) * PER_PAGE, PER_PAGE + 1)
+/// The seek of the first page, or of the last.
+fn seek(last: bool) -> Seek {
+    if last { Seek::Before(END) } else { Seek::First }
+}
+
+/// `/console/kyc`'s storage call (the first or the last page); returns the rows shown.
+async fn kyc_page(store: &SqlStore, last: bool) -> usize {
+    store
+        .pending_kyc_page(seek(last), PER_PAGE)
         .await
-        .unwrap();
-    if with_users {
-        for &(program, id) in cases.iter().take(PER_PAGE as usize) {
-            store.get_user(program, id).await.unwrap();
-        }
-    }
-    cases.len().min(PER_PAGE as usize)
+        .unwrap()
+        .items
+        .len()
 }
 
 /// `/console/screening?page=N`'s storage calls; returns the cases shown.
@@ -186,22 +193,21 @@ async fn screening_page(store: &SqlStore, page: u64, with_users: bool) -> usize 
     shown.len()
 }
 
-/// `/console/users?q=T[&program=P]`'s storage calls; returns the users shown.
-async fn search_page(store: &SqlStore, filter: Option<ProgramId>, page: u64, term: &str) -> usize {
+/// `/console/users?q=T[&program=P]`'s storage calls (the first or the last page); returns
+/// the users shown.
+async fn search_page(store: &SqlStore, filter: Option<ProgramId>, last: bool, term: &str) -> usize {
     let programs = store.list_programs().await.unwrap();
     let term = (!term.is_empty()).then_some(term);
-    let (searched, query) = match filter {
-        Some(p) => (vec![p], listing(page, PER_PAGE, term)),
-        None => (
-            programs.iter().map(|p| p.program_id).collect(),
-            listing(1, PER_PROGRAM, term),
-        ),
+    let searched: Vec<ProgramId> = match filter {
+        Some(p) => vec![p],
+        None => programs.iter().map(|p| p.program_id).collect(),
     };
-    let mut shown = 0;
-    for program in searched {
-        shown += store.list_users(program, &query).await.unwrap().items.len();
-    }
-    shown
+    store
+        .search_users(&searched, &listing(term), seek(last), PER_PAGE)
+        .await
+        .unwrap()
+        .items
+        .len()
 }
 
 /// Measures the console's pages; prints p50/p99 and the verdicts against p99 < 50 ms.
@@ -221,8 +227,8 @@ pub(crate) async fn measure(
         3 * u64::from(count)
     );
     let shown = (
-        kyc_page(store, 1, false).await,
-        kyc_page(store, kyc_last, false).await,
+        kyc_page(store, false).await,
+        kyc_page(store, true).await,
         screening_page(store, 1, false).await,
         screening_page(store, screening_last, false).await,
     );
@@ -234,26 +240,16 @@ pub(crate) async fn measure(
     let selective = people::last_name(count + 7);
     let mut results: Vec<(String, Duration)> = Vec::new();
     let runs = 200;
-    let cases: Vec<(String, u64, bool)> = vec![
-        ("KYC queue query, page 1".to_owned(), 1, false),
-        (
-            format!("KYC queue query, last page {kyc_last}"),
-            kyc_last,
-            false,
-        ),
-        ("KYC queue page 1 (+25 get_user)".to_owned(), 1, true),
-        (
-            format!("KYC queue page {kyc_last} (+get_user)"),
-            kyc_last,
-            true,
-        ),
+    let cases: Vec<(String, bool)> = vec![
+        ("KYC queue page 1 (keys, users)".to_owned(), false),
+        (format!("KYC queue last page ({kyc_last})"), true),
     ];
-    for (label, page, with_users) in cases {
+    for (label, last) in cases {
         let s = store.clone();
         let p99 = time(&label, runs, move |_| {
             let s = s.clone();
             async move {
-                kyc_page(&s, page, with_users).await;
+                kyc_page(&s, last).await;
             }
         })
         .await;
@@ -284,69 +280,69 @@ pub(crate) async fn measure(
         .await;
         results.push((label, p99));
     }
-    let searches: Vec<(String, Option<ProgramId>, u64, String)> = vec![
+    let searches: Vec<(String, Option<ProgramId>, bool, String)> = vec![
         (
             "users, program, no term".to_owned(),
             Some(program),
-            1,
+            false,
             String::new(),
         ),
         (
-            "users, program, no term, page 1000".to_owned(),
+            "users, program, no term, last page".to_owned(),
             Some(program),
-            1000,
+            true,
             String::new(),
         ),
         (
             "users, program, selective".to_owned(),
             Some(program),
-            1,
+            false,
             selective.clone(),
         ),
         (
             "users, program, common".to_owned(),
             Some(program),
-            1,
+            false,
             common.to_owned(),
         ),
         (
             "users, program, short (ma)".to_owned(),
             Some(program),
-            1,
+            false,
             "ma".to_owned(),
         ),
         (
             "users, every program, no term".to_owned(),
             None,
-            1,
+            false,
             String::new(),
         ),
         (
             "users, every program, selective".to_owned(),
             None,
-            1,
+            false,
             selective,
         ),
         (
             "users, every program, common".to_owned(),
             None,
-            1,
+            false,
             common.to_owned(),
         ),
         (
             "users, every program, short (ma)".to_owned(),
             None,
-            1,
+            false,
             "ma".to_owned(),
         ),
     ];
-    for (label, filter, page, term) in searches {
+    for (label, filter, last, term) in searches {
         let s = store.clone();
         let runs = if term.is_empty() { 200 } else { 100 };
         let p99 = time(&label, runs, move |_| {
             let (s, term) = (s.clone(), term.clone());
             async move {
-                search_page(&s, filter, page, &term).await;
+                search_page(&s, filter, last, &term).await;
             }
         })
         .await;

@@ -137,6 +137,7 @@ impl SqlStore {
             disabled_at: Set(None),
             created_at: Set(to_ms(now)),
             updated_at: Set(to_ms(now)),
+            last_login_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -211,6 +212,18 @@ impl SqlStore {
         record(&txn, by, now).await?;
         txn.commit().await?;
         operator(&self.operator_row(which).await?)
+    }
+
+    /// The operator `which` names, if there is one.
+    pub async fn find_operator(
+        &self,
+        which: &OperatorRef,
+    ) -> Result<Option<Operator>, StorageError> {
+        match self.operator_row(which).await {
+            Ok(row) => operator(&row).map(Some),
+            Err(StorageError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every operator, oldest first.

@@ -27,6 +27,8 @@ pub(crate) mod console_operators {
         pub(crate) disabled_at: Option<i64>,
         pub(crate) created_at: i64,
         pub(crate) updated_at: i64,
+        /// When its latest session was opened (migration 17).
+        pub(crate) last_login_at: Option<i64>,
     }
     no_relations!();
 }

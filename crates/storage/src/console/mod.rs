@@ -3,6 +3,7 @@
 //! their opaque id with idle and absolute expiry (`sessions`), and failed-login counts per
 //! account and per address (`throttle`). All of it lives in the database, so every instance
 //! accepts the same sessions and a logout or a disable takes effect at once everywhere.
+//! `queues` pages the console's cross-program lists by key (migration 17's indexes).
 
 pub(crate) mod accounts;
 pub(crate) mod entity;
@@ -36,6 +37,8 @@ pub struct Operator {
     pub disabled_at: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it last logged in (its latest session opened), if it ever did.
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 /// An operator whose email and password verified: the TOTP secret to check the second factor
@@ -78,5 +81,6 @@ pub(crate) fn operator(row: &entity::console_operators::Model) -> Result<Operato
             .map_err(|_| StorageError::corrupt("console_operators.role", Problem::UnknownToken))?,
         disabled_at: row.disabled_at.map(from_ms).transpose()?,
         created_at: from_ms(row.created_at)?,
+        last_login_at: row.last_login_at.map(from_ms).transpose()?,
     })
 }

@@ -69,7 +69,8 @@ impl SessionToken {
 const TOUCH_EVERY_MS: i64 = 30_000;
 
 impl SqlStore {
-    /// Opens a session of `operator` (after both factors verified).
+    /// Opens a session of `operator` (after both factors verified) and records the login as
+    /// its last one, in one transaction.
     pub async fn open_console_session(
         &self,
         operator: &Operator,
@@ -77,15 +78,26 @@ impl SqlStore {
         policy: SessionPolicy,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
+        let id = operator.id.uuid().to_string();
+        let txn = crate::db::begin_write(&self.db).await?;
         console_sessions::Entity::insert(console_sessions::ActiveModel {
             id_hash: Set(token.stored()),
-            operator_id: Set(operator.id.uuid().to_string()),
+            operator_id: Set(id.clone()),
             created_at: Set(to_ms(now)),
             last_seen_at: Set(to_ms(now)),
             expires_at: Set(to_ms(now + policy.absolute)),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
+        console_operators::Entity::update_many()
+            .col_expr(
+                console_operators::Column::LastLoginAt,
+                Some(to_ms(now)).into(),
+            )
+            .filter(console_operators::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
         Ok(())
     }
 

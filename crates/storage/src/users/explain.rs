@@ -38,7 +38,23 @@ impl SqlStore {
         })
     }
 
-    async fn explain(&self, stmt: Statement) -> Result<Vec<String>, StorageError> {
+    /// The plan of the statement `search_users` runs for `programs` (at most 400) and `q` at
+    /// `seek`, a page of 25.
+    pub async fn explain_user_search(
+        &self,
+        programs: &[ProgramId],
+        q: &UserQuery,
+        seek: crate::Seek,
+    ) -> Result<Vec<String>, StorageError> {
+        let backend = self.db.get_database_backend();
+        let Some(stmt) = super::across::statement(backend, programs, q, seek, 25) else {
+            return Ok(Vec::new());
+        };
+        self.explain(backend.build(&stmt)).await
+    }
+
+    /// `EXPLAIN` (SQLite: `EXPLAIN QUERY PLAN`) of `stmt`, one line per row of the answer.
+    pub(crate) async fn explain(&self, stmt: Statement) -> Result<Vec<String>, StorageError> {
         let backend = self.db.get_database_backend();
         let prefix = if backend == DbBackend::Sqlite {
             "EXPLAIN QUERY PLAN "

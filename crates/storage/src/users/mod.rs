@@ -6,8 +6,10 @@
 //! - `batch`: prepared creates, group-committed alone or in batches.
 //! - `changes`: lifecycle changes and partial updates, the row locked.
 //! - `reads`: one user, a page, the audit trail.
+//! - `across`: the console's search across programs, a keyset page at a time.
 //! - `explain`: the database's plan of a listing (which index a search uses).
 
+mod across;
 pub(crate) mod batch;
 pub(crate) mod changes;
 mod create;

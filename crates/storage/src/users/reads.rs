@@ -8,7 +8,7 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _, QuerySelect, QueryTrait as _, Select,
 };
 
-use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of};
+use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of, with_meta};
 use crate::SqlStore;
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, Problem, StorageError};
@@ -227,27 +227,7 @@ pub(super) async fn list(
     } else {
         capped_count(store, filter, q).await?
     };
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut meta: std::collections::HashMap<String, Vec<user_meta_data::Model>> =
-        std::collections::HashMap::new();
-    if !ids.is_empty() {
-        for m in user_meta_data::Entity::find()
-            .filter(user_meta_data::Column::UserId.is_in(ids))
-            .order_by_asc(user_meta_data::Column::UserId)
-            .order_by_asc(user_meta_data::Column::Position)
-            .all(&store.db)
-            .await?
-        {
-            meta.entry(m.user_id.clone()).or_default().push(m);
-        }
-    }
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let m = meta.remove(&row.id).unwrap_or_default();
-            user_from_rows(program, row, m)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = with_meta(&store.db, rows).await?;
     Ok(Page {
         items,
         total,

@@ -134,6 +134,54 @@ pub(crate) async fn load_user(
     user_from_rows(program, row, meta)
 }
 
+/// Rebuilds users from their rows (of any programs), their meta_data read in one statement;
+/// in the rows' order.
+pub(crate) async fn with_meta(
+    db: &impl ConnectionTrait,
+    rows: Vec<users::Model>,
+) -> Result<Vec<User>, StorageError> {
+    let mut meta: std::collections::HashMap<String, Vec<user_meta_data::Model>> =
+        std::collections::HashMap::new();
+    if !rows.is_empty() {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        for m in user_meta_data::Entity::find()
+            .filter(user_meta_data::Column::UserId.is_in(ids))
+            .order_by_asc(user_meta_data::Column::UserId)
+            .order_by_asc(user_meta_data::Column::Position)
+            .all(db)
+            .await?
+        {
+            meta.entry(m.user_id.clone()).or_default().push(m);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let program = ProgramId::from_uuid(uuid_of(&row.program_id, "users.program_id")?);
+            let m = meta.remove(&row.id).unwrap_or_default();
+            user_from_rows(program, row, m)
+        })
+        .collect()
+}
+
+/// The users of `ids` (of any programs), in that order; an id without a user is left out.
+pub(crate) async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<User>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: std::collections::HashMap<String, users::Model> = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let ordered = ids.iter().filter_map(|id| rows.remove(id)).collect();
+    with_meta(db, ordered).await
+}
+
 /// Rebuilds a `User` from its row and its meta_data rows through the domain's rules (a
 /// corrupt row is an error, not an invalid value).
 pub(crate) fn user_from_rows(
