@@ -49,7 +49,7 @@ const TABLES: [&str; 23] = [
 ];
 
 /// Named indexes that must exist after `up`, as (table, index).
-const INDEXES: [(&str, &str); 20] = [
+const INDEXES: [(&str, &str); 21] = [
     ("console_operators", "uq_console_operators_email_key"),
     ("console_sessions", "idx_console_sessions_operator"),
     ("users", "uq_users_program_email"),
@@ -71,6 +71,8 @@ const INDEXES: [(&str, &str); 20] = [
     // Extended with the id by migration 17.
     ("users", "idx_users_kyc_queue"),
     ("webhook_deliveries", "idx_webhook_deliveries_due"),
+    // Migration 18: the cascade from a delivery to its attempts.
+    ("webhook_attempts", "idx_webhook_attempts_delivery"),
 ];
 
 /// A random lowercase hex string (no extra dependency: std's randomly keyed SipHash).
