@@ -187,7 +187,8 @@ const MEMBERS: &[(&str, &str)] = &[
     ("tests", "tests"),
 ];
 
-/// Rust sources of the workspace (outside `target/`) whose first line is not `//!`.
+/// Rust sources of the workspace (outside `target/`, and `vendor/`: third-party copies, see
+/// its README) whose first line is not `//!`.
 fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -199,7 +200,7 @@ fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
             if path.is_dir() {
-                if !name.starts_with('.') && name != "target" && name != "data" {
+                if !name.starts_with('.') && !matches!(name, "target" | "data" | "vendor") {
                     stack.push(path);
                 }
             } else if path.extension().is_some_and(|e| e == "rs") {
