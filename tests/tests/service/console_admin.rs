@@ -198,7 +198,10 @@ async fn operators_are_managed(app: &TestApp, console: &TestConsole) {
     assert!(audit.body.contains("ada@example.com"), "the actor's email");
 }
 
-async fn businesses_are_worked(app: &TestApp, console: &TestConsole) {
+/// Answers the second console it started, still running: stopping a console ends its workers'
+/// runtimes, and the pooled connections those opened with them (the store is shared), so it
+/// is stopped only once nothing uses the store any more.
+async fn businesses_are_worked(app: &TestApp, console: &TestConsole) -> TestConsole {
     let reviewer = operator(&app.store, "rita@example.com", OperatorRole::Reviewer).await;
     let mut b = logged_in(console, &reviewer).await;
     let actor = format!("operator:{}", reviewer.operator.id);
@@ -283,9 +286,8 @@ async fn businesses_are_worked(app: &TestApp, console: &TestConsole) {
         )
         .await;
     assert_eq!(refused.status, 409);
-    other.stop().await;
     let page = b.get(&path).await;
-    assert!(page.body.contains("KYB decision"));
+    assert!(page.body.contains("KYB decision"), "{}", page.body);
     let decided = b
         .post(
             &format!("{path}/kyb"),
@@ -326,6 +328,7 @@ async fn businesses_are_worked(app: &TestApp, console: &TestConsole) {
     ] {
         assert!(by.contains(&expected), "{expected:?} in {by:?}");
     }
+    other
 }
 
 async fn lists_page_by_key(app: &TestApp, console: &TestConsole) {
@@ -413,9 +416,10 @@ async fn run(backend: storage::testing::Backend) {
     };
     let console = TestConsole::start(&app.store, true);
     operators_are_managed(&app, &console).await;
-    businesses_are_worked(&app, &console).await;
+    let other = businesses_are_worked(&app, &console).await;
     lists_page_by_key(&app, &console).await;
     console.stop().await;
+    other.stop().await;
     app.cleanup().await;
 }
 
