@@ -17,6 +17,7 @@ use storage::{Audit, BusinessLifecycle as _, BusinessRepository as _, StorageErr
 use super::Console;
 use super::accounts::{ListQuery, chosen, program_picker, programs_or_answer};
 use super::layout::{self, PER_PAGE, page, page_number, pager, respond, when};
+use super::people::StatusForm;
 use super::session::{Signed, require, see_other};
 
 /// `GET /console/businesses`.
@@ -220,16 +221,6 @@ fn not_done(signed: &Signed, status: StatusCode, why: &str) -> HttpResponse {
     )
 }
 
-/// The block/unblock form as posted.
-#[derive(Debug, Deserialize)]
-pub struct StatusForm {
-    change: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /console/businesses/{business}/status`: block or unblock with a reason, as the
 /// API's `/business/block` and `/business/unblock` do.
 pub async fn block_or_unblock(
@@ -242,14 +233,10 @@ pub async fn block_or_unblock(
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let change = match form.change.as_str() {
-        "block" => BusinessChange::Block,
-        "unblock" => BusinessChange::Unblock,
-        _ => return layout::bad_request(Some(&signed), "The change is block or unblock."),
-    };
-    let reason = match Reason::parse(&form.reason) {
-        Ok(r) => r,
-        Err(v) => return layout::bad_request(Some(&signed), &format!("Reason: {}", v.message)),
+    let (change, reason) = match form.parsed() {
+        Ok((true, reason)) => (BusinessChange::Block, reason),
+        Ok((false, reason)) => (BusinessChange::Unblock, reason),
+        Err(why) => return layout::bad_request(Some(&signed), &why),
     };
     let Ok(id) = BusinessId::parse(&path) else {
         return not_done(&signed, StatusCode::NOT_FOUND, "There is no such business.");

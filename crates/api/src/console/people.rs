@@ -264,14 +264,28 @@ fn changed(body: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-/// The block/unblock form as posted.
+/// The block/unblock form as posted (a user's page and a business's).
 #[derive(Debug, Deserialize)]
 pub struct StatusForm {
-    change: String,
+    pub(super) change: String,
     #[serde(default)]
     reason: String,
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
+}
+
+impl StatusForm {
+    /// Whether it blocks (else unblocks), and its reason; the page's message when either is
+    /// not as the form allows.
+    pub(super) fn parsed(&self) -> Result<(bool, Reason), String> {
+        let block = match self.change.as_str() {
+            "block" => true,
+            "unblock" => false,
+            _ => return Err("The change is block or unblock.".to_owned()),
+        };
+        let reason = Reason::parse(&self.reason).map_err(|v| format!("Reason: {}", v.message))?;
+        Ok((block, reason))
+    }
 }
 
 /// `POST /console/users/{user}/status`.
@@ -285,14 +299,10 @@ pub async fn block_or_unblock(
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let change = match form.change.as_str() {
-        "block" => UserChange::Block,
-        "unblock" => UserChange::Unblock,
-        _ => return layout::bad_request(Some(&signed), "The change is block or unblock."),
-    };
-    let reason = match Reason::parse(&form.reason) {
-        Ok(r) => r,
-        Err(v) => return layout::bad_request(Some(&signed), &format!("Reason: {}", v.message)),
+    let (change, reason) = match form.parsed() {
+        Ok((true, reason)) => (UserChange::Block, reason),
+        Ok((false, reason)) => (UserChange::Unblock, reason),
+        Err(why) => return layout::bad_request(Some(&signed), &why),
     };
     let user = match find_user(&console, &path).await {
         Ok(Some(u)) => u,
