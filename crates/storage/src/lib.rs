@@ -59,6 +59,7 @@ pub use repo::{
 };
 pub use rotate::{RotationPlan, RotationReport};
 pub use sea_orm::DbBackend;
+pub use search::RECENT_WINDOW;
 pub use secret::SecretString;
 pub use users::ListingPlan;
 

@@ -316,6 +316,9 @@ async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
             db.backend
         );
     };
+    if db.backend != Backend::Sqlite {
+        assert!(plan.recent.is_empty(), "{:?}", plan.recent);
+    }
     match db.backend {
         Backend::Postgres => {
             uses(&page, "idx_users_search_trgm");
@@ -325,7 +328,11 @@ async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
         Backend::Sqlite => {
             uses(&page, "users_search VIRTUAL TABLE");
             uses(&total, "users_search VIRTUAL TABLE");
-            for plan in [&page, &total] {
+            // Tried first: the program's newest users along its created_at index.
+            let recent = plan.recent.join("\n");
+            eprintln!("recent-window plan:\n{recent}");
+            uses(&recent, "idx_users_program_created");
+            for plan in [&page, &total, &recent] {
                 assert!(
                     !plan.contains("SCAN users ") && !plan.ends_with("SCAN users"),
                     "{plan}"
@@ -424,4 +431,134 @@ async fn existing_users_are_backfilled_postgres() {
 #[tokio::test]
 async fn existing_users_are_backfilled_mysql() {
     existing_users_are_backfilled(Backend::Mysql).await;
+}
+
+/// SQLite looks for a term among a program's newest users first (`RECENT_WINDOW`); a page
+/// that window does not fill is read through the search index. Either way the answer is every
+/// match newest first, the same on every database: here a program whose newest window holds
+/// 5 of its 45 matches, beside a small program whose window holds all of its 30, through the
+/// API's listing and the console's search across both, page by page.
+async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let (big, small) = (program(store).await, program(store).await);
+    let window = u32::try_from(storage::RECENT_WINDOW).unwrap();
+    let chunks = window / 100 + 1;
+    let base = now() - chrono::Duration::hours(1);
+    // (created second, id) of every "Faroldson", per program.
+    let mut matches: Vec<(i64, UserId, ProgramId)> = Vec::new();
+    for k in 0..chunks {
+        let users: Vec<(UserId, NewUser)> = (0..100)
+            .map(|i| {
+                let n = k * 100 + i;
+                // The oldest chunk holds 40 matches, the newest 5; the rest are "Plainer".
+                let hit = (k == 0 && i < 40) || (k == chunks - 1 && i < 5);
+                let last = if hit { "Faroldson" } else { "Plainer" };
+                (
+                    UserId::from_uuid(uuid::Uuid::now_v7()),
+                    NewUser::parse(&person(n, "Kim", last), ctx()).unwrap(),
+                )
+            })
+            .collect();
+        for (id, user) in &users {
+            if user.profile().last_name().as_str() == "Faroldson" {
+                matches.push((i64::from(k), *id, big));
+            }
+        }
+        let at = base + chrono::Duration::seconds(i64::from(k));
+        store.bulk_create_users(big, &users, at).await.unwrap();
+    }
+    let users: Vec<(UserId, NewUser)> = (0..30)
+        .map(|i| {
+            (
+                UserId::from_uuid(uuid::Uuid::now_v7()),
+                NewUser::parse(&person(9000 + i, "Kim", "Faroldson"), ctx()).unwrap(),
+            )
+        })
+        .collect();
+    let at = i64::from(chunks) + 5;
+    matches.extend(users.iter().map(|(id, _)| (at, *id, small)));
+    store
+        .bulk_create_users(small, &users, base + chrono::Duration::seconds(at))
+        .await
+        .unwrap();
+    // Newest first: the later second, then the larger id.
+    matches.sort_by(|a, b| (b.0, b.1.uuid()).cmp(&(a.0, a.1.uuid())));
+    let of = |p: ProgramId| -> Vec<UserId> {
+        matches.iter().filter(|m| m.2 == p).map(|m| m.1).collect()
+    };
+
+    // The API's listing of the big program, pages of 10.
+    let mut listed = Vec::new();
+    for page in 1..=5 {
+        let q = UserQuery::parse(&RawUserQuery {
+            search: Some("faroldSON".into()),
+            page: Some(page),
+            per_page: Some(10),
+            ..RawUserQuery::default()
+        })
+        .unwrap();
+        let got = store.list_users(big, &q).await.unwrap();
+        assert_eq!(
+            (got.total, got.total_is_estimate),
+            (45, false),
+            "page {page}"
+        );
+        listed.extend(got.items.iter().map(domain::User::id));
+    }
+    assert_eq!(listed, of(big), "every match once, newest first");
+    // A term the newest users are full of: the newest 10 of them.
+    let plain = store.list_users(big, &query("plaine")).await.unwrap();
+    assert_eq!(plain.total, u64::from(chunks * 100 - 45));
+    let newest = plain.items.iter().map(|u| u.created_at()).max().unwrap();
+    assert_eq!(
+        newest,
+        truncated(base + chrono::Duration::seconds(i64::from(chunks - 1)))
+    );
+    assert_eq!(plain.items.len(), 10);
+
+    // The console's search over both programs, pages of 25, forwards then back.
+    let q = query("faroldson");
+    let mut seek = storage::Seek::First;
+    let mut pages = Vec::new();
+    loop {
+        let page = store
+            .search_users(&[big, small], &q, seek, 25)
+            .await
+            .unwrap();
+        pages.push(page.clone());
+        match page.next {
+            Some(key) => seek = storage::Seek::After(key),
+            None => break,
+        }
+    }
+    let searched: Vec<UserId> = pages
+        .iter()
+        .flat_map(|p| p.items.iter().map(domain::User::id))
+        .collect();
+    let all: Vec<UserId> = matches.iter().map(|m| m.1).collect();
+    assert_eq!(
+        searched, all,
+        "every match of both programs once, newest first"
+    );
+    let last = pages.last().unwrap();
+    let before = store
+        .search_users(
+            &[big, small],
+            &q,
+            storage::Seek::Before(last.previous.unwrap()),
+            25,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        before.items,
+        pages[pages.len() - 2].items,
+        "the page before the last"
+    );
+}
+contract!(recent_window_and_index_agree, recent_window_and_index_agree);
+
+/// Milliseconds, as stored.
+fn truncated(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
 }

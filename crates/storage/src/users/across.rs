@@ -6,6 +6,12 @@
 //! page costs at most programs × page rows whatever the term or the depth; no branch reads a
 //! program's rows in full. (`program_id IN (…)` in one query would not do: no index orders
 //! every program's matches by `created_at`, so a common term or no term would sort them all.)
+//!
+//! SQLite, a term of three characters or more: each program's branch first looks among its
+//! newest users only (`reads::recent_filter`); the programs whose branch that does not fill
+//! are read again through the search index, in a second statement.
+
+use std::collections::{HashMap, HashSet};
 
 use domain::search::SearchTerm;
 use domain::{ProgramId, User, UserQuery};
@@ -15,7 +21,7 @@ use sea_orm::{
     QueryTrait as _,
 };
 
-use super::reads::user_filter;
+use super::reads::{recent_filter, user_filter};
 use super::rows::{uuid_of, with_meta};
 use crate::SqlStore;
 use crate::entity::users;
@@ -36,6 +42,16 @@ fn newest_first() -> KeyOrder {
     }
 }
 
+/// How a statement's branches find their matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// Through the search index (or the program's index without a term): exact.
+    Index,
+    /// SQLite, a term: among each program's newest users only, the statement not cut across
+    /// programs (so that the caller sees which program's branch is full, hence exact).
+    Recent,
+}
+
 /// One program's branch: its matches past the key, at most `limit`, in reading order.
 fn branch(
     backend: DbBackend,
@@ -43,10 +59,16 @@ fn branch(
     q: &UserQuery,
     seek: Seek,
     limit: u64,
+    reading: Reading,
 ) -> SelectStatement {
     let order = newest_first();
     let dir = order.read_order(seek);
-    let mut select = users::Entity::find().filter(user_filter(backend, program, q));
+    let filter = match reading {
+        Reading::Recent => recent_filter(backend, program, q, seek),
+        Reading::Index => None,
+    };
+    let filter = filter.unwrap_or_else(|| user_filter(backend, program, q));
+    let mut select = users::Entity::find().filter(filter);
     if let Some(c) = order.condition(backend, seek) {
         select = select.filter(c);
     }
@@ -62,29 +84,33 @@ fn branch(
 
 /// The statement over `programs` (at most [`MAX_BRANCHES`]): one branch alone, or the union
 /// of every branch (each wrapped, since SQLite takes no `ORDER BY`/`LIMIT` on a compound's
-/// terms), ordered and cut.
+/// terms), ordered and cut (`Reading::Index` only).
 pub(super) fn statement(
     backend: DbBackend,
     programs: &[ProgramId],
     q: &UserQuery,
     seek: Seek,
     per_page: u64,
+    reading: Reading,
 ) -> Option<SelectStatement> {
     let limit = keyset::bounded(per_page) + 1;
     if let [only] = programs {
-        return Some(branch(backend, *only, q, seek, limit));
+        return Some(branch(backend, *only, q, seek, limit, reading));
     }
     let mut branches = programs.iter().enumerate().map(|(i, p)| {
         Query::select()
             .column(Asterisk)
             .from_subquery(
-                branch(backend, *p, q, seek, limit),
+                branch(backend, *p, q, seek, limit, reading),
                 Alias::new(format!("b{i}")),
             )
             .to_owned()
     });
     let mut union = branches.next()?;
     union.unions(branches.map(|b| (UnionType::All, b)));
+    if reading == Reading::Recent {
+        return Some(union);
+    }
     let dir = newest_first().read_order(seek);
     Some(
         Query::select()
@@ -109,17 +135,34 @@ impl SqlStore {
         per_page: u64,
     ) -> Result<KeysetPage<User>, StorageError> {
         let backend = self.db.get_database_backend();
+        let limit = keyset::bounded(per_page) + 1;
+        let recent = programs
+            .first()
+            .is_some_and(|p| recent_filter(backend, *p, q, seek).is_some());
         let mut rows = Vec::new();
         for chunk in programs.chunks(MAX_BRANCHES) {
-            let Some(stmt) = statement(backend, chunk, q, seek, per_page) else {
-                continue;
-            };
-            rows.extend(
-                users::Entity::find()
-                    .from_raw_sql(backend.build(&stmt))
-                    .all(&self.db)
-                    .await?,
-            );
+            let mut rest = chunk.to_vec();
+            if recent
+                && let Some(stmt) = statement(backend, chunk, q, seek, per_page, Reading::Recent)
+            {
+                let found = self.rows(backend, &stmt).await?;
+                let mut per_program: HashMap<&str, u64> = HashMap::new();
+                for row in &found {
+                    *per_program.entry(row.program_id.as_str()).or_default() += 1;
+                }
+                // A branch the window filled is that program's answer; the others are read
+                // again through the search index.
+                let full: HashSet<String> = per_program
+                    .into_iter()
+                    .filter(|(_, n)| *n >= limit)
+                    .map(|(p, _)| p.to_owned())
+                    .collect();
+                rest.retain(|p| !full.contains(&p.uuid().to_string()));
+                rows.extend(found.into_iter().filter(|r| full.contains(&r.program_id)));
+            }
+            if let Some(stmt) = statement(backend, &rest, q, seek, per_page, Reading::Index) {
+                rows.extend(self.rows(backend, &stmt).await?);
+            }
         }
         let mut keyed = rows
             .into_iter()
@@ -144,5 +187,16 @@ impl SqlStore {
             previous: page.previous,
             next: page.next,
         })
+    }
+
+    async fn rows(
+        &self,
+        backend: DbBackend,
+        stmt: &SelectStatement,
+    ) -> Result<Vec<users::Model>, StorageError> {
+        Ok(users::Entity::find()
+            .from_raw_sql(backend.build(stmt))
+            .all(&self.db)
+            .await?)
     }
 }

@@ -4,7 +4,7 @@
 use domain::{ProgramId, UserQuery};
 use sea_orm::{ConnectionTrait as _, DbBackend, QuerySelect as _, QueryTrait as _, Statement};
 
-use super::reads::{capped_count_query, page_query, user_filter};
+use super::reads::{capped_count_query, page_query, recent_filter, user_filter};
 use crate::SqlStore;
 use crate::error::StorageError;
 
@@ -15,6 +15,9 @@ pub struct ListingPlan {
     pub page: Vec<String>,
     /// The capped count's plan (what a filtered listing's total costs).
     pub total: Vec<String>,
+    /// SQLite, a search term, newest first: the plan of the statement tried first, among the
+    /// program's newest users (empty when the listing has none).
+    pub recent: Vec<String>,
 }
 
 impl SqlStore {
@@ -32,9 +35,20 @@ impl SqlStore {
             .limit(q.page().per_page())
             .build(backend);
         let total = backend.build(&capped_count_query(backend, filter, q));
+        let recent = match recent_filter(backend, program, q, crate::Seek::First) {
+            Some(recent) if q.sort() == domain::UserSort::CreatedDesc => {
+                let stmt = page_query(backend, recent, q)
+                    .offset(q.page().offset())
+                    .limit(q.page().per_page())
+                    .build(backend);
+                self.explain(stmt).await?
+            }
+            _ => Vec::new(),
+        };
         Ok(ListingPlan {
             page: self.explain(page).await?,
             total: self.explain(total).await?,
+            recent,
         })
     }
 
@@ -47,7 +61,14 @@ impl SqlStore {
         seek: crate::Seek,
     ) -> Result<Vec<String>, StorageError> {
         let backend = self.db.get_database_backend();
-        let Some(stmt) = super::across::statement(backend, programs, q, seek, 25) else {
+        let Some(stmt) = super::across::statement(
+            backend,
+            programs,
+            q,
+            seek,
+            25,
+            super::across::Reading::Index,
+        ) else {
             return Ok(Vec::new());
         };
         self.explain(backend.build(&stmt)).await

@@ -12,6 +12,7 @@ use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of, with_meta};
 use crate::SqlStore;
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, Problem, StorageError};
+use crate::keyset::Seek;
 use crate::repo::{COUNTED_TOTAL_CAP, Page, UserEvent};
 use crate::search;
 use crate::time::from_ms;
@@ -116,10 +117,37 @@ impl SqlStore {
 
 /// The filters of a user listing (everything but order and page).
 pub(super) fn user_filter(backend: DbBackend, program: ProgramId, q: &UserQuery) -> Condition {
+    filter_with(backend, program, q, None)
+}
+
+/// SQLite, a search term of three characters or more: the filters of a newest-first listing
+/// that looks for the term among the program's newest users past the key of `seek` only
+/// (`search::SearchIndex::recent_matches`). A page it fills is exact; one it does not must be
+/// read again with [`user_filter`]. `None` elsewhere.
+pub(super) fn recent_filter(
+    backend: DbBackend,
+    program: ProgramId,
+    q: &UserQuery,
+    seek: Seek,
+) -> Option<Condition> {
+    let term = q.search().and_then(SearchTerm::new)?;
+    (backend == DbBackend::Sqlite && !term.is_short())
+        .then(|| filter_with(backend, program, q, Some(seek)))
+}
+
+fn filter_with(
+    backend: DbBackend,
+    program: ProgramId,
+    q: &UserQuery,
+    recent: Option<Seek>,
+) -> Condition {
     let program = program.uuid().to_string();
     let term = q.search().and_then(SearchTerm::new);
-    let mut cond =
-        Condition::all().add(search::USERS.program_filter(backend, &program, term.as_ref()));
+    let mut cond = Condition::all().add(match recent {
+        // The program's created_at index is what the recent window walks.
+        Some(_) => users::Column::ProgramId.eq(program.as_str()),
+        None => search::USERS.program_filter(backend, &program, term.as_ref()),
+    });
     if let Some(email) = q.email_key() {
         cond = cond.add(users::Column::EmailKey.eq(email));
     }
@@ -130,7 +158,10 @@ pub(super) fn user_filter(backend: DbBackend, program: ProgramId, q: &UserQuery)
         cond = cond.add(users::Column::KycStatus.eq(kyc.as_str()));
     }
     if let Some(term) = &term {
-        cond = cond.add(search::USERS.matches(backend, &program, term));
+        cond = cond.add(match recent {
+            Some(seek) => search::USERS.recent_matches(&program, term, seek),
+            None => search::USERS.matches(backend, &program, term),
+        });
     }
     cond
 }
@@ -213,12 +244,30 @@ pub(super) async fn list(
         && q.search().is_none()
         && q.status().is_none()
         && q.kyc_status().is_none();
-    let select = page_query(store.db.get_database_backend(), filter.clone(), q);
-    let rows = select
-        .offset(q.page().offset())
-        .limit(q.page().per_page())
-        .all(&store.db)
-        .await?;
+    let backend = store.db.get_database_backend();
+    let (offset, per_page) = (q.page().offset(), q.page().per_page());
+    let recent = match recent_filter(backend, program, q, Seek::First) {
+        Some(recent) if q.sort() == UserSort::CreatedDesc => {
+            let rows = page_query(backend, recent, q)
+                .offset(offset)
+                .limit(per_page)
+                .all(&store.db)
+                .await?;
+            // Full within the newest users: the page. Otherwise the search index reads it.
+            (rows.len() as u64 == per_page).then_some(rows)
+        }
+        _ => None,
+    };
+    let rows = match recent {
+        Some(rows) => rows,
+        None => {
+            page_query(backend, filter.clone(), q)
+                .offset(offset)
+                .limit(per_page)
+                .all(&store.db)
+                .await?
+        }
+    };
     let (total, total_is_estimate) = if unfiltered {
         (count_users(&store.db, program).await?, false)
     } else if q.page().offset() == 0 && (rows.len() as u64) < q.page().per_page() {
