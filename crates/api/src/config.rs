@@ -72,6 +72,9 @@ pub struct Config {
     pub webhook_allow_private_targets: bool,
     /// How often each instance's webhook worker looks for due deliveries when idle.
     pub webhook_interval_ms: u64,
+    /// Deliveries each instance's webhook worker claims and sends at once (its outcomes are
+    /// then recorded in one transaction).
+    pub webhook_batch: u64,
     /// Multiplies the webhook retry schedule (1 in production; small in tests).
     pub webhook_retry_scale: f64,
     /// A sanctions list directory (`sdn.csv`, `alt.csv`, `add.csv`) loaded at start; none:
@@ -118,6 +121,7 @@ impl Default for Config {
             replay_guard: "changes".to_owned(),
             webhook_allow_private_targets: false,
             webhook_interval_ms: 500,
+            webhook_batch: crate::delivery::DeliverySettings::default().batch,
             webhook_retry_scale: 1.0,
             screening_list_dir: None,
             screening_review_threshold: domain::screening::DEFAULT_REVIEW_THRESHOLD,
@@ -168,6 +172,7 @@ const FIELDS: &[&str] = &[
     "tls_key_file",
     "webhook_allow_private_targets",
     "webhook_interval_ms",
+    "webhook_batch",
     "webhook_retry_scale",
     "screening_list_dir",
     "screening_review_threshold",

@@ -106,6 +106,7 @@ impl TryFrom<&Config> for Settings {
             webhooks: crate::delivery::DeliverySettings {
                 allow_private: c.webhook_allow_private_targets,
                 interval: Duration::from_millis(c.webhook_interval_ms.max(10)),
+                batch: c.webhook_batch.clamp(1, 1000),
                 retry_scale: c.webhook_retry_scale.max(0.0),
                 ..crate::delivery::DeliverySettings::default()
             },

@@ -189,6 +189,24 @@ pub(crate) async fn begin_write(
     .await
 }
 
+/// Begins a write transaction of bookkeeping whose commit need not wait for the disk: on
+/// PostgreSQL `synchronous_commit = off` for this transaction only, so that it adds no WAL
+/// flush of its own to the ones the requests' commits wait for. For what a database crash may
+/// lose without harm because it is done again: a webhook delivery's lease and outcome (lost,
+/// the delivery is sent again once its lease runs out: at least once, as SPEC §7 allows).
+/// Elsewhere [`begin_write`].
+pub(crate) async fn begin_relaxed(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait as _;
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await?;
+    }
+    Ok(txn)
+}
+
 /// PostgreSQL: whether the server runs with `autovacuum = off`. Nothing then refreshes the
 /// planner's statistics: a statement prepared while its tables were small keeps a plan made
 /// for small tables (a sequential scan) as they grow, and dead rows are never reclaimed.
@@ -439,5 +457,44 @@ mod tests {
         assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2);
         db.close().await.unwrap();
         remove(&path);
+    }
+
+    /// `begin_relaxed` on PostgreSQL: its transaction commits without waiting for the WAL
+    /// flush, and only it: the connection goes back to the pool with the server's setting.
+    #[tokio::test]
+    async fn a_relaxed_transaction_is_asynchronous_on_postgresql_alone() {
+        let Some(test) = crate::testing::TestDatabase::create(crate::testing::Backend::Postgres)
+            .await
+            .unwrap()
+        else {
+            eprintln!("skipped: PostgreSQL is not configured");
+            return;
+        };
+        // One connection: the statement after the commit runs on the one that committed.
+        let config = DatabaseConfig {
+            max_connections: 1,
+            ..DatabaseConfig::new(test.url.clone())
+        };
+        let db = connect(&config).await.unwrap();
+        let before = show_synchronous_commit(&db).await;
+        assert_ne!(before, "off", "the server's own setting");
+        let txn = super::begin_relaxed(&db).await.unwrap();
+        assert_eq!(show_synchronous_commit(&txn).await, "off");
+        txn.commit().await.unwrap();
+        assert_eq!(show_synchronous_commit(&db).await, before);
+        db.close().await.unwrap();
+        test.drop_database().await;
+    }
+
+    async fn show_synchronous_commit(c: &impl sea_orm::ConnectionTrait) -> String {
+        c.query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SHOW synchronous_commit",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap()
     }
 }

@@ -91,24 +91,31 @@ impl SearchIndex {
         Expr::col((Alias::new(self.table), Alias::new(column)))
     }
 
-    /// The condition selecting the records of `program`, for a listing that searches for
-    /// `term`. On SQLite, with a term, the program's index is hidden from the planner (`+col`):
-    /// otherwise it walks every record of the program in index order and probes the search
-    /// index for each, where the search index should choose the few candidates.
+    /// The condition selecting the records of `programs` (one, or several for a search across
+    /// them), for a listing that searches for `term`. On SQLite, with a term, the program's
+    /// index is hidden from the planner (`+col`): otherwise it walks every record of the
+    /// program in index order and probes the search index for each, where the search index
+    /// should choose the few candidates.
     pub(crate) fn program_filter(
         &self,
         backend: DbBackend,
-        program: &str,
+        programs: &[String],
         term: Option<&SearchTerm>,
     ) -> SimpleExpr {
-        if backend == DbBackend::Sqlite && term.is_some() {
-            Expr::cust_with_values(
-                format!("+\"{}\".\"{}\" = ?", self.table, self.program),
-                [program],
-            )
-        } else {
-            self.col(self.program).eq(program)
+        if backend != DbBackend::Sqlite || term.is_none() {
+            return match programs {
+                [one] => self.col(self.program).eq(one.as_str()),
+                _ => self
+                    .col(self.program)
+                    .is_in(programs.iter().map(String::as_str)),
+            };
         }
+        let column = format!("+\"{}\".\"{}\"", self.table, self.program);
+        let compared = match programs {
+            [_] => format!("{column} = ?"),
+            _ => format!("{column} IN ({})", vec!["?"; programs.len()].join(", ")),
+        };
+        Expr::cust_with_values(compared, programs.iter().map(String::as_str))
     }
 
     /// MariaDB: which indexes a searching statement over the table may read. Its optimizer
@@ -170,41 +177,69 @@ impl SearchIndex {
         }
     }
 
-    /// SQLite, a term of three characters or more, newest first: the program's records among
+    /// SQLite and PostgreSQL, a term of three characters or more, newest first: the program's
+    /// records among
     /// its [`RECENT_WINDOW`] newest past the key of `seek` (in its reading order) whose text
     /// contains the term, for a listing whose program filter is the plain column comparison (so
     /// that the program's `created_at` index is walked and the walk stops at the page's end).
     /// A page this fills is exact; one it does not fill must be read through [`Self::matches`].
-    pub(crate) fn recent_matches(&self, program: &str, term: &SearchTerm, seek: Seek) -> Condition {
+    pub(crate) fn recent_matches(
+        &self,
+        backend: DbBackend,
+        program: &str,
+        term: &SearchTerm,
+        seek: Seek,
+    ) -> Condition {
         let (t, p, c, id) = (self.table, self.program, self.created, self.id);
         let mut values: Vec<sea_orm::Value> = vec![program.into()];
         // The window's far end: the created_at of its last record in the reading order, or
-        // (fewer records than the window) the extreme, so that it holds them all.
+        // (fewer records than the window) a bound every stored time passes (epoch
+        // milliseconds, a BIGINT on PostgreSQL: a literal beyond it would turn the comparison
+        // numeric and unindexed).
         // Reading newest first, the window is the records at or after its last one's time;
         // reading backwards (a previous page), at or before it.
         let (order, reach, extreme, key) = match seek {
-            Seek::First => ("DESC", ">=", i64::MIN, None),
-            Seek::After(k) => ("DESC", ">=", i64::MIN, Some(("<", k))),
+            Seek::First => ("DESC", ">=", 0, None),
+            Seek::After(k) => ("DESC", ">=", 0, Some(("<", k))),
             Seek::Before(k) => ("ASC", "<=", i64::MAX, Some((">", k))),
+        };
+        // sea-query's custom expressions take `?` on SQLite, `$n` on PostgreSQL.
+        let mark = |n: usize| match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
         };
         let past_key = match key {
             None => String::new(),
             Some((beyond, k)) => {
                 values.extend([k.ms.into(), k.id.to_string().into()]);
-                format!(" AND (\"w\".\"{c}\", \"w\".\"{id}\") {beyond} (?, ?)")
+                format!(
+                    " AND (\"w\".\"{c}\", \"w\".\"{id}\") {beyond} ({}, {})",
+                    mark(2),
+                    mark(3)
+                )
             }
         };
         let window = Expr::cust_with_values(
             format!(
                 "\"{t}\".\"{c}\" {reach} COALESCE((SELECT \"w\".\"{c}\" FROM \"{t}\" AS \"w\" \
-                 WHERE \"w\".\"{p}\" = ?{past_key} ORDER BY \"w\".\"{c}\" {order}, \"w\".\"{id}\" {order} \
+                 WHERE \"w\".\"{p}\" = {first}{past_key} ORDER BY \"w\".\"{c}\" {order}, \"w\".\"{id}\" {order} \
                  LIMIT 1 OFFSET {skip}), {extreme})",
-                skip = RECENT_WINDOW - 1
+                skip = RECENT_WINDOW - 1,
+                first = mark(1),
             ),
             values,
         );
+        let position = if backend == DbBackend::Postgres {
+            "strpos"
+        } else {
+            "instr"
+        };
         let contains = Expr::cust_with_values(
-            format!("instr(\"{t}\".\"{text}\", ?) > 0", text = self.text),
+            format!(
+                "{position}(\"{t}\".\"{text}\", {}) > 0",
+                mark(1),
+                text = self.text
+            ),
             [term.folded()],
         );
         Condition::all().add(window).add(contains)

@@ -433,11 +433,13 @@ async fn existing_users_are_backfilled_mysql() {
     existing_users_are_backfilled(Backend::Mysql).await;
 }
 
-/// SQLite looks for a term among a program's newest users first (`RECENT_WINDOW`); a page
-/// that window does not fill is read through the search index. Either way the answer is every
-/// match newest first, the same on every database: here a program whose newest window holds
-/// 5 of its 45 matches, beside a small program whose window holds all of its 30, through the
-/// API's listing and the console's search across both, page by page.
+/// SQLite (the API's listing and the console's search) and PostgreSQL (the console's search)
+/// look for a term among a program's newest users first (`RECENT_WINDOW`); a page that window
+/// does not fill is read through the search index, for several programs in one statement.
+/// Either way the answer is every match newest first, the same on every database: here a
+/// program whose newest window holds 5 of its 45 matches, beside a small program whose window
+/// holds all of its 30 and another with 10, through the API's listing and the console's
+/// search across the three, page by page.
 async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
     let store = &db.store;
     let (big, small) = (program(store).await, program(store).await);
@@ -481,6 +483,23 @@ async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
         .bulk_create_users(small, &users, base + chrono::Duration::seconds(at))
         .await
         .unwrap();
+    // A third program whose 10 matches do not fill a page either: with the big one, read
+    // through the search index in one statement on PostgreSQL and SQLite.
+    let few = program(store).await;
+    let users: Vec<(UserId, NewUser)> = (0..10)
+        .map(|i| {
+            (
+                UserId::from_uuid(uuid::Uuid::now_v7()),
+                NewUser::parse(&person(9500 + i, "Kim", "Faroldson"), ctx()).unwrap(),
+            )
+        })
+        .collect();
+    let at = i64::from(chunks) + 2;
+    matches.extend(users.iter().map(|(id, _)| (at, *id, few)));
+    store
+        .bulk_create_users(few, &users, base + chrono::Duration::seconds(at))
+        .await
+        .unwrap();
     // Newest first: the later second, then the larger id.
     matches.sort_by(|a, b| (b.0, b.1.uuid()).cmp(&(a.0, a.1.uuid())));
     let of = |p: ProgramId| -> Vec<UserId> {
@@ -516,13 +535,13 @@ async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
     );
     assert_eq!(plain.items.len(), 10);
 
-    // The console's search over both programs, pages of 25, forwards then back.
+    // The console's search over the three programs, pages of 25, forwards then back.
     let q = query("faroldson");
     let mut seek = storage::Seek::First;
     let mut pages = Vec::new();
     loop {
         let page = store
-            .search_users(&[big, small], &q, seek, 25)
+            .search_users(&[big, small, few], &q, seek, 25)
             .await
             .unwrap();
         pages.push(page.clone());
@@ -538,12 +557,25 @@ async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
     let all: Vec<UserId> = matches.iter().map(|m| m.1).collect();
     assert_eq!(
         searched, all,
-        "every match of both programs once, newest first"
+        "every match of the programs once, newest first"
     );
+    // A term only the big program's newest users hold: its window answers.
+    let plain = store
+        .search_users(
+            &[big, small, few],
+            &query("plaine"),
+            storage::Seek::First,
+            25,
+        )
+        .await
+        .unwrap();
+    assert_eq!(plain.items.len(), 25);
+    assert!(plain.items.iter().all(|u| u.program_id() == big));
+    assert!(plain.next.is_some());
     let last = pages.last().unwrap();
     let before = store
         .search_users(
-            &[big, small],
+            &[big, small, few],
             &q,
             storage::Seek::Before(last.previous.unwrap()),
             25,

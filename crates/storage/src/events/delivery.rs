@@ -126,7 +126,8 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let token = uuid::Uuid::new_v4().to_string();
-        webhook_deliveries::Entity::update_many()
+        let txn = crate::db::begin_relaxed(&self.db).await?;
+        let leased = webhook_deliveries::Entity::update_many()
             .col_expr(webhook_deliveries::Column::LeaseOwner, token.clone().into())
             .col_expr(
                 webhook_deliveries::Column::LeaseUntil,
@@ -139,8 +140,15 @@ impl SqlStore {
                     .is_null()
                     .or(webhook_deliveries::Column::LeaseUntil.lte(now_ms)),
             )
-            .exec(&self.db)
-            .await?;
+            .exec(&txn)
+            .await;
+        match leased {
+            Ok(_) => txn.commit().await?,
+            Err(e) => {
+                crate::along::rollback(txn).await;
+                return Err(e.into());
+            }
+        }
         let claimed = webhook_deliveries::Entity::find()
             .filter(webhook_deliveries::Column::LeaseOwner.eq(token.clone()))
             .filter(webhook_deliveries::Column::State.eq(PENDING))
@@ -259,7 +267,7 @@ impl SqlStore {
         if done.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::db::begin_relaxed(&self.db).await?;
         match write_outcomes(&txn, done).await {
             Ok(lost) => {
                 txn.commit().await?;

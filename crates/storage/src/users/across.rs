@@ -7,9 +7,11 @@
 //! program's rows in full. (`program_id IN (…)` in one query would not do: no index orders
 //! every program's matches by `created_at`, so a common term or no term would sort them all.)
 //!
-//! SQLite, a term of three characters or more: each program's branch first looks among its
-//! newest users only (`reads::recent_filter`); the programs whose branch that does not fill
-//! are read again through the search index, in a second statement.
+//! SQLite and PostgreSQL, a term of three characters or more: each program's branch first
+//! looks among its newest users only (`reads::recent_filter`: a common term fills a page
+//! there); the programs whose branch that does not fill are read again through the search
+//! index, all of them in one second statement (the index covers every program: one pass over
+//! the term's candidates, not one per program).
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +23,7 @@ use sea_orm::{
     QueryTrait as _,
 };
 
-use super::reads::{recent_filter, user_filter};
+use super::reads::{programs_filter, recent_filter, user_filter};
 use super::rows::{uuid_of, with_meta};
 use crate::SqlStore;
 use crate::entity::users;
@@ -80,6 +82,28 @@ fn branch(
     let term = q.search().and_then(SearchTerm::new);
     search::USERS.hint(backend, term.as_ref(), &mut stmt);
     stmt
+}
+
+/// The matches of `filter` (several programs' at once: `reads::programs_filter`) past the
+/// key, newest first, at most a page and one more: one pass over the search index's candidates
+/// for them all, where a branch per program would read every candidate once per program.
+fn combined(
+    backend: DbBackend,
+    filter: sea_orm::Condition,
+    seek: Seek,
+    per_page: u64,
+) -> SelectStatement {
+    let order = newest_first();
+    let dir = order.read_order(seek);
+    let mut select = users::Entity::find().filter(filter);
+    if let Some(c) = order.condition(backend, seek) {
+        select = select.filter(c);
+    }
+    select
+        .order_by(order.ms, dir.clone())
+        .order_by(order.id, dir)
+        .limit(keyset::bounded(per_page) + 1)
+        .into_query()
 }
 
 /// The statement over `programs` (at most [`MAX_BRANCHES`]): one branch alone, or the union
@@ -160,7 +184,11 @@ impl SqlStore {
                 rest.retain(|p| !full.contains(&p.uuid().to_string()));
                 rows.extend(found.into_iter().filter(|r| full.contains(&r.program_id)));
             }
-            if let Some(stmt) = statement(backend, &rest, q, seek, per_page, Reading::Index) {
+            let stmt = match programs_filter(backend, &rest, q) {
+                Some(filter) if rest.len() > 1 => Some(combined(backend, filter, seek, per_page)),
+                _ => statement(backend, &rest, q, seek, per_page, Reading::Index),
+            };
+            if let Some(stmt) = stmt {
                 rows.extend(self.rows(backend, &stmt).await?);
             }
         }

@@ -36,7 +36,10 @@ impl SqlStore {
             .build(backend);
         let total = backend.build(&capped_count_query(backend, filter, q));
         let recent = match recent_filter(backend, program, q, crate::Seek::First) {
-            Some(recent) if q.sort() == domain::UserSort::CreatedDesc => {
+            Some(recent)
+                if backend == sea_orm::DbBackend::Sqlite
+                    && q.sort() == domain::UserSort::CreatedDesc =>
+            {
                 let stmt = page_query(backend, recent, q)
                     .offset(q.page().offset())
                     .limit(q.page().per_page())

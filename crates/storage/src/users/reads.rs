@@ -117,13 +117,13 @@ impl SqlStore {
 
 /// The filters of a user listing (everything but order and page).
 pub(super) fn user_filter(backend: DbBackend, program: ProgramId, q: &UserQuery) -> Condition {
-    filter_with(backend, program, q, None)
+    filter_with(backend, &[program], q, None)
 }
 
-/// SQLite, a search term of three characters or more: the filters of a newest-first listing
-/// that looks for the term among the program's newest users past the key of `seek` only
-/// (`search::SearchIndex::recent_matches`). A page it fills is exact; one it does not must be
-/// read again with [`user_filter`]. `None` elsewhere.
+/// SQLite and PostgreSQL, a search term of three characters or more: the filters of a
+/// newest-first listing that looks for the term among the program's newest users past the key
+/// of `seek` only (`search::SearchIndex::recent_matches`). A page it fills is exact; one it
+/// does not must be read again with [`user_filter`]. `None` otherwise.
 pub(super) fn recent_filter(
     backend: DbBackend,
     program: ProgramId,
@@ -131,22 +131,40 @@ pub(super) fn recent_filter(
     seek: Seek,
 ) -> Option<Condition> {
     let term = q.search().and_then(SearchTerm::new)?;
-    (backend == DbBackend::Sqlite && !term.is_short())
-        .then(|| filter_with(backend, program, q, Some(seek)))
+    (matches!(backend, DbBackend::Sqlite | DbBackend::Postgres) && !term.is_short())
+        .then(|| filter_with(backend, &[program], q, Some(seek)))
 }
 
+/// SQLite and PostgreSQL, a search term of three characters or more: the filters selecting
+/// the matches of all of `programs` at once. Their search index covers every program, so one
+/// pass over the term's candidates serves them all. `None` otherwise (MariaDB's trigram
+/// table is read a program at a time; a short term or none reads each program's own index).
+pub(super) fn programs_filter(
+    backend: DbBackend,
+    programs: &[ProgramId],
+    q: &UserQuery,
+) -> Option<Condition> {
+    let term = q.search().and_then(SearchTerm::new)?;
+    (matches!(backend, DbBackend::Sqlite | DbBackend::Postgres) && !term.is_short())
+        .then(|| filter_with(backend, programs, q, None))
+}
+
+/// The filters of a listing of `programs` (one, unless the term is read through a search
+/// index that covers every program: see [`programs_filter`]); `recent`: through the recent
+/// window past that key (one program).
 fn filter_with(
     backend: DbBackend,
-    program: ProgramId,
+    programs: &[ProgramId],
     q: &UserQuery,
     recent: Option<Seek>,
 ) -> Condition {
-    let program = program.uuid().to_string();
+    let ids: Vec<String> = programs.iter().map(|p| p.uuid().to_string()).collect();
+    let first = ids.first().cloned().unwrap_or_default();
     let term = q.search().and_then(SearchTerm::new);
     let mut cond = Condition::all().add(match recent {
         // The program's created_at index is what the recent window walks.
-        Some(_) => users::Column::ProgramId.eq(program.as_str()),
-        None => search::USERS.program_filter(backend, &program, term.as_ref()),
+        Some(_) => users::Column::ProgramId.eq(first.as_str()),
+        None => search::USERS.program_filter(backend, &ids, term.as_ref()),
     });
     if let Some(email) = q.email_key() {
         cond = cond.add(users::Column::EmailKey.eq(email));
@@ -159,8 +177,9 @@ fn filter_with(
     }
     if let Some(term) = &term {
         cond = cond.add(match recent {
-            Some(seek) => search::USERS.recent_matches(&program, term, seek),
-            None => search::USERS.matches(backend, &program, term),
+            Some(seek) => search::USERS.recent_matches(backend, &first, term, seek),
+            // Only MariaDB's and a short term's conditions name the program: one program.
+            None => search::USERS.matches(backend, &first, term),
         });
     }
     cond
@@ -246,8 +265,9 @@ pub(super) async fn list(
         && q.kyc_status().is_none();
     let backend = store.db.get_database_backend();
     let (offset, per_page) = (q.page().offset(), q.page().per_page());
+    // SQLite only: PostgreSQL's planner already weighs the trigram index against a walk.
     let recent = match recent_filter(backend, program, q, Seek::First) {
-        Some(recent) if q.sort() == UserSort::CreatedDesc => {
+        Some(recent) if backend == DbBackend::Sqlite && q.sort() == UserSort::CreatedDesc => {
             let rows = page_query(backend, recent, q)
                 .offset(offset)
                 .limit(per_page)
