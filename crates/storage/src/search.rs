@@ -153,17 +153,7 @@ impl SearchIndex {
         if term.is_short() {
             // Each branch a range on one index (program first), so that the database unions
             // index ranges.
-            let mut any = Condition::any();
-            for column in self.prefixes {
-                let mut range = Condition::all()
-                    .add(self.col(self.program).eq(program))
-                    .add(self.col(column).gte(term.folded()));
-                if let Some(end) = term.prefix_end() {
-                    range = range.add(self.col(column).lt(end));
-                }
-                any = any.add(range);
-            }
-            return any;
+            return self.prefix_ranges(Some(program), term);
         }
         let like = self
             .col(self.text)
@@ -177,10 +167,9 @@ impl SearchIndex {
         }
     }
 
-    /// SQLite and PostgreSQL, a term of three characters or more, newest first: the program's
-    /// records among
-    /// its [`RECENT_WINDOW`] newest past the key of `seek` (in its reading order) whose text
-    /// contains the term, for a listing whose program filter is the plain column comparison (so
+    /// SQLite and PostgreSQL, newest first: the program's records among its [`RECENT_WINDOW`]
+    /// newest past the key of `seek` (in its reading order) whose text contains the term (a
+    /// short term: whose first or last name starts with it), for a listing whose program filter is the plain column comparison (so
     /// that the program's `created_at` index is walked and the walk stops at the page's end).
     /// A page this fills is exact; one it does not fill must be read through [`Self::matches`].
     pub(crate) fn recent_matches(
@@ -234,15 +223,38 @@ impl SearchIndex {
         } else {
             "instr"
         };
-        let contains = Expr::cust_with_values(
-            format!(
-                "{position}(\"{t}\".\"{text}\", {}) > 0",
-                mark(1),
-                text = self.text
-            ),
-            [term.folded()],
-        );
-        Condition::all().add(window).add(contains)
+        let matching = if term.is_short() {
+            // Tested on each row of the walk, not read as index ranges.
+            self.prefix_ranges(None, term)
+        } else {
+            Condition::all().add(Expr::cust_with_values(
+                format!(
+                    "{position}(\"{t}\".\"{text}\", {}) > 0",
+                    mark(1),
+                    text = self.text
+                ),
+                [term.folded()],
+            ))
+        };
+        Condition::all().add(window).add(matching)
+    }
+
+    /// The records whose folded prefix columns start with a short `term`: one range per
+    /// column, each after `program` when given (the prefix indexes lead with it).
+    fn prefix_ranges(&self, program: Option<&str>, term: &SearchTerm) -> Condition {
+        let mut any = Condition::any();
+        for column in self.prefixes {
+            let mut range = Condition::all();
+            if let Some(program) = program {
+                range = range.add(self.col(self.program).eq(program));
+            }
+            range = range.add(self.col(column).gte(term.folded()));
+            if let Some(end) = term.prefix_end() {
+                range = range.add(self.col(column).lt(end));
+            }
+            any = any.add(range);
+        }
+        any
     }
 
     /// SQLite: the rowids whose text holds the term as a phrase of trigrams, i.e. as a

@@ -352,12 +352,14 @@ async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
     assert!((1..=3).contains(&n), "{n}");
 
     // A short term: a range on a folded-name index.
-    let plan = store
-        .explain_user_listing(p, &query("ØY"))
-        .await
-        .unwrap()
-        .page
-        .join("\n");
+    let short = store.explain_user_listing(p, &query("ØY")).await.unwrap();
+    if db.backend == Backend::Sqlite {
+        // Tried first: the newest users along the created_at index, the prefixes tested.
+        let recent = short.recent.join("\n");
+        uses(&recent, "idx_users_program_created");
+        assert!(!recent.contains("SCAN users"), "{recent}");
+    }
+    let plan = short.page.join("\n");
     eprintln!("{:?} short-term plan:\n{plan}", db.backend);
     assert!(
         plan.contains("idx_users_program_first_folded")
@@ -534,6 +536,16 @@ async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
         truncated(base + chrono::Duration::seconds(i64::from(chunks - 1)))
     );
     assert_eq!(plain.items.len(), 10);
+    // Short terms: one the newest users are full of (a last name's first letters), one only
+    // old users and the newest five hold (the first page through the prefix indexes).
+    let pl = store.list_users(big, &query("PL")).await.unwrap();
+    assert_eq!(pl.total, plain.total);
+    let ids =
+        |p: &storage::Page<domain::User>| p.items.iter().map(domain::User::id).collect::<Vec<_>>();
+    assert_eq!(ids(&pl), ids(&plain));
+    let fa = store.list_users(big, &query("fa")).await.unwrap();
+    assert_eq!(fa.total, 45);
+    assert_eq!(ids(&fa), of(big)[..10]);
 
     // The console's search over the three programs, pages of 25, forwards then back.
     let q = query("faroldson");

@@ -120,18 +120,18 @@ pub(super) fn user_filter(backend: DbBackend, program: ProgramId, q: &UserQuery)
     filter_with(backend, &[program], q, None)
 }
 
-/// SQLite and PostgreSQL, a search term of three characters or more: the filters of a
-/// newest-first listing that looks for the term among the program's newest users past the key
-/// of `seek` only (`search::SearchIndex::recent_matches`). A page it fills is exact; one it
-/// does not must be read again with [`user_filter`]. `None` otherwise.
+/// SQLite and PostgreSQL, a search term: the filters of a newest-first listing that looks
+/// for the term among the program's newest users past the key of `seek` only
+/// (`search::SearchIndex::recent_matches`). A page it fills is exact; one it does not must be
+/// read again with [`user_filter`]. `None` otherwise.
 pub(super) fn recent_filter(
     backend: DbBackend,
     program: ProgramId,
     q: &UserQuery,
     seek: Seek,
 ) -> Option<Condition> {
-    let term = q.search().and_then(SearchTerm::new)?;
-    (matches!(backend, DbBackend::Sqlite | DbBackend::Postgres) && !term.is_short())
+    q.search().and_then(SearchTerm::new)?;
+    matches!(backend, DbBackend::Sqlite | DbBackend::Postgres)
         .then(|| filter_with(backend, &[program], q, Some(seek)))
 }
 
