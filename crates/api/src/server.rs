@@ -108,7 +108,6 @@ impl TryFrom<&Config> for Settings {
                 interval: Duration::from_millis(c.webhook_interval_ms.max(10)),
                 batch: c.webhook_batch.clamp(1, 1000),
                 retry_scale: c.webhook_retry_scale.max(0.0),
-                ..crate::delivery::DeliverySettings::default()
             },
             screening_list_dir: c.screening_list_dir.clone(),
             screening_threshold: c.screening_review_threshold,
