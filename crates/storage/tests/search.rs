@@ -503,7 +503,7 @@ async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
         .await
         .unwrap();
     // Newest first: the later second, then the larger id.
-    matches.sort_by(|a, b| (b.0, b.1.uuid()).cmp(&(a.0, a.1.uuid())));
+    matches.sort_by_key(|m| std::cmp::Reverse((m.0, m.1.uuid())));
     let of = |p: ProgramId| -> Vec<UserId> {
         matches.iter().filter(|m| m.2 == p).map(|m| m.1).collect()
     };
@@ -530,7 +530,12 @@ async fn recent_window_and_index_agree(db: &TestDb, _keys: &Keys) {
     // A term the newest users are full of: the newest 10 of them.
     let plain = store.list_users(big, &query("plaine")).await.unwrap();
     assert_eq!(plain.total, u64::from(chunks * 100 - 45));
-    let newest = plain.items.iter().map(|u| u.created_at()).max().unwrap();
+    let newest = plain
+        .items
+        .iter()
+        .map(domain::User::created_at)
+        .max()
+        .unwrap();
     assert_eq!(
         newest,
         truncated(base + chrono::Duration::seconds(i64::from(chunks - 1)))
