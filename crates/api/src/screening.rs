@@ -12,10 +12,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::{ProgramId, User};
 use domain::screening::{
     ListFile, ListReport, PersonQuery, PreparedName, ScreeningIndex, ScreeningStatus, parse_sdn,
 };
+use domain::{ProgramId, User};
 use storage::screening::{
     ListFiles, ListVersion, Loaded, MatchedEntry, RescreenBatch, ScreeningWrite, Trigger,
 };
@@ -309,7 +309,7 @@ pub async fn rescreen_in_batches(
                 })
                 .collect::<Vec<_>>()
         });
-        let (screened, following, written) = tokio::join!(
+        let (batch_writes, following, written) = tokio::join!(
             screening,
             claim_after(Some(claim.batch.clone())),
             write(unwritten.take())
@@ -318,7 +318,8 @@ pub async fn rescreen_in_batches(
             Some(n) => total += n,
             None => return Ok(total),
         }
-        let writes = screened.map_err(|_| StorageError::unavailable("rescreen screening stopped"))?;
+        let writes =
+            batch_writes.map_err(|_| StorageError::unavailable("rescreen screening stopped"))?;
         unwritten = Some((claim.batch, writes));
         next = following?;
         claimed_after = true;

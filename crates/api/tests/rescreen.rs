@@ -12,10 +12,10 @@ use api::screening::{Screener, load_dir, rescreen_in_batches};
 use chrono::{DateTime, Duration, Utc};
 use domain::fixtures::SeedUser;
 use domain::screening::{DEFAULT_REVIEW_THRESHOLD, ScreeningStatus};
-use domain::{ContactId, NewUser, ParseContext, UserChange, UserId};
+use domain::{ContactId, NewUser, ParseContext, ProgramId, UserChange, UserId};
 use storage::testing::{Backend, TestDatabase};
 use storage::{
-    Along, Audit, Keyring, NewUserIds, OperatorAction, ProgramRepository as _, SecretKey,
+    Along, Audit, Keyring, NewUserIds, OperatorAction, ProgramRepository as _, SecretKey, SqlStore,
     UserRepository as _,
 };
 
@@ -29,25 +29,13 @@ impl Clock for At {
     }
 }
 
-async fn rescreen_loop(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
-        return;
-    };
-    let keys = Keyring::new(
-        [("k1".to_owned(), SecretKey::generate().unwrap())],
-        "k1",
-        SecretKey::generate().unwrap(),
-    )
-    .unwrap();
-    let store = db
-        .store(keys)
-        .await
-        .unwrap()
-        .with_event_views(api::event_views::store_views());
-    let now = Utc::now();
+/// Seven users, six submitted while no list was loaded (screening off); the fourth is listed
+/// (the excerpt's MORENO, Daniel, born 12 Oct 1972), the seventh never submitted.
+async fn submitted_without_a_list(
+    store: &SqlStore,
+    now: DateTime<Utc>,
+) -> (ProgramId, Vec<UserId>) {
     let program = store.create_program("acme", now).await.unwrap().program_id;
-    // Seven users, six submitted while no list was loaded (screening off); the fourth is
-    // listed (the excerpt's MORENO, Daniel, born 12 Oct 1972), the seventh never submitted.
     let ctx = ParseContext::new(now.date_naive());
     let mut ids = Vec::new();
     for n in 1..=7 {
@@ -74,12 +62,39 @@ async fn rescreen_loop(backend: Backend) {
                 reason: None,
             };
             let _ = store
-                .change_user(program, id, UserChange::SubmitKyc, audit, now, Along::nothing())
+                .change_user(
+                    program,
+                    id,
+                    UserChange::SubmitKyc,
+                    audit,
+                    now,
+                    Along::nothing(),
+                )
                 .await
                 .unwrap();
         }
         ids.push(id);
     }
+    (program, ids)
+}
+
+async fn rescreen_loop(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+        return;
+    };
+    let keys = Keyring::new(
+        [("k1".to_owned(), SecretKey::generate().unwrap())],
+        "k1",
+        SecretKey::generate().unwrap(),
+    )
+    .unwrap();
+    let store = db
+        .store(keys)
+        .await
+        .unwrap()
+        .with_event_views(api::event_views::store_views());
+    let now = Utc::now();
+    let (program, ids) = submitted_without_a_list(&store, now).await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../screening/small");
     let action = OperatorAction::new("test", "screening load");
     let (_, _) = load_dir(&store, &dir, &action, now).await.unwrap();
@@ -110,7 +125,7 @@ async fn rescreen_loop(backend: Backend) {
         6
     );
     for (n, &id) in ids.iter().enumerate() {
-        let screened = store
+        let rescreens = store
             .count_raw(&format!(
                 "SELECT COUNT(*) FROM screenings WHERE user_id = '{}' AND list_id = '{list}' \
                  AND cause = 'rescreen'",
@@ -125,7 +140,7 @@ async fn rescreen_loop(backend: Backend) {
             _ => (1, ScreeningStatus::Clear),
         };
         assert_eq!(
-            (screened, user.screening_status()),
+            (rescreens, user.screening_status()),
             (want_screened, want_status),
             "user {n}"
         );

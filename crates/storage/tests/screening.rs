@@ -637,7 +637,10 @@ async fn the_rescreen_walks_users_once_sweeps_behind_it_and_resumes_after_a_hold
     // a dies holding c2. b is refused while a's lease is live, then resumes where the last
     // written batch ended: c2's users again, not c1's.
     assert_eq!(
-        store.claim_rescreen("b", lease, 3, None, now()).await.unwrap(),
+        store
+            .claim_rescreen("b", lease, 3, None, now())
+            .await
+            .unwrap(),
         None
     );
     let later = now() + Duration::seconds(61);

@@ -240,19 +240,18 @@ impl SqlStore {
         let Some(state) = screening_state::Entity::find_by_id(1).one(&self.db).await? else {
             return Ok(None);
         };
-        if !open_to(&state, holder, now) || previous.list_id.to_string() != state.current_list_id
-        {
+        if !open_to(&state, holder, now) || previous.list_id.to_string() != state.current_list_id {
             return Ok(None);
         }
-        let list = state.current_list_id.as_str();
+        let current = state.current_list_id.as_str();
         let (rows, last) = if previous.sweep {
-            let rows = unscreened(&self.db, list, &[&previous.last], batch).await?;
+            let rows = unscreened(&self.db, current, &[&previous.last], batch).await?;
             let last = rows.last().map(|r| r.id.clone());
             (rows, last)
         } else {
             let mut after: Vec<&str> = state.rescreen_cursor.as_deref().into_iter().collect();
             after.push(&previous.last);
-            walk(&self.db, list, &after, batch).await?
+            walk(&self.db, current, &after, batch).await?
         };
         claimed(&self.db, previous.list_id, rows, last, previous.sweep).await
     }
@@ -273,17 +272,17 @@ impl SqlStore {
             if !open_to(&state, holder, now) {
                 return Ok(None);
             }
-            let list = state.current_list_id.as_str();
-            let list_id = list.parse().map_err(|_| {
+            let current = state.current_list_id.as_str();
+            let list_id = current.parse().map_err(|_| {
                 StorageError::corrupt("screening_state.current_list_id", Problem::NotUuid)
             })?;
             let after: Vec<&str> = state.rescreen_cursor.as_deref().into_iter().collect();
-            let (mut rows, mut last) = walk(&txn, list, &after, batch).await?;
+            let (mut rows, mut last) = walk(&txn, current, &after, batch).await?;
             let mut sweep = false;
             if rows.is_empty() {
                 // The walk is at its end: the sweep, from the first user.
                 sweep = true;
-                rows = unscreened(&txn, list, &[], batch).await?;
+                rows = unscreened(&txn, current, &[], batch).await?;
                 last = rows.last().map(|r| r.id.clone());
             }
             let (holder_value, until, done) = if rows.is_empty() {
