@@ -150,6 +150,16 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    /// PostgreSQL: `ANALYZE` of the whole database, what autovacuum would do after a bulk
+    /// seeding (the servers here run with it off); nothing elsewhere.
+    pub async fn analyze(&self) -> Result<(), crate::StorageError> {
+        use sea_orm::ConnectionTrait as _;
+        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            self.db.execute_unprepared("ANALYZE").await?;
+        }
+        Ok(())
+    }
+
     /// Marks every user of `program` still at `not_started` KYC-requested (`pending`) in one
     /// statement, with no audit row and no event: seeding for benchmarks of work that concerns
     /// submitted users (the rescreen). The users must have what KYC needs on file.

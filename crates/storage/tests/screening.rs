@@ -18,7 +18,10 @@ use domain::{
     ContactId, KycStatus, NewUser, ParseContext, ProgramId, UserChange, UserId, UserStatus,
 };
 use sea_orm::{ConnectionTrait as _, Statement};
-use storage::screening::{ListFiles, Loaded, MatchedEntry, NoOpenCase, ScreeningWrite, Trigger};
+use storage::screening::{
+    ListFiles, Loaded, MatchedEntry, NoOpenCase, RescreenBatch, RescreenClaim, ScreeningWrite,
+    Trigger,
+};
 use storage::{
     Along, Audit, NewUserIds, OperatorAction, ProgramRepository as _, SqlStore, UserRepository as _,
 };
@@ -370,23 +373,34 @@ contract!(
     a_potential_match_holds_kyc_until_an_operator_decides
 );
 
-/// Screens a claimed batch (here: everyone clear) and records it as `holder`.
-async fn rescreen_batch(store: &SqlStore, holder: &str, at: DateTime<Utc>) -> Option<usize> {
-    let claim = store
-        .claim_rescreen(holder, Duration::seconds(60), 4, at)
-        .await
-        .unwrap()?;
-    let writes: Vec<(ProgramId, ScreeningWrite)> = claim
+/// The screenings of a claimed batch (here: everyone clear), by `holder`.
+fn clear_writes(claim: &RescreenClaim, holder: &str) -> Vec<(ProgramId, ScreeningWrite)> {
+    claim
         .users
         .iter()
-        .map(|&(p, u)| {
-            let mut w = write(u, claim.list_id, ScreeningStatus::Clear, Trigger::Rescreen);
+        .map(|u| {
+            let mut w = write(
+                u.id(),
+                claim.batch.list_id,
+                ScreeningStatus::Clear,
+                Trigger::Rescreen,
+            );
             holder.clone_into(&mut w.actor);
-            (p, w)
+            (u.program_id(), w)
         })
-        .collect();
+        .collect()
+}
+
+/// Claims a batch of 4 from where the database says the rescreen stands, screens it and
+/// records it as `holder`.
+async fn rescreen_batch(store: &SqlStore, holder: &str, at: DateTime<Utc>) -> Option<usize> {
+    let claim = store
+        .claim_rescreen(holder, Duration::seconds(60), 4, None, at)
+        .await
+        .unwrap()?;
+    let writes = clear_writes(&claim, holder);
     store
-        .record_rescreen(holder, Duration::seconds(60), claim.list_id, &writes, at)
+        .record_rescreen(holder, Duration::seconds(60), &claim.batch, &writes, at)
         .await
         .unwrap()
 }
@@ -419,14 +433,14 @@ async fn a_new_list_rescreens_every_submitted_user_once_across_instances(
     assert_eq!(rescreen_batch(store, "a", now()).await, Some(4));
     assert_eq!(
         store
-            .claim_rescreen("b", Duration::seconds(60), 4, now())
+            .claim_rescreen("b", Duration::seconds(60), 4, None, now())
             .await
             .unwrap(),
         None
     );
     // a claims the next batch and dies before writing it; after the lease, b goes on.
     let lost = store
-        .claim_rescreen("a", Duration::seconds(60), 4, now())
+        .claim_rescreen("a", Duration::seconds(60), 4, None, now())
         .await
         .unwrap()
         .unwrap();
@@ -434,19 +448,11 @@ async fn a_new_list_rescreens_every_submitted_user_once_across_instances(
     let later = now() + Duration::seconds(61);
     assert_eq!(rescreen_batch(store, "b", later).await, Some(4));
     // a comes back: it no longer holds the lease, its batch writes nothing.
-    let stale: Vec<(ProgramId, ScreeningWrite)> = lost
-        .users
-        .iter()
-        .map(|&(p, u)| {
-            (
-                p,
-                write(u, second.id, ScreeningStatus::Clear, Trigger::Rescreen),
-            )
-        })
-        .collect();
+    assert_eq!(lost.batch.list_id, second.id);
+    let stale = clear_writes(&lost, "a");
     assert_eq!(
         store
-            .record_rescreen("a", Duration::seconds(60), second.id, &stale, later)
+            .record_rescreen("a", Duration::seconds(60), &lost.batch, &stale, later)
             .await
             .unwrap(),
         None
@@ -482,6 +488,231 @@ async fn a_new_list_rescreens_every_submitted_user_once_across_instances(
 contract!(
     a_new_list_rescreens_every_submitted_user_once_across_instances,
     a_new_list_rescreens_every_submitted_user_once_across_instances
+);
+
+/// Rescreens as the service's loop does, in batches of 3, claiming each batch before the one
+/// before it is written; returns how many screenings `holder` wrote.
+async fn rescreen_pipelined(store: &SqlStore, holder: &str, at: DateTime<Utc>) -> usize {
+    let lease = Duration::seconds(60);
+    let mut total = 0;
+    let mut unwritten: Option<(RescreenBatch, Vec<(ProgramId, ScreeningWrite)>)> = None;
+    let mut next = store
+        .claim_rescreen(holder, lease, 3, None, at)
+        .await
+        .unwrap();
+    let mut claimed_after = false;
+    loop {
+        let Some(claim) = next.take() else {
+            if let Some((batch, writes)) = unwritten.take() {
+                total += store
+                    .record_rescreen(holder, lease, &batch, &writes, at)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+            if std::mem::take(&mut claimed_after) {
+                next = store
+                    .claim_rescreen(holder, lease, 3, None, at)
+                    .await
+                    .unwrap();
+                continue;
+            }
+            return total;
+        };
+        let following = store
+            .claim_rescreen(holder, lease, 3, Some(&claim.batch), at)
+            .await
+            .unwrap();
+        if let Some((batch, writes)) = unwritten.take() {
+            total += store
+                .record_rescreen(holder, lease, &batch, &writes, at)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let writes = clear_writes(&claim, holder);
+        unwritten = Some((claim.batch, writes));
+        next = following;
+        claimed_after = true;
+    }
+}
+
+/// The users screened against `list`, each with how many screenings and by whom.
+async fn screened_against(db: &TestDb, list: uuid::Uuid) -> Vec<(String, i64, String)> {
+    let conn = db.store.connection();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            format!(
+                "SELECT user_id, COUNT(*) AS n, MAX(cause) AS cause FROM screenings \
+                 WHERE list_id = '{list}' GROUP BY user_id ORDER BY user_id"
+            ),
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get_by_index::<String>(0).unwrap(),
+                r.try_get_by_index::<i64>(1).unwrap(),
+                r.try_get_by_index::<String>(2).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn the_rescreen_walks_users_once_sweeps_behind_it_and_resumes_after_a_holder_dies(
+    db: &TestDb,
+    _keys: &Keys,
+) {
+    let store = &db.store;
+    let Loaded::New(first) = load(store, &files("small")).await else {
+        panic!()
+    };
+    // Created in id order. Submitted before the second list: 0, 2..=6; with it: 7..=9 (a whole
+    // batch screened already), 12 and 13 (by an instance still on the first list); during
+    // the rescreen: 1 (behind the walk, on the first list) and 11 (ahead of it, on the
+    // second); 10 and 14 never.
+    let (p, ids) = users(store, 15).await;
+    for &u in std::iter::once(&ids[0]).chain(&ids[2..7]) {
+        submit(store, p, u, first.id, ScreeningStatus::Clear)
+            .await
+            .unwrap();
+    }
+    let mut other = files("small");
+    other
+        .alt
+        .extend_from_slice(b"\n15102,1,\"aka\",\"MORENO, Dan\",-0- ");
+    let Loaded::New(second) = load(store, &other).await else {
+        panic!()
+    };
+    for (range, list) in [(7..10, second.id), (12..14, first.id)] {
+        for &u in &ids[range] {
+            submit(store, p, u, list, ScreeningStatus::Clear)
+                .await
+                .unwrap();
+        }
+    }
+    let lease = Duration::seconds(60);
+    let ids_of = |c: &RescreenClaim| c.users.iter().map(domain::User::id).collect::<Vec<_>>();
+
+    // a claims a batch, then the next one before writing the first, in id order.
+    let c1 = store
+        .claim_rescreen("a", lease, 3, None, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids_of(&c1), [ids[0], ids[2], ids[3]]);
+    let c2 = store
+        .claim_rescreen("a", lease, 3, Some(&c1.batch), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids_of(&c2), [ids[4], ids[5], ids[6]]);
+    let a_writes = clear_writes(&c1, "a");
+    assert_eq!(
+        store
+            .record_rescreen("a", lease, &c1.batch, &a_writes, now())
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    // The same batch again writes nothing: a user is written once per list version.
+    assert_eq!(
+        store
+            .record_rescreen("a", lease, &c1.batch, &a_writes, now())
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    // Submitted meanwhile: 1 behind the walk, screened against the first list (its instance
+    // has not installed the second yet); 11 ahead of it, against the second.
+    submit(store, p, ids[1], first.id, ScreeningStatus::Clear)
+        .await
+        .unwrap();
+    submit(store, p, ids[11], second.id, ScreeningStatus::Clear)
+        .await
+        .unwrap();
+
+    // a dies holding c2. b is refused while a's lease is live, then resumes where the last
+    // written batch ended: c2's users again, not c1's.
+    assert_eq!(
+        store
+            .claim_rescreen("b", lease, 3, None, now())
+            .await
+            .unwrap(),
+        None
+    );
+    let later = now() + Duration::seconds(61);
+    let resumed = store
+        .claim_rescreen("b", lease, 3, None, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids_of(&resumed), ids_of(&c2));
+    // (b drops that claim: a claim writes nothing, the next starts from the same place.)
+    // b rescreens to the end: c2's users, then 12 and 13 (the batch of 7..=9 is passed over,
+    // and 11 skipped), then the sweep finds 1.
+    assert_eq!(rescreen_pipelined(store, "b", later).await, 6);
+    // a comes back: its batch writes nothing; the rescreen is done for everyone.
+    let stale = clear_writes(&c2, "a");
+    assert_eq!(
+        store
+            .record_rescreen("a", lease, &c2.batch, &stale, later)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_rescreen("a", lease, 3, None, later + Duration::seconds(120))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Every submitted user screened exactly once against the second list; c1's by a, 7..=9
+    // and 11 by their submissions, the others by b; 10 and 14, never submitted, not at all.
+    let mut expected: Vec<(String, i64, String)> = ids
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != 10 && i != 14)
+        .map(|(i, u)| {
+            let cause = if matches!(i, 7..=9 | 11) {
+                "submission"
+            } else {
+                "rescreen"
+            };
+            (u.uuid().to_string(), 1, cause.to_owned())
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(screened_against(db, second.id).await, expected);
+    let by_a = format!(
+        "SELECT COUNT(*) FROM user_events WHERE kind = 'screening' AND actor = 'a' AND user_id IN ('{}', '{}', '{}')",
+        ids[0].uuid(),
+        ids[2].uuid(),
+        ids[3].uuid()
+    );
+    assert_eq!(count(db, &by_a).await, 3);
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM user_events WHERE kind = 'screening' AND actor = 'b'"
+        )
+        .await,
+        6
+    );
+    for u in [ids[10], ids[14]] {
+        assert_eq!(
+            store.screening_status(p, u).await.unwrap(),
+            ScreeningStatus::NotScreened
+        );
+    }
+}
+contract!(
+    the_rescreen_walks_users_once_sweeps_behind_it_and_resumes_after_a_holder_dies,
+    the_rescreen_walks_users_once_sweeps_behind_it_and_resumes_after_a_holder_dies
 );
 
 async fn once_a_list_is_loaded_kyc_waits_for_a_clear_screening(db: &TestDb, _keys: &Keys) {

@@ -188,21 +188,21 @@ fn kinds(types: &[(&str, i64, &str)]) -> Vec<(String, i64, String)> {
 async fn rescreen(store: &SqlStore, holder: &str, outcome: ScreeningStatus) -> usize {
     let mut total = 0;
     while let Some(claim) = store
-        .claim_rescreen(holder, Duration::seconds(60), 50, now())
+        .claim_rescreen(holder, Duration::seconds(60), 50, None, now())
         .await
         .unwrap()
     {
         let writes: Vec<_> = claim
             .users
             .iter()
-            .map(|&(p, u)| {
-                let mut w = write(u, claim.list_id, outcome, Trigger::Rescreen);
+            .map(|u| {
+                let mut w = write(u.id(), claim.batch.list_id, outcome, Trigger::Rescreen);
                 "screening:rescreen".clone_into(&mut w.actor);
-                (p, w)
+                (u.program_id(), w)
             })
             .collect();
         total += store
-            .record_rescreen(holder, Duration::seconds(60), claim.list_id, &writes, now())
+            .record_rescreen(holder, Duration::seconds(60), &claim.batch, &writes, now())
             .await
             .unwrap()
             .unwrap();

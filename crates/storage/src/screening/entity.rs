@@ -44,6 +44,7 @@ pub(crate) mod screening_state {
         pub(crate) rescreen_holder: Option<String>,
         pub(crate) rescreen_until: Option<i64>,
         pub(crate) rescreen_done_at: Option<i64>,
+        pub(crate) rescreen_cursor: Option<String>,
     }
     no_relations!();
 }

@@ -152,6 +152,7 @@ impl SqlStore {
                 rescreen_holder: Set(None),
                 rescreen_until: Set(None),
                 rescreen_done_at: Set(None),
+                rescreen_cursor: Set(None),
             };
             if state.is_some() {
                 screening_state::Entity::update(state_row)

@@ -26,7 +26,7 @@ use sea_orm::{
 
 pub use cases::{DecidedCase, NoOpenCase, ScreeningCase};
 pub use lists::{ListFiles, ListVersion, Loaded};
-pub use rescreen::RescreenClaim;
+pub use rescreen::{RescreenBatch, RescreenClaim};
 
 use crate::entity::{user_events, users};
 use crate::error::{Problem, StorageError};
@@ -101,6 +101,29 @@ pub(crate) async fn set_user_status(
 }
 
 /// A `user_events` row of kind `screening`.
+pub(crate) fn event_row(
+    program: ProgramId,
+    uid: &str,
+    from: ScreeningStatus,
+    to: ScreeningStatus,
+    reason: Option<&str>,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> user_events::ActiveModel {
+    user_events::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        program_id: Set(program.uuid().to_string()),
+        user_id: Set(uid.to_owned()),
+        kind: Set("screening".to_owned()),
+        from_state: Set(from.as_str().to_owned()),
+        to_state: Set(to.as_str().to_owned()),
+        reason: Set(reason.map(|r| r.chars().take(256).collect())),
+        actor: Set(actor.chars().take(64).collect()),
+        created_at: Set(to_ms(at)),
+    }
+}
+
+/// Writes a `user_events` row of kind `screening` (see [`event_row`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn event_in(
     conn: &impl ConnectionTrait,
@@ -112,19 +135,9 @@ pub(crate) async fn event_in(
     actor: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    user_events::Entity::insert(user_events::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
-        program_id: Set(program.uuid().to_string()),
-        user_id: Set(uid.to_owned()),
-        kind: Set("screening".to_owned()),
-        from_state: Set(from.as_str().to_owned()),
-        to_state: Set(to.as_str().to_owned()),
-        reason: Set(reason.map(|r| r.chars().take(256).collect())),
-        actor: Set(actor.chars().take(64).collect()),
-        created_at: Set(to_ms(at)),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    user_events::Entity::insert(event_row(program, uid, from, to, reason, actor, at))
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
