@@ -34,6 +34,24 @@ use storage::{
 
 const SEED_BATCH: usize = 1000;
 
+/// The `n`-th seeded user, named `name` ("First Last").
+fn seed_user(n: u32, name: &str, ctx: ParseContext) -> (UserId, NewUser) {
+    let (first, last) = name.rsplit_once(' ').unwrap();
+    // The fixtures' SSNs are unique below 801,000; the rescreen reads no SSN.
+    let seed = SeedUser::new(n).last_name(last);
+    let seed = if n < 800_000 {
+        seed
+    } else {
+        seed.without_ssn()
+    };
+    let mut raw = seed.raw();
+    raw.first_name = Some(first.to_owned());
+    (
+        UserId::from_uuid(uuid::Uuid::now_v7()),
+        NewUser::parse(&raw, ctx).unwrap(),
+    )
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut count: usize = 100_000;
@@ -83,23 +101,7 @@ async fn main() {
         let users: Vec<(UserId, NewUser)> = chunk
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                let n = u32::try_from(b * SEED_BATCH + i + 1).unwrap();
-                let (first, last) = name.rsplit_once(' ').unwrap();
-                // The fixtures' SSNs are unique below 801,000; the rescreen reads no SSN.
-                let seed = SeedUser::new(n).last_name(last);
-                let seed = if n < 800_000 {
-                    seed
-                } else {
-                    seed.without_ssn()
-                };
-                let mut raw = seed.raw();
-                raw.first_name = Some(first.to_owned());
-                (
-                    UserId::from_uuid(uuid::Uuid::now_v7()),
-                    NewUser::parse(&raw, ctx).unwrap(),
-                )
-            })
+            .map(|(i, name)| seed_user(u32::try_from(b * SEED_BATCH + i + 1).unwrap(), name, ctx))
             .collect();
         store.bulk_create_users(program, &users, now).await.unwrap();
     }
