@@ -37,12 +37,17 @@ const SEED_BATCH: usize = 1000;
 /// The `n`-th seeded user, named `name` ("First Last").
 fn seed_user(n: u32, name: &str, ctx: ParseContext) -> (UserId, NewUser) {
     let (first, last) = name.rsplit_once(' ').unwrap();
-    // The fixtures' SSNs are unique below 801,000; the rescreen reads no SSN.
+    // The fixtures' SSNs are unique below 801,000 (areas 100–599); past that, areas 600–665
+    // (a submitted user holds an SSN: KYC needs one).
     let seed = SeedUser::new(n).last_name(last);
-    let seed = if n < 800_000 {
-        seed
-    } else {
-        seed.without_ssn()
+    let seed = match n.checked_sub(800_000) {
+        None => seed,
+        Some(m) => seed.ssn(format!(
+            "{:03}-{:02}-{:04}",
+            600 + m % 66,
+            10 + (m / 66) % 89,
+            1000 + (m / (66 * 89)) % 9000
+        )),
     };
     let mut raw = seed.raw();
     raw.first_name = Some(first.to_owned());
