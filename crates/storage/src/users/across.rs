@@ -63,35 +63,23 @@ fn branch(
     limit: u64,
     reading: Reading,
 ) -> SelectStatement {
-    let order = newest_first();
-    let dir = order.read_order(seek);
     let filter = match reading {
         Reading::Recent => recent_filter(backend, program, q, seek),
         Reading::Index => None,
     };
     let filter = filter.unwrap_or_else(|| user_filter(backend, program, q));
-    let mut select = users::Entity::find().filter(filter);
-    if let Some(c) = order.condition(backend, seek) {
-        select = select.filter(c);
-    }
-    let mut stmt = select
-        .order_by(order.ms, dir.clone())
-        .order_by(order.id, dir)
-        .limit(limit)
-        .into_query();
+    let mut stmt = past_key(backend, filter, seek, limit);
     let term = q.search().and_then(SearchTerm::new);
     search::USERS.hint(backend, term.as_ref(), &mut stmt);
     stmt
 }
 
-/// The matches of `filter` (several programs' at once: `reads::programs_filter`) past the
-/// key, newest first, at most a page and one more: one pass over the search index's candidates
-/// for them all, where a branch per program would read every candidate once per program.
-fn combined(
+/// The users matching `filter` past the key of `seek`, at most `limit`, in reading order.
+fn past_key(
     backend: DbBackend,
     filter: sea_orm::Condition,
     seek: Seek,
-    per_page: u64,
+    limit: u64,
 ) -> SelectStatement {
     let order = newest_first();
     let dir = order.read_order(seek);
@@ -102,7 +90,7 @@ fn combined(
     select
         .order_by(order.ms, dir.clone())
         .order_by(order.id, dir)
-        .limit(keyset::bounded(per_page) + 1)
+        .limit(limit)
         .into_query()
 }
 
@@ -185,7 +173,9 @@ impl SqlStore {
                 rows.extend(found.into_iter().filter(|r| full.contains(&r.program_id)));
             }
             let stmt = match programs_filter(backend, &rest, q) {
-                Some(filter) if rest.len() > 1 => Some(combined(backend, filter, seek, per_page)),
+                // The matches of several programs at once (`programs_filter`): one pass over
+                // the search index's candidates for them all, not one per program.
+                Some(filter) if rest.len() > 1 => Some(past_key(backend, filter, seek, limit)),
                 _ => statement(backend, &rest, q, seek, per_page, Reading::Index),
             };
             if let Some(stmt) = stmt {
