@@ -223,7 +223,7 @@ async fn run(backend: Backend, count: u32, console_only: bool) {
     if console_only {
         let store = Arc::try_unwrap(store).ok().unwrap();
         let _ = store.connection().clone().close().await;
-        db.drop_database().await;
+        finish(db).await;
         return;
     }
 
@@ -406,6 +406,16 @@ async fn run(backend: Backend, count: u32, console_only: bool) {
 
     let store = Arc::try_unwrap(store).ok().unwrap();
     let _ = store.connection().clone().close().await;
+    finish(db).await;
+}
+
+/// Drops the seeded database, or with `ONBOARD_BENCH_KEEP=1` keeps it for a closer look
+/// (`sqlite3 FILE`, `psql`) and says where it is.
+async fn finish(db: TestDatabase) {
+    if std::env::var_os("ONBOARD_BENCH_KEEP").is_some() {
+        println!("kept: {}", db.url);
+        return;
+    }
     db.drop_database().await;
 }
 
