@@ -58,6 +58,9 @@ pub enum Command {
     /// Console operators (SPEC §10): create, disable, enable, reset, list.
     #[command(subcommand)]
     Operator(crate::console::cli::OperatorCommand),
+    /// Webhook endpoints and failed deliveries: list, failed, resend, disable, enable.
+    #[command(subcommand)]
+    Webhook(crate::webhook_cli::WebhookCommand),
     /// Send a signed POST with credentials from ONBOARD_URL, ONBOARD_API_KEY,
     /// ONBOARD_HMAC_USERNAME and ONBOARD_HMAC_SECRET, and print the response. Calls to an
     /// endpoint of the API are retried on transient failures (429, 5xx, connection errors),
@@ -496,6 +499,10 @@ async fn run(config: Config, command: Command, actor: &str) -> CliResult {
         Command::Operator(command) => {
             let store = open_store(&config).await?;
             crate::console::cli::run(&store, command, actor, now).await
+        }
+        Command::Webhook(command) => {
+            let store = open_store(&config).await?;
+            crate::webhook_cli::run(&store, command, actor, now).await
         }
         Command::Call { path, file } => call(&path, file.as_deref()).await,
     }

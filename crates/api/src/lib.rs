@@ -36,3 +36,4 @@ pub mod state;
 pub mod telemetry;
 pub mod tls;
 pub mod views;
+pub mod webhook_cli;
