@@ -328,6 +328,8 @@ async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
         Backend::Sqlite => {
             uses(&page, "users_search VIRTUAL TABLE");
             uses(&total, "users_search VIRTUAL TABLE");
+            // The total from the FTS index alone (it knows each user's program): no row read.
+            assert!(!total.contains("users USING"), "{total}");
             // Tried first: the program's newest users along its created_at index.
             let recent = plan.recent.join("\n");
             eprintln!("recent-window plan:\n{recent}");

@@ -23,7 +23,7 @@ use sea_orm::{
     QueryTrait as _,
 };
 
-use super::reads::{programs_filter, recent_filter, user_filter};
+use super::reads::{programs_filter, reads_fts, recent_filter, rowid_in, user_filter};
 use super::rows::{uuid_of, with_meta};
 use crate::SqlStore;
 use crate::entity::users;
@@ -67,19 +67,22 @@ fn branch(
         Reading::Recent => recent_filter(backend, program, q, seek),
         Reading::Index => None,
     };
+    let late = filter.is_none() && reads_fts(backend, q);
     let filter = filter.unwrap_or_else(|| user_filter(backend, program, q));
-    let mut stmt = past_key(backend, filter, seek, limit);
+    let mut stmt = past_key(backend, filter, seek, limit, late);
     let term = q.search().and_then(SearchTerm::new);
     search::USERS.hint(backend, term.as_ref(), &mut stmt);
     stmt
 }
 
-/// The users matching `filter` past the key of `seek`, at most `limit`, in reading order.
+/// The users matching `filter` past the key of `seek`, at most `limit`, in reading order;
+/// `late`: the page chosen first, then its rows read (`reads::rowid_in`).
 fn past_key(
     backend: DbBackend,
     filter: sea_orm::Condition,
     seek: Seek,
     limit: u64,
+    late: bool,
 ) -> SelectStatement {
     let order = newest_first();
     let dir = order.read_order(seek);
@@ -87,10 +90,17 @@ fn past_key(
     if let Some(c) = order.condition(backend, seek) {
         select = select.filter(c);
     }
-    select
+    let page = select
+        .order_by(order.ms.clone(), dir.clone())
+        .order_by(order.id.clone(), dir.clone())
+        .limit(limit);
+    if !late {
+        return page.into_query();
+    }
+    users::Entity::find()
+        .filter(rowid_in(page))
         .order_by(order.ms, dir.clone())
         .order_by(order.id, dir)
-        .limit(limit)
         .into_query()
 }
 
@@ -175,7 +185,13 @@ impl SqlStore {
             let stmt = match programs_filter(backend, &rest, q) {
                 // The matches of several programs at once (`programs_filter`): one pass over
                 // the search index's candidates for them all, not one per program.
-                Some(filter) if rest.len() > 1 => Some(past_key(backend, filter, seek, limit)),
+                Some(filter) if rest.len() > 1 => Some(past_key(
+                    backend,
+                    filter,
+                    seek,
+                    limit,
+                    reads_fts(backend, q),
+                )),
                 _ => statement(backend, &rest, q, seek, per_page, Reading::Index),
             };
             if let Some(stmt) = stmt {

@@ -4,7 +4,7 @@
 use domain::{ProgramId, UserQuery};
 use sea_orm::{ConnectionTrait as _, DbBackend, QuerySelect as _, QueryTrait as _, Statement};
 
-use super::reads::{capped_count_query, page_query, recent_filter, user_filter};
+use super::reads::{count_statement, index_page, page_query, recent_filter, user_filter};
 use crate::SqlStore;
 use crate::error::StorageError;
 
@@ -30,11 +30,8 @@ impl SqlStore {
     ) -> Result<ListingPlan, StorageError> {
         let backend = self.db.get_database_backend();
         let filter = user_filter(backend, program, q);
-        let page = page_query(backend, filter.clone(), q)
-            .offset(q.page().offset())
-            .limit(q.page().per_page())
-            .build(backend);
-        let total = backend.build(&capped_count_query(backend, filter, q));
+        let page = index_page(backend, filter.clone(), q).build(backend);
+        let total = count_statement(backend, program, filter, q);
         let recent = match recent_filter(backend, program, q, crate::Seek::First) {
             Some(recent)
                 if backend == sea_orm::DbBackend::Sqlite

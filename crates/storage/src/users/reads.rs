@@ -2,7 +2,7 @@
 
 use domain::search::SearchTerm;
 use domain::{ProgramId, User, UserId, UserQuery, UserSort};
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait as _, Condition, ConnectionTrait as _, DbBackend, EntityTrait as _, JoinType,
     QueryFilter as _, QueryOrder as _, QuerySelect, QueryTrait as _, Select,
@@ -178,15 +178,14 @@ fn filter_with(
     if let Some(term) = &term {
         cond = cond.add(match recent {
             Some(seek) => search::USERS.recent_matches(backend, &first, term, seek),
-            // Only MariaDB's and a short term's conditions name the program: one program.
-            None => search::USERS.matches(backend, &first, term),
+            None => search::USERS.matches(backend, &ids, term),
         });
     }
     cond
 }
 
 /// The statement counting the users matching `filter`, at most [`COUNTED_TOTAL_CAP`] + 1.
-pub(super) fn capped_count_query(
+fn capped_count_query(
     backend: DbBackend,
     filter: Condition,
     q: &UserQuery,
@@ -205,15 +204,39 @@ pub(super) fn capped_count_query(
         .to_owned()
 }
 
+/// The statement counting the users of `program` matching `filter` (that of `q`), at most
+/// [`COUNTED_TOTAL_CAP`] + 1. SQLite, a term and no other filter: counted in the FTS index
+/// alone, which knows each record's program (10,001 matches of a common term at 1M users
+/// per program: ~4 ms, against ~115 ms reading each candidate's row).
+pub(super) fn count_statement(
+    backend: DbBackend,
+    program: ProgramId,
+    filter: Condition,
+    q: &UserQuery,
+) -> sea_orm::Statement {
+    let only_term = q.email_key().is_none() && q.status().is_none() && q.kyc_status().is_none();
+    match q.search().and_then(SearchTerm::new) {
+        Some(term) if reads_fts(backend, q) && only_term => {
+            search::USERS.fts_count(&program.uuid().to_string(), &term, COUNTED_TOTAL_CAP)
+        }
+        _ => backend.build(&capped_count_query(backend, filter, q)),
+    }
+}
+
 /// The number of users matching `filter`, counting at most [`COUNTED_TOTAL_CAP`] + 1 of them:
 /// (total, whether it is the cap rather than an exact count).
 async fn capped_count(
     store: &SqlStore,
+    program: ProgramId,
     filter: Condition,
     q: &UserQuery,
 ) -> Result<(u64, bool), StorageError> {
-    let count = capped_count_query(store.db.get_database_backend(), filter, q);
-    let n: i64 = match store.db.query_one(&count).await? {
+    let backend = store.db.get_database_backend();
+    let row = store
+        .db
+        .query_one_raw(count_statement(backend, program, filter, q))
+        .await?;
+    let n: i64 = match row {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
     };
@@ -223,6 +246,46 @@ async fn capped_count(
     } else {
         (n, false)
     })
+}
+
+/// SQLite: whether a listing's term is read through the FTS index (three characters or
+/// more), whose candidates are then sorted: see [`rowid_in`].
+pub(super) fn reads_fts(backend: DbBackend, q: &UserQuery) -> bool {
+    backend == DbBackend::Sqlite
+        && q.search()
+            .and_then(SearchTerm::new)
+            .is_some_and(|t| !t.is_short())
+}
+
+/// SQLite: the condition selecting the rows of `page` (a sorted and cut selection of users)
+/// by rowid, for a statement that then reads only those rows in full. The page is chosen
+/// among the candidates' sort keys: sorting every candidate's whole row cost ~40 % more at
+/// 3M users (6,352 candidates of a selective term, `sqlite3` on `cargo xtask bench users`'
+/// database: 48 ms against 28 ms).
+pub(super) fn rowid_in(page: Select<users::Entity>) -> Condition {
+    let keys = page
+        .select_only()
+        .column_as(Expr::cust("\"users\".rowid"), "rowid")
+        .into_query();
+    Condition::all().add(Expr::cust("\"users\".rowid").in_subquery(keys))
+}
+
+/// The statement of a listing's page read through its filter (not the recent window), with
+/// its offset and limit; when the FTS index reads the term, the page is chosen among the
+/// candidates' keys first ([`rowid_in`]).
+pub(super) fn index_page(
+    backend: DbBackend,
+    filter: Condition,
+    q: &UserQuery,
+) -> Select<users::Entity> {
+    let page = page_query(backend, filter, q)
+        .offset(q.page().offset())
+        .limit(q.page().per_page());
+    if reads_fts(backend, q) {
+        page_query(backend, rowid_in(page), q)
+    } else {
+        page
+    }
 }
 
 /// The statement of a page: the filter, the order, not yet the offset and limit.
@@ -280,13 +343,7 @@ pub(super) async fn list(
     };
     let rows = match recent {
         Some(rows) => rows,
-        None => {
-            page_query(backend, filter.clone(), q)
-                .offset(offset)
-                .limit(per_page)
-                .all(&store.db)
-                .await?
-        }
+        None => index_page(backend, filter.clone(), q).all(&store.db).await?,
     };
     let (total, total_is_estimate) = if unfiltered {
         (count_users(&store.db, program).await?, false)
@@ -294,7 +351,7 @@ pub(super) async fn list(
         // A first page that is not full holds every match: no second statement.
         (rows.len() as u64, false)
     } else {
-        capped_count(store, filter, q).await?
+        capped_count(store, program, filter, q).await?
     };
     let items = with_meta(&store.db, rows).await?;
     Ok(Page {
