@@ -8,8 +8,12 @@
 //!   doclist is that program's records, so the match reads only its candidates, and a total
 //!   is counted from the index without reading a row. The triggers compute the key from
 //!   `program_id` (a user's program never changes). Refilled from `users`.
-//! - PostgreSQL and MariaDB: nothing (MariaDB's trigram side table is keyed by program
-//!   already).
+//! - PostgreSQL: `btree_gin` (contrib, trusted, like `pg_trgm`) and one GIN index on
+//!   `(program_id, search_text gin_trgm_ops)` in place of the trigram index on `search_text`
+//!   alone: the bitmap holds one program's candidates (or those of a `program_id IN (…)`), so
+//!   the heap is read for them only. At 200,000 users per program: a common term's capped
+//!   total 197 → 20 ms, a selective term's page 7 → 3 ms.
+//! - MariaDB: nothing (its trigram side table is keyed by program already).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -81,28 +85,57 @@ const SQLITE_DROP: [&str; 4] = [
     "DROP TABLE users_search",
 ];
 
+const POSTGRES_UP: [&str; 3] = [
+    "CREATE EXTENSION IF NOT EXISTS btree_gin",
+    "CREATE INDEX idx_users_program_search_trgm ON users USING gin (program_id, search_text gin_trgm_ops)",
+    "DROP INDEX idx_users_search_trgm",
+];
+
+const POSTGRES_DOWN: [&str; 2] = [
+    "CREATE INDEX idx_users_search_trgm ON users USING gin (search_text gin_trgm_ops)",
+    "DROP INDEX idx_users_program_search_trgm",
+];
+
 // `async_trait` needs the trait's elided `&SchemaManager` (see migration 4).
 #[allow(elided_lifetimes_in_paths)]
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        if manager.get_database_backend() == DbBackend::Sqlite {
-            for sql in sqlite_up() {
-                db.execute_unprepared(&sql).await?;
+        match manager.get_database_backend() {
+            DbBackend::Sqlite => {
+                for sql in sqlite_up() {
+                    db.execute_unprepared(&sql).await?;
+                }
             }
+            DbBackend::Postgres => {
+                for sql in POSTGRES_UP {
+                    db.execute_unprepared(sql).await?;
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        if manager.get_database_backend() == DbBackend::Sqlite {
-            for sql in SQLITE_DROP.iter().chain(SQLITE_DOWN.iter()) {
-                db.execute_unprepared(sql).await?;
-            }
-            db.execute_unprepared("INSERT INTO users_search(users_search) VALUES ('rebuild')")
+        match manager.get_database_backend() {
+            DbBackend::Sqlite => {
+                for sql in SQLITE_DROP.iter().chain(SQLITE_DOWN.iter()) {
+                    db.execute_unprepared(sql).await?;
+                }
+                db.execute_unprepared(
+                    "INSERT INTO users_search(users_search) VALUES ('rebuild')",
+                )
                 .await?;
+            }
+            DbBackend::Postgres => {
+                for sql in POSTGRES_DOWN {
+                    db.execute_unprepared(sql).await?;
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
