@@ -8,11 +8,11 @@
 //!   doclist is that program's records, so the match reads only its candidates, and a total
 //!   is counted from the index without reading a row. The triggers compute the key from
 //!   `program_id` (a user's program never changes). Refilled from `users`.
-//! - PostgreSQL: `btree_gin` (contrib, trusted, like `pg_trgm`) and one GIN index on
-//!   `(program_id, search_text gin_trgm_ops)` in place of the trigram index on `search_text`
-//!   alone: the bitmap holds one program's candidates (or those of a `program_id IN (…)`), so
-//!   the heap is read for them only. At 200,000 users per program: a common term's capped
-//!   total 197 → 20 ms, a selective term's page 7 → 3 ms.
+//! - PostgreSQL: nothing. A GIN index on `(program_id, search_text gin_trgm_ops)` (with
+//!   `btree_gin`) in place of the trigram index alone was measured at 1M users per program
+//!   and refused: a common term's capped total fell from 248 to 112 ms p99, but a selective
+//!   term's console page rose from 49.7 to 73.4 ms (the program's 1M-entry posting tree is
+//!   read for every search), docs/bench-users.md.
 //! - MariaDB: nothing (its trigram side table is keyed by program already).
 
 use sea_orm_migration::prelude::*;
@@ -85,57 +85,28 @@ const SQLITE_DROP: [&str; 4] = [
     "DROP TABLE users_search",
 ];
 
-const POSTGRES_UP: [&str; 3] = [
-    "CREATE EXTENSION IF NOT EXISTS btree_gin",
-    "CREATE INDEX idx_users_program_search_trgm ON users USING gin (program_id, search_text gin_trgm_ops)",
-    "DROP INDEX idx_users_search_trgm",
-];
-
-const POSTGRES_DOWN: [&str; 2] = [
-    "CREATE INDEX idx_users_search_trgm ON users USING gin (search_text gin_trgm_ops)",
-    "DROP INDEX idx_users_program_search_trgm",
-];
-
 // `async_trait` needs the trait's elided `&SchemaManager` (see migration 4).
 #[allow(elided_lifetimes_in_paths)]
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Sqlite => {
-                for sql in sqlite_up() {
-                    db.execute_unprepared(&sql).await?;
-                }
+        if manager.get_database_backend() == DbBackend::Sqlite {
+            for sql in sqlite_up() {
+                db.execute_unprepared(&sql).await?;
             }
-            DbBackend::Postgres => {
-                for sql in POSTGRES_UP {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            _ => {}
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Sqlite => {
-                for sql in SQLITE_DROP.iter().chain(SQLITE_DOWN.iter()) {
-                    db.execute_unprepared(sql).await?;
-                }
-                db.execute_unprepared(
-                    "INSERT INTO users_search(users_search) VALUES ('rebuild')",
-                )
+        if manager.get_database_backend() == DbBackend::Sqlite {
+            for sql in SQLITE_DROP.iter().chain(SQLITE_DOWN.iter()) {
+                db.execute_unprepared(sql).await?;
+            }
+            db.execute_unprepared("INSERT INTO users_search(users_search) VALUES ('rebuild')")
                 .await?;
-            }
-            DbBackend::Postgres => {
-                for sql in POSTGRES_DOWN {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            _ => {}
         }
         Ok(())
     }

@@ -10,8 +10,8 @@
 //! PostgreSQL, a term of three characters or more: each program's branch first looks among
 //! its newest users only (`reads::recent_filter`: a common term fills a page there); the
 //! programs whose branch that does not fill are read again through the search index, all of
-//! them in one second statement (`program_id IN (…)` on the index that leads with the
-//! program: one bitmap for them all).
+//! them in one second statement (`program_id IN (…)`: the trigram index covers every
+//! program, one pass over the term's candidates, not one per program).
 //!
 //! SQLite, a term: each program is read on its own, the same two steps, two programs at a
 //! time on two connections (`search_program`). Its FTS index reads one program's candidates
