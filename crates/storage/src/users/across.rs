@@ -7,20 +7,15 @@
 //! program's rows in full. (`program_id IN (…)` in one query would not do: no index orders
 //! every program's matches by `created_at`, so a common term or no term would sort them all.)
 //!
-//! PostgreSQL, a term of three characters or more: each program's branch first looks among
-//! its newest users only (`reads::recent_filter`: a common term fills a page there); the
-//! programs whose branch that does not fill are read again through the search index, all of
-//! them in one second statement (`program_id IN (…)`: the trigram index covers every
-//! program, one pass over the term's candidates, not one per program).
-//!
-//! SQLite, a term: each program is read on its own, the same two steps, two programs at a
-//! time on two connections (`search_program`). Its FTS index reads one program's candidates
-//! by the program's key; several programs' keys together cost more than every program's
-//! candidates, and one statement runs on one core.
+//! SQLite and PostgreSQL, a term of three characters or more: each program's branch first
+//! looks among its newest users only (`reads::recent_filter`: a common term fills a page
+//! there); the programs whose branch that does not fill are read again through the search
+//! index, all of them in one second statement (one pass over the term's candidates, not one
+//! per program: PostgreSQL's trigram index covers every program, and SQLite's FTS table is
+//! asked the term alone, since an `OR` of several programs' keys costs more than every
+//! program's candidates).
 
 use std::collections::{HashMap, HashSet};
-
-use futures_util::StreamExt as _;
 
 use domain::search::SearchTerm;
 use domain::{ProgramId, User, UserQuery};
@@ -41,10 +36,6 @@ use crate::search;
 /// Branches per statement: SQLite allows 500 terms in a compound `SELECT`. More programs
 /// than this take one statement per this many.
 pub(super) const MAX_BRANCHES: usize = 400;
-
-/// SQLite, a search term over several programs: how many programs are read at once, each on a
-/// connection of its own (this many cores serve one console page).
-const PARALLEL_PROGRAMS: usize = 2;
 
 /// Newest first.
 fn newest_first() -> KeyOrder {
@@ -173,21 +164,6 @@ impl SqlStore {
             .first()
             .is_some_and(|p| recent_filter(backend, *p, q, seek).is_some());
         let mut rows = Vec::new();
-        if backend == DbBackend::Sqlite && recent && programs.len() > 1 {
-            // SQLite, a term: each program on its own, two at a time on two connections. Its
-            // FTS index answers one program's candidates cheaply (its key), several only as
-            // every program's candidates to sort out, and one statement runs on one core.
-            let mut each = futures_util::stream::iter(
-                programs
-                    .iter()
-                    .map(|p| self.search_program(backend, *p, q, seek, per_page)),
-            )
-            .buffered(PARALLEL_PROGRAMS);
-            while let Some(found) = each.next().await {
-                rows.extend(found?);
-            }
-            return self.finish_search(rows, per_page, seek).await;
-        }
         for chunk in programs.chunks(MAX_BRANCHES) {
             let mut rest = chunk.to_vec();
             if recent
@@ -224,37 +200,6 @@ impl SqlStore {
                 rows.extend(self.rows(backend, &stmt).await?);
             }
         }
-        self.finish_search(rows, per_page, seek).await
-    }
-
-    /// One program's rows of a search page: among its newest users first, then (that page not
-    /// full) through the search index.
-    async fn search_program(
-        &self,
-        backend: DbBackend,
-        program: ProgramId,
-        q: &UserQuery,
-        seek: Seek,
-        per_page: u64,
-    ) -> Result<Vec<users::Model>, StorageError> {
-        let limit = keyset::bounded(per_page) + 1;
-        let recent = branch(backend, program, q, seek, limit, Reading::Recent);
-        let found = self.rows(backend, &recent).await?;
-        if found.len() as u64 >= limit {
-            return Ok(found);
-        }
-        let index = branch(backend, program, q, seek, limit, Reading::Index);
-        self.rows(backend, &index).await
-    }
-
-    /// The page of the rows of every program read for it: merged in the reading order, cut,
-    /// and their meta data read.
-    async fn finish_search(
-        &self,
-        rows: Vec<users::Model>,
-        per_page: u64,
-        seek: Seek,
-    ) -> Result<KeysetPage<User>, StorageError> {
         let mut keyed = rows
             .into_iter()
             .map(|row| {

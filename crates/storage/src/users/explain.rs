@@ -53,8 +53,7 @@ impl SqlStore {
     }
 
     /// The plan of the statement `search_users` runs for `programs` (at most 400) and `q` at
-    /// `seek`, a page of 25, through the search index (on SQLite with a term, its branches are
-    /// run one by one: their plans are these).
+    /// `seek`, a page of 25.
     pub async fn explain_user_search(
         &self,
         programs: &[ProgramId],
