@@ -34,7 +34,9 @@ fn program_key(id: &str) -> String {
         })
         .collect();
     let v = format!("({})", digits.join(" + "));
-    format!("char(65536 + (({v} >> 32) & 65535), 65536 + (({v} >> 16) & 65535), 65536 + ({v} & 65535))")
+    format!(
+        "char(65536 + (({v} >> 32) & 65535), 65536 + (({v} >> 16) & 65535), 65536 + ({v} & 65535))"
+    )
 }
 
 fn sqlite_up() -> Vec<String> {

@@ -305,7 +305,12 @@ impl SearchIndex {
 
     /// SQLite: how many of `program`'s records hold the term, at most `cap` + 1, counted in
     /// the FTS index alone (its program keys make the count exact without reading a record).
-    pub(crate) fn fts_count(&self, program: &str, term: &SearchTerm, cap: u64) -> sea_orm::Statement {
+    pub(crate) fn fts_count(
+        &self,
+        program: &str,
+        term: &SearchTerm,
+        cap: u64,
+    ) -> sea_orm::Statement {
         sea_orm::Statement::from_sql_and_values(
             DbBackend::Sqlite,
             format!(

@@ -185,11 +185,7 @@ fn filter_with(
 }
 
 /// The statement counting the users matching `filter`, at most [`COUNTED_TOTAL_CAP`] + 1.
-fn capped_count_query(
-    backend: DbBackend,
-    filter: Condition,
-    q: &UserQuery,
-) -> SelectStatement {
+fn capped_count_query(backend: DbBackend, filter: Condition, q: &UserQuery) -> SelectStatement {
     let mut matching = users::Entity::find()
         .select_only()
         .column(users::Column::Id)
@@ -343,7 +339,11 @@ pub(super) async fn list(
     };
     let rows = match recent {
         Some(rows) => rows,
-        None => index_page(backend, filter.clone(), q).all(&store.db).await?,
+        None => {
+            index_page(backend, filter.clone(), q)
+                .all(&store.db)
+                .await?
+        }
     };
     let (total, total_is_estimate) = if unfiltered {
         (count_users(&store.db, program).await?, false)
