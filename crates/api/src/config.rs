@@ -39,6 +39,8 @@ pub struct Config {
     pub db_idle_in_transaction_timeout_ms: u64,
     /// SQLite: how long a writer waits for the write lock.
     pub sqlite_busy_timeout_ms: u64,
+    /// SQLite: each connection's page cache, in MiB (1–1,024; default 2).
+    pub sqlite_cache_mib: u32,
     /// Minimum age of a user, in years.
     pub min_age: u32,
     /// Largest accepted request body, in bytes.
@@ -106,6 +108,7 @@ impl Default for Config {
             db_statement_timeout_ms: 10_000,
             db_idle_in_transaction_timeout_ms: 15_000,
             sqlite_busy_timeout_ms: 5_000,
+            sqlite_cache_mib: storage::SQLITE_DEFAULT_CACHE_MIB,
             min_age: domain::ParseContext::DEFAULT_MIN_AGE,
             body_limit_bytes: 64 * 1024,
             api_key_cache_ttl_secs: 30,
@@ -168,6 +171,7 @@ const FIELDS: &[&str] = &[
     "db_statement_timeout_ms",
     "db_idle_in_transaction_timeout_ms",
     "sqlite_busy_timeout_ms",
+    "sqlite_cache_mib",
     "tls_cert_file",
     "tls_key_file",
     "webhook_allow_private_targets",
@@ -235,6 +239,7 @@ impl Config {
         db.idle_in_transaction_timeout =
             Duration::from_millis(self.db_idle_in_transaction_timeout_ms);
         db.sqlite_busy_timeout = Duration::from_millis(self.sqlite_busy_timeout_ms);
+        db.sqlite_cache_mib = self.sqlite_cache_mib.clamp(1, 1024);
         db.sqlite_durability = if self.sqlite_synchronous == "normal" {
             storage::SqliteDurability::Normal
         } else {

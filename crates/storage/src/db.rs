@@ -34,6 +34,11 @@ pub struct DatabaseConfig {
     pub sqlite_busy_timeout: Duration,
     /// SQLite: commit durability.
     pub sqlite_durability: SqliteDurability,
+    /// SQLite: each connection's page cache, in MiB (SQLite's own default: 2). A search of a
+    /// large database reads each candidate's pages: with 2 MiB they come from the operating
+    /// system's cache one `pread` at a time; 64 MiB halved the selective search pages at
+    /// 200,000 users per program (docs/bench-users.md), at up to 8 × this much memory.
+    pub sqlite_cache_mib: u32,
     /// Group commit: how many batches of concurrent creates may be written at once; 0 for
     /// the default, 1 (see `group::BATCHES_AT_ONCE`).
     pub create_batches: usize,
@@ -61,6 +66,7 @@ impl DatabaseConfig {
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_durability: SqliteDurability::Full,
+            sqlite_cache_mib: SQLITE_DEFAULT_CACHE_MIB,
             create_batches: 0,
             lock_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(10),
@@ -108,8 +114,12 @@ fn mysql_session(config: &DatabaseConfig) -> Option<String> {
 /// costs memory (measured: 32 connections held 64 MiB under a create load, against 40).
 const SQLITE_MAX_CONNECTIONS: u32 = 8;
 
-/// SQLite's soft limit on its heap, in bytes, for the whole process.
+/// SQLite's soft limit on its heap, in bytes, for the whole process, with page caches of
+/// the default size; larger caches raise it to what they hold together.
 const SQLITE_SOFT_HEAP_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// SQLite's own default page cache per connection, in MiB.
+pub const SQLITE_DEFAULT_CACHE_MIB: u32 = 2;
 
 /// How long a pooled connection may sit idle before it is pinged on its next use.
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
@@ -133,6 +143,9 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, Stor
         // ping on every acquire cost a round trip per statement under load.
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     let busy = config.sqlite_busy_timeout;
+    let cache_kib = i64::from(config.sqlite_cache_mib.max(1)) * 1024;
+    let heap_limit = SQLITE_SOFT_HEAP_LIMIT
+        .max(u64::from(config.sqlite_cache_mib) * 1024 * 1024 * u64::from(max_connections));
     let sync = match config.sqlite_durability {
         SqliteDurability::Full => SqliteSynchronous::Full,
         SqliteDurability::Normal => SqliteSynchronous::Normal,
@@ -145,7 +158,9 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, Stor
             .create_if_missing(true)
             // The page caches of all connections together (2 MiB each by default) stay near
             // this bound: a pool of 16 scanning a large table otherwise holds ~80 MiB.
-            .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT.to_string())
+            .pragma("soft_heap_limit", heap_limit.to_string())
+            // Negative: KiB, not pages.
+            .pragma("cache_size", format!("-{cache_kib}"))
     });
     let pg = [
         ("lock_timeout", millis(config.lock_timeout)),
@@ -406,6 +421,40 @@ mod tests {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+    }
+
+    /// `sqlite_cache_mib` is each connection's page cache, and the process's soft heap limit
+    /// makes room for all of them.
+    #[tokio::test]
+    async fn the_sqlite_page_cache_is_the_configured_size() {
+        let path = std::env::temp_dir().join(format!("onboard-cache-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        for (mib, heap) in [(2u32, 16i64 << 20), (64, 128 << 20)] {
+            let config = DatabaseConfig {
+                max_connections: 2,
+                sqlite_cache_mib: mib,
+                ..DatabaseConfig::new(url.clone())
+            };
+            let db = connect(&config).await.unwrap();
+            let value = |sql: &'static str| {
+                let db = db.clone();
+                async move {
+                    let row = db
+                        .query_one_raw(sea_orm::Statement::from_string(
+                            sea_orm::DbBackend::Sqlite,
+                            sql,
+                        ))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    row.try_get_by_index::<i64>(0).unwrap()
+                }
+            };
+            assert_eq!(value("PRAGMA cache_size").await, -i64::from(mib) * 1024);
+            assert_eq!(value("PRAGMA soft_heap_limit").await, heap);
+            db.close().await.unwrap();
+        }
+        remove(&path);
     }
 
     /// The failure `begin_write` exists for: a deferred transaction that read, then writes

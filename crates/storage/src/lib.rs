@@ -36,8 +36,8 @@ use sea_orm::DatabaseConnection;
 pub use along::{Along, Completion, Origin, Outcome, Render};
 pub use crypto::{Aad, CryptoError, KEY_LEN, Keyring, Sealed, SecretKey};
 pub use db::{
-    DatabaseConfig, SqliteDurability, autovacuum_off, backend, connect, connect_migrated, migrate,
-    migrate_on, ping,
+    DatabaseConfig, SQLITE_DEFAULT_CACHE_MIB, SqliteDurability, autovacuum_off, backend, connect,
+    connect_migrated, migrate, migrate_on, ping,
 };
 pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
