@@ -3,8 +3,6 @@
 //! (who ran it), and a decided case refused a second decision.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-use std::process::Command;
-
 use domain::fixtures::{SeedBusiness, SeedUser};
 use domain::{
     BusinessChange, BusinessId, BusinessOwnerId, ContactId, KycStatus, NewBusiness,
@@ -16,23 +14,11 @@ use storage::{
     ProgramRepository as _, SecretKey, UserRepository as _,
 };
 
+#[path = "support/onboard_cli.rs"]
+mod onboard_cli;
+
 fn onboard(url: &str, keys: &(String, String), args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("ONBOARD_DATA_KEYS", &keys.0)
-        .env("ONBOARD_ACTIVE_KEY", "k1")
-        .env("ONBOARD_BLIND_INDEX_KEY", &keys.1)
-        .env("ONBOARD_LOG_FORMAT", "json")
-        .env_remove("USER")
-        .env_remove("LOGNAME")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    onboard_cli::onboard(url, keys, None, args)
 }
 
 async fn kyb_decide(backend: Backend) {

@@ -6,8 +6,6 @@
 //! with a non-zero exit and change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-use std::process::Command;
-
 use chrono::{Duration, Utc};
 use domain::fixtures::SeedUser;
 use domain::{
@@ -20,22 +18,11 @@ use storage::{
     UserRepository as _, WebhookRepository as _,
 };
 
+#[path = "support/onboard_cli.rs"]
+mod onboard_cli;
+
 fn onboard(url: &str, keys: &(String, String), args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_onboard"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("ONBOARD_DATA_KEYS", &keys.0)
-        .env("ONBOARD_ACTIVE_KEY", "k1")
-        .env("ONBOARD_BLIND_INDEX_KEY", &keys.1)
-        .env("ONBOARD_LOG_FORMAT", "json")
-        .env("USER", "alice")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    onboard_cli::onboard(url, keys, Some("alice"), args)
 }
 
 /// An endpoint of `program` taking `types` (every type when `None`); answers it with its
