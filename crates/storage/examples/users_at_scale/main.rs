@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::{NewUser, ParseContext, RawUserQuery, UserId, UserQuery};
+use domain::{NewUser, ParseContext, ProgramId, RawUserQuery, UserId, UserQuery};
 use sea_orm::ConnectionTrait as _;
 use storage::testing::{Backend, TestDatabase};
 use storage::{
@@ -108,7 +108,7 @@ fn search(text: &str) -> UserQuery {
     .unwrap()
 }
 
-async fn run(backend: Backend, count: u32, console_only: bool) {
+async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
     let Some(db) = TestDatabase::create(backend).await.unwrap() else {
         println!("{backend:?}: not configured, skipped");
         return;
@@ -125,7 +125,7 @@ async fn run(backend: Backend, count: u32, console_only: bool) {
     .unwrap();
     let mut config = DatabaseConfig::new(db.url.clone());
     config.max_connections = 16;
-    let store = Arc::new(SqlStore::open(&config, keys).await.unwrap());
+    let store = Arc::new(SqlStore::open(&config, keys.clone()).await.unwrap());
     let mut programs = Vec::new();
     for name in ["before", "measured", "after"] {
         programs.push(
@@ -212,21 +212,44 @@ async fn run(backend: Backend, count: u32, console_only: bool) {
         Backend::Sqlite => {}
     }
 
-    console::measure(
-        &store,
-        &format!("{backend:?}"),
-        count,
-        program,
-        console_seeded,
-    )
-    .await;
-    if console_only {
-        let store = Arc::try_unwrap(store).ok().unwrap();
-        let _ = store.connection().clone().close().await;
-        finish(db).await;
-        return;
-    }
+    close(store).await;
 
+    // Each SQLite page cache asked for is measured on the same seeded database, each with a
+    // fresh store (empty caches); the other databases have no such setting.
+    let caches = if backend == Backend::Sqlite {
+        caches
+    } else {
+        &[storage::SQLITE_DEFAULT_CACHE_MIB][..]
+    };
+    for &cache_mib in caches {
+        if backend == Backend::Sqlite {
+            println!("\n### SQLite page cache: {cache_mib} MiB per connection\n");
+        }
+        config.sqlite_cache_mib = cache_mib;
+        let store = Arc::new(SqlStore::open(&config, keys.clone()).await.unwrap());
+        console::measure(
+            &store,
+            &format!("{backend:?}"),
+            count,
+            program,
+            console_seeded,
+        )
+        .await;
+        if !console_only {
+            listings(backend, &store, count, program).await;
+        }
+        close(store).await;
+    }
+    finish(db).await;
+}
+
+async fn close(store: Arc<SqlStore>) {
+    let store = Arc::try_unwrap(store).ok().unwrap();
+    let _ = store.connection().clone().close().await;
+}
+
+/// Issue 17's listings and searches of the measured program, and their targets.
+async fn listings(backend: Backend, store: &Arc<SqlStore>, count: u32, program: ProgramId) {
     // The terms: a full last name of the measured program (selective), an ending that about
     // a tenth of last names have (common), two letters (a prefix), and an email.
     let selective_names: Vec<String> = (0..50).map(|k| people::last_name(count + k * 7)).collect();
@@ -403,10 +426,6 @@ async fn run(backend: Backend, count: u32, console_only: bool) {
         common_rate / gets,
         verdict(selective / gets >= 0.3)
     );
-
-    let store = Arc::try_unwrap(store).ok().unwrap();
-    let _ = store.connection().clone().close().await;
-    finish(db).await;
 }
 
 /// Drops the seeded database, or with `ONBOARD_BENCH_KEEP=1` keeps it for a closer look
@@ -446,7 +465,20 @@ async fn main() {
     );
     // `console`: only the console's pages (issue 21), not the listings of issue 17.
     let console_only = args.iter().any(|a| a == "console");
+    // `cache=MIB[,MIB…]`: SQLite's page cache per connection (the service's
+    // `sqlite_cache_mib`), each measured in turn on the same seeded database.
+    let caches: Vec<u32> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("cache="))
+        .map_or_else(
+            || vec![storage::SQLITE_DEFAULT_CACHE_MIB],
+            |list| {
+                list.split(',')
+                    .map(|c| c.parse().expect("cache=MIB[,MIB…]"))
+                    .collect()
+            },
+        );
     for backend in backends {
-        run(backend, count, console_only).await;
+        run(backend, count, console_only, &caches).await;
     }
 }
