@@ -303,6 +303,20 @@ impl SearchIndex {
         )
     }
 
+    /// SQLite: the condition selecting the `n` records of `programs` holding `term` that were
+    /// inserted last (the highest rowids), read from the FTS index in descending rowid order
+    /// and no further (`users::walk`).
+    pub(crate) fn fts_newest(&self, programs: &[String], term: &SearchTerm, n: u64) -> SimpleExpr {
+        Expr::cust_with_values(
+            format!(
+                "\"{t}\".rowid IN (SELECT rowid FROM \"{f}\" WHERE \"{f}\" MATCH ? ORDER BY rowid DESC LIMIT {n})",
+                t = self.table,
+                f = self.fts
+            ),
+            [fts_query(programs, term)],
+        )
+    }
+
     /// SQLite: how many of `program`'s records hold the term, at most `cap` + 1, counted in
     /// the FTS index alone (its program keys make the count exact without reading a record).
     pub(crate) fn fts_count(

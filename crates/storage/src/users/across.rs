@@ -163,8 +163,16 @@ impl SqlStore {
         let recent = programs
             .first()
             .is_some_and(|p| recent_filter(backend, *p, q, seek).is_some());
-        let mut rows = Vec::new();
+        // SQLite: the FTS index read newest first, when that settles the page (`walk`).
+        let walked = self
+            .walk_newest(programs, q, seek, &newest_first(), limit)
+            .await?;
+        let settled = walked.is_some();
+        let mut rows = walked.unwrap_or_default();
         for chunk in programs.chunks(MAX_BRANCHES) {
+            if settled {
+                break;
+            }
             let mut rest = chunk.to_vec();
             if recent
                 && let Some(stmt) = statement(backend, chunk, q, seek, per_page, Reading::Recent)

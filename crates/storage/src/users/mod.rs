@@ -7,6 +7,7 @@
 //! - `changes`: lifecycle changes and partial updates, the row locked.
 //! - `reads`: one user, a page, the audit trail.
 //! - `across`: the console's search across programs, a keyset page at a time.
+//! - `walk`: SQLite, a search page read from the FTS index newest first, stopping early.
 //! - `explain`: the database's plan of a listing (which index a search uses).
 
 mod across;
@@ -16,6 +17,7 @@ mod create;
 mod explain;
 mod reads;
 pub(crate) mod rows;
+mod walk;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
