@@ -683,6 +683,25 @@ async fn insertion_order_is_not_creation_order(db: &TestDb, _keys: &Keys) {
             programs.len()
         );
     }
+    // The API's listing, pages of 5 by offset, with its total.
+    let mut listed = Vec::new();
+    for page in 1..=9 {
+        let q = UserQuery::parse(&RawUserQuery {
+            search: Some("marlowe".into()),
+            page: Some(page),
+            per_page: Some(5),
+            ..RawUserQuery::default()
+        })
+        .unwrap();
+        let got = store.list_users(p, &q).await.unwrap();
+        assert_eq!(
+            (got.total, got.total_is_estimate),
+            (expected.len() as u64, false),
+            "page {page}"
+        );
+        listed.extend(got.items.iter().map(domain::User::id));
+    }
+    assert_eq!(listed, expected, "the API's listing, newest first");
 }
 contract!(
     insertion_order_is_not_creation_order,

@@ -38,7 +38,7 @@ use crate::search;
 pub(super) const MAX_BRANCHES: usize = 400;
 
 /// Newest first.
-fn newest_first() -> KeyOrder {
+pub(super) fn newest_first() -> KeyOrder {
     KeyOrder {
         ms: Expr::col((users::Entity, users::Column::CreatedAt)),
         id: Expr::col((users::Entity, users::Column::Id)),

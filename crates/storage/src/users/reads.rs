@@ -8,6 +8,7 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _, QuerySelect, QueryTrait as _, Select,
 };
 
+use super::across::newest_first;
 use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of, with_meta};
 use crate::SqlStore;
 use crate::entity::{user_events, user_meta_data, users};
@@ -324,8 +325,28 @@ pub(super) async fn list(
         && q.kyc_status().is_none();
     let backend = store.db.get_database_backend();
     let (offset, per_page) = (q.page().offset(), q.page().per_page());
+    // SQLite, newest first: the FTS index read down from its newest match, when that
+    // settles the page (`walk`).
+    let walked = match q.sort() {
+        UserSort::CreatedDesc => store
+            .walk_newest(
+                &[program],
+                q,
+                Seek::First,
+                &newest_first(),
+                offset + per_page,
+            )
+            .await?
+            .map(|rows| {
+                rows.into_iter()
+                    .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                    .collect::<Vec<_>>()
+            }),
+        _ => None,
+    };
     // SQLite only: PostgreSQL's planner already weighs the trigram index against a walk.
     let recent = match recent_filter(backend, program, q, Seek::First) {
+        _ if walked.is_some() => walked,
         Some(recent) if backend == DbBackend::Sqlite && q.sort() == UserSort::CreatedDesc => {
             let rows = page_query(backend, recent, q)
                 .offset(offset)

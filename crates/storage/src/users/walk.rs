@@ -30,8 +30,27 @@ use crate::search;
 /// neighbour's first row, then more as long as the bound does not settle the page.
 const DEPTHS: [u64; 3] = [2, 8, 32];
 
-/// D, migration 21's bound.
-const LATENESS: &str = "(SELECT lateness_ms FROM users_insert_order WHERE id = 1)";
+/// The most matches a walk reads: a deep page (an offset into the API's listing) is read
+/// through the index in full instead.
+const MAX_WALKED: u64 = 4096;
+
+/// Migration 21's bound: `ordered`, and D.
+const BOUND: [&str; 2] = [
+    "(SELECT ordered FROM users_insert_order WHERE id = 1)",
+    "(SELECT lateness_ms FROM users_insert_order WHERE id = 1)",
+];
+
+/// What is known of the matches a walk has not read (those inserted before all it read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Bound {
+    /// Every user was inserted with a larger key than all before it: each unread match's
+    /// key is smaller than every key read.
+    Ordered,
+    /// Each unread match was created at most this many ms after the oldest match read.
+    Lateness(i64),
+    /// Nothing (migration 21's row is missing): only a walk that read every match settles.
+    Unknown,
+}
 
 /// One match read by the walk: its rowid, its sort key, and whether it passes the other
 /// filters (a match that does not still bounds the ones below it).
@@ -45,8 +64,8 @@ pub(super) struct Walked {
 
 /// Which of `walked` (the `n` highest-rowid matches, or all of them when fewer than `n`)
 /// are the first `limit` in newest-first order, if the walk proves that no match below it
-/// belongs there: their indexes in `walked`, newest first. `lateness`: D.
-pub(super) fn settle(walked: &[Walked], n: u64, limit: u64, lateness: i64) -> Option<Vec<usize>> {
+/// belongs there: their indexes in `walked`, newest first.
+pub(super) fn settle(walked: &[Walked], n: u64, limit: u64, bound: Bound) -> Option<Vec<usize>> {
     let mut kept: Vec<usize> = (0..walked.len()).filter(|&i| walked[i].kept).collect();
     kept.sort_by(|&a, &b| (walked[b].ms, &walked[b].id).cmp(&(walked[a].ms, &walked[a].id)));
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -54,10 +73,13 @@ pub(super) fn settle(walked: &[Walked], n: u64, limit: u64, lateness: i64) -> Op
     if !exhausted {
         let last = walked[*kept.get(limit.checked_sub(1)?)?].ms;
         let oldest = walked.iter().map(|w| w.ms).min()?;
-        // Every unread match: created at most `oldest + lateness`, so strictly older than
-        // the page's last row when this holds.
-        if last <= oldest.saturating_add(lateness) {
-            return None;
+        match bound {
+            // Every unread match is older than every match read, the page's last included.
+            Bound::Ordered => {}
+            // Every unread match: created at most `oldest + lateness`, so strictly older
+            // than the page's last row when this holds.
+            Bound::Lateness(lateness) if last > oldest.saturating_add(lateness) => {}
+            Bound::Lateness(_) | Bound::Unknown => return None,
         }
     }
     kept.truncate(limit);
@@ -89,22 +111,33 @@ impl SqlStore {
         let filter = others(backend, &ids, q, seek, order);
         for depth in DEPTHS {
             let n = limit.saturating_mul(depth);
+            if n > MAX_WALKED {
+                break;
+            }
             let stmt = users::Entity::find()
                 .select_only()
                 .column_as(Expr::cust("\"users\".rowid"), "rowid")
                 .column(users::Column::CreatedAt)
                 .column(users::Column::Id)
                 .expr_as(Expr::case(filter.clone(), 1).finally(0), "kept")
-                // D in the same statement, so of the same snapshot as the matches read.
-                .expr_as(Expr::cust(LATENESS), "lateness")
+                // The bound in the same statement, so of the same snapshot as the matches.
+                .expr_as(Expr::cust(BOUND[0]), "ordered")
+                .expr_as(Expr::cust(BOUND[1]), "lateness")
                 .filter(search::USERS.fts_newest(&ids, &term, n))
                 .into_query();
             let rows = self.db.query_all_raw(backend.build(&stmt)).await?;
-            let mut lateness = None;
+            let mut bound = Bound::Unknown;
             let walked = rows
                 .iter()
                 .map(|r| {
-                    lateness = r.try_get_by_index::<Option<i64>>(4)?;
+                    bound = match (
+                        r.try_get_by_index::<Option<i64>>(4)?,
+                        r.try_get_by_index::<Option<i64>>(5)?,
+                    ) {
+                        (Some(1), _) => Bound::Ordered,
+                        (_, Some(d)) => Bound::Lateness(d),
+                        _ => Bound::Unknown,
+                    };
                     Ok(Walked {
                         rowid: r.try_get_by_index(0)?,
                         ms: r.try_get_by_index(1)?,
@@ -113,13 +146,14 @@ impl SqlStore {
                     })
                 })
                 .collect::<Result<Vec<_>, StorageError>>()?;
-            // Without migration 21's row, no bound: only a walk that reads every match.
-            let Some(page) = settle(&walked, n, limit, lateness.unwrap_or(i64::MAX)) else {
+            let Some(page) = settle(&walked, n, limit, bound) else {
                 continue;
             };
             if page.is_empty() {
                 return Ok(Some(Vec::new()));
             }
+            // The page's rows by rowid alone (with the filters beside it, SQLite's planner
+            // would rather range over the program's index: ~45 ms at 600k users).
             let rowids: Vec<i64> = page.iter().map(|&i| walked[i].rowid).collect();
             let marks = vec!["?"; rowids.len()].join(", ");
             let mut rows = users::Entity::find()
@@ -127,7 +161,6 @@ impl SqlStore {
                     format!("\"users\".rowid IN ({marks})"),
                     rowids,
                 ))
-                .filter(filter)
                 .all(&self.db)
                 .await?;
             rows.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
@@ -182,16 +215,25 @@ mod tests {
         // Read down from rowid 10: created_at falls with the rowid.
         let walked: Vec<Walked> = (0..6).map(|k| w(10 - k, 100 - 10 * k, true)).collect();
         // The page of 3 ends at ms 80; unread matches are at most 50 + D.
-        assert_eq!(settle(&walked, 6, 3, 0), Some(vec![0, 1, 2]));
-        assert_eq!(settle(&walked, 6, 3, 29), Some(vec![0, 1, 2]));
         assert_eq!(
-            settle(&walked, 6, 3, 30),
+            settle(&walked, 6, 3, Bound::Lateness(0)),
+            Some(vec![0, 1, 2])
+        );
+        assert_eq!(
+            settle(&walked, 6, 3, Bound::Lateness(29)),
+            Some(vec![0, 1, 2])
+        );
+        assert_eq!(
+            settle(&walked, 6, 3, Bound::Lateness(30)),
             None,
             "an unread match could be at 80"
         );
         // The walk read every match (fewer than asked): whatever D.
-        assert_eq!(settle(&walked, 7, 3, 1_000), Some(vec![0, 1, 2]));
-        assert_eq!(settle(&walked, 7, 10, 1_000), Some((0..6).collect()));
+        assert_eq!(settle(&walked, 7, 3, Bound::Unknown), Some(vec![0, 1, 2]));
+        assert_eq!(
+            settle(&walked, 7, 10, Bound::Unknown),
+            Some((0..6).collect())
+        );
     }
 
     #[test]
@@ -205,13 +247,24 @@ mod tests {
             w(6, 40, false),
         ];
         // Newest first among the kept: 10 (100), 7 (80), 9 (60); unread ≤ 40 + D.
-        assert_eq!(settle(&walked, 5, 3, 10), Some(vec![0, 3, 1]));
-        assert_eq!(settle(&walked, 5, 3, 20), None);
+        assert_eq!(
+            settle(&walked, 5, 3, Bound::Lateness(10)),
+            Some(vec![0, 3, 1])
+        );
+        assert_eq!(settle(&walked, 5, 3, Bound::Lateness(20)), None);
         // Fewer kept than the page, and more may be unread: not settled.
-        assert_eq!(settle(&walked, 5, 4, 0), None);
+        assert_eq!(settle(&walked, 5, 4, Bound::Lateness(0)), None);
         // Ties on created_at at the page's edge: an unread match may share it.
         let tied = vec![w(3, 50, true), w(2, 50, true), w(1, 50, true)];
-        assert_eq!(settle(&tied, 3, 2, 0), None);
-        assert_eq!(settle(&tied, 4, 2, 0), Some(vec![0, 1]));
+        assert_eq!(settle(&tied, 3, 2, Bound::Lateness(0)), None);
+        assert_eq!(settle(&tied, 4, 2, Bound::Lateness(0)), Some(vec![0, 1]));
+        // Inserted in key order: the ties below are older (smaller ids) than those read.
+        assert_eq!(settle(&tied, 3, 2, Bound::Ordered), Some(vec![0, 1]));
+        assert_eq!(settle(&walked, 5, 3, Bound::Unknown), None);
+        assert_eq!(
+            settle(&walked, 5, 4, Bound::Ordered),
+            None,
+            "fewer kept than a page"
+        );
     }
 }
