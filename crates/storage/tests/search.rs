@@ -707,3 +707,103 @@ contract!(
     insertion_order_is_not_creation_order,
     insertion_order_is_not_creation_order
 );
+
+/// SQLite: migration 21 fills its bound from the users already there (in rowid order), and
+/// its trigger keeps it with every insert.
+#[tokio::test]
+async fn the_insertion_order_bound_is_filled_then_kept() {
+    use migrations::{Migrator, MigratorTrait as _};
+    let db = storage::testing::TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261130_000021_users_insert_order")
+        .unwrap();
+    Migrator::up(&conn, Some(u32::try_from(before).unwrap()))
+        .await
+        .unwrap();
+    let program = uuid::Uuid::now_v7();
+    conn.execute_unprepared(&format!(
+        "INSERT INTO programs (id, name, created_at) VALUES ('{program}', 'old', 0)"
+    ))
+    .await
+    .unwrap();
+    // Created at 5000, 9000, then 2000 (7 s late), then 9000 again with a smaller id.
+    let ids = [
+        "00000000-0000-7000-8000-00000000000b",
+        "00000000-0000-7000-8000-00000000000c",
+        "00000000-0000-7000-8000-00000000000d",
+        "00000000-0000-7000-8000-00000000000a",
+    ];
+    for (n, (id, at)) in ids.iter().zip([5000, 9000, 2000, 9000]).enumerate() {
+        conn.execute_unprepared(&format!(
+            "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
+             phone_number, address_one, city, state, country, postal_code, \
+             status, kyc_status, created_at, updated_at) VALUES \
+             ('{id}', '{program}', 'Ida', 'Old', 'old{n}@example.com', 'old{n}@example.com', \
+             '+1212555000{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', \
+             'active', 'not_started', {at}, {at})"
+        ))
+        .await
+        .unwrap();
+    }
+    let bound = |conn: sea_orm::DatabaseConnection| async move {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT newest_ms, newest_id, lateness_ms, ordered FROM users_insert_order",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            row.try_get_by_index::<i64>(0).unwrap(),
+            row.try_get_by_index::<String>(1).unwrap(),
+            row.try_get_by_index::<i64>(2).unwrap(),
+            row.try_get_by_index::<i64>(3).unwrap(),
+        )
+    };
+    // The first two only, in key order: filled as ordered.
+    let conn2 = sea_orm::Database::connect(&db.url).await.unwrap();
+    conn2
+        .execute_unprepared(&format!(
+            "DELETE FROM users WHERE id IN ('{}', '{}')",
+            ids[2], ids[3]
+        ))
+        .await
+        .unwrap();
+    Migrator::up(&conn2, Some(1)).await.unwrap();
+    assert_eq!(bound(conn2.clone()).await, (9000, ids[1].to_owned(), 0, 1));
+    // Then the trigger: the same instant with a smaller id breaks the order, not the lateness.
+    for (n, (id, at)) in [(ids[3], 9000), (ids[2], 2000)].into_iter().enumerate() {
+        conn2
+            .execute_unprepared(&format!(
+                "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
+                 phone_number, address_one, city, state, country, postal_code, \
+                 status, kyc_status, created_at, updated_at) VALUES \
+                 ('{id}', '{program}', 'Ida', 'New', 'new{n}@example.com', 'new{n}@example.com', \
+                 '+1212555100{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', \
+                 'active', 'not_started', {at}, {at})"
+            ))
+            .await
+            .unwrap();
+        let expected = [
+            (9000, ids[1].to_owned(), 0, 0),
+            (9000, ids[1].to_owned(), 7000, 0),
+        ];
+        assert_eq!(bound(conn2.clone()).await, expected[n]);
+    }
+    // Filled from all four, in rowid order: as the trigger left it.
+    Migrator::down(&conn2, Some(1)).await.unwrap();
+    Migrator::up(&conn2, Some(1)).await.unwrap();
+    assert_eq!(
+        bound(conn2.clone()).await,
+        (9000, ids[1].to_owned(), 7000, 0)
+    );
+    let _ = conn.close().await;
+    let _ = conn2.close().await;
+    db.drop_database().await;
+}
