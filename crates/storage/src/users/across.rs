@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use domain::search::SearchTerm;
 use domain::{ProgramId, User, UserQuery};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, Asterisk, Query, SelectStatement, UnionType};
 use sea_orm::{
     DbBackend, EntityTrait as _, Order, QueryFilter as _, QueryOrder as _, QuerySelect as _,
     QueryTrait as _,
@@ -27,24 +27,16 @@ use sea_orm::{
 
 use super::reads::{programs_filter, reads_fts, recent_filter, rowid_in, user_filter};
 use super::rows::{uuid_of, with_meta};
+use super::walk::newest_first;
 use crate::SqlStore;
 use crate::entity::users;
 use crate::error::StorageError;
-use crate::keyset::{self, KeyOrder, KeysetPage, PageKey, Seek};
+use crate::keyset::{self, KeysetPage, PageKey, Seek};
 use crate::search;
 
 /// Branches per statement: SQLite allows 500 terms in a compound `SELECT`. More programs
 /// than this take one statement per this many.
 pub(super) const MAX_BRANCHES: usize = 400;
-
-/// Newest first.
-pub(super) fn newest_first() -> KeyOrder {
-    KeyOrder {
-        ms: Expr::col((users::Entity, users::Column::CreatedAt)),
-        id: Expr::col((users::Entity, users::Column::Id)),
-        descending: true,
-    }
-}
 
 /// How a statement's branches find their matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

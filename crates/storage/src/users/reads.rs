@@ -8,8 +8,8 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _, QuerySelect, QueryTrait as _, Select,
 };
 
-use super::across::newest_first;
 use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of, with_meta};
+use super::walk::newest_first;
 use crate::SqlStore;
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, Problem, StorageError};

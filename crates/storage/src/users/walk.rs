@@ -52,6 +52,15 @@ pub(super) enum Bound {
     Unknown,
 }
 
+/// The listing's order newest first: `created_at`, then id, descending.
+pub(super) fn newest_first() -> KeyOrder {
+    KeyOrder {
+        ms: Expr::col((users::Entity, users::Column::CreatedAt)),
+        id: Expr::col((users::Entity, users::Column::Id)),
+        descending: true,
+    }
+}
+
 /// One match read by the walk: its rowid, its sort key, and whether it passes the other
 /// filters (a match that does not still bounds the ones below it).
 #[derive(Clone, Debug, PartialEq, Eq)]
