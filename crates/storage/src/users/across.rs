@@ -25,9 +25,9 @@ use sea_orm::{
     QueryTrait as _,
 };
 
+use super::order::newest_first;
 use super::reads::{programs_filter, reads_fts, recent_filter, rowid_in, user_filter};
 use super::rows::{uuid_of, with_meta};
-use super::walk::newest_first;
 use crate::SqlStore;
 use crate::entity::users;
 use crate::error::StorageError;

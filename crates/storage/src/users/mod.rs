@@ -7,6 +7,7 @@
 //! - `changes`: lifecycle changes and partial updates, the row locked.
 //! - `reads`: one user, a page, the audit trail.
 //! - `across`: the console's search across programs, a keyset page at a time.
+//! - `order`: the listings' newest-first order and their filters besides program and term.
 //! - `walk`: SQLite, a search page read from the FTS index newest first, stopping early.
 //! - `explain`: the database's plan of a listing (which index a search uses).
 
@@ -15,6 +16,7 @@ pub(crate) mod batch;
 pub(crate) mod changes;
 mod create;
 mod explain;
+mod order;
 mod reads;
 pub(crate) mod rows;
 mod walk;

@@ -8,8 +8,8 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _, QuerySelect, QueryTrait as _, Select,
 };
 
+use super::order::{newest_first, with_attributes};
 use super::rows::{count_users, ssn_aad, user_from_rows, uuid_of, with_meta};
-use super::walk::newest_first;
 use crate::SqlStore;
 use crate::entity::{user_events, user_meta_data, users};
 use crate::error::{Entity, Problem, StorageError};
@@ -162,20 +162,12 @@ fn filter_with(
     let ids: Vec<String> = programs.iter().map(|p| p.uuid().to_string()).collect();
     let first = ids.first().cloned().unwrap_or_default();
     let term = q.search().and_then(SearchTerm::new);
-    let mut cond = Condition::all().add(match recent {
+    let program = Condition::all().add(match recent {
         // The program's created_at index is what the recent window walks.
         Some(_) => users::Column::ProgramId.eq(first.as_str()),
         None => search::USERS.program_filter(backend, &ids, term.as_ref()),
     });
-    if let Some(email) = q.email_key() {
-        cond = cond.add(users::Column::EmailKey.eq(email));
-    }
-    if let Some(status) = q.status() {
-        cond = cond.add(users::Column::Status.eq(status.as_str()));
-    }
-    if let Some(kyc) = q.kyc_status() {
-        cond = cond.add(users::Column::KycStatus.eq(kyc.as_str()));
-    }
+    let mut cond = with_attributes(program, q);
     if let Some(term) = &term {
         cond = cond.add(match recent {
             Some(seek) => search::USERS.recent_matches(backend, &first, term, seek),

@@ -4,13 +4,14 @@
 //! order. A page of a term's newest matches is then usually among the last few dozen matches
 //! inserted: at 3M users, reading them takes ~1 ms where reading every match (6,169 for a
 //! selective term) and sorting them by `created_at` takes ~35 ms. What makes it exact is the
-//! bound kept by migration 21 (`users_insert_order.lateness_ms`, D): a user inserted before
-//! another was created at most D after it. So when the walk down from the highest rowid has
-//! read `n` matches, every match it has not read was created at most D after the oldest one
-//! it read; if the page's last row is newer than that by more than D, no unread match can
-//! belong to the page. Otherwise the walk goes deeper, and after [`DEPTHS`] it gives up:
-//! the caller reads the index in full (an import of old users makes D large; a deep page
-//! past a key walks past every newer match first).
+//! bound kept by migration 21 in `users_insert_order`: `ordered` (every user was inserted
+//! with a larger `(created_at, id)` than all before it, so no unread match can precede one
+//! read), or else `lateness_ms`, D (a user inserted before another was created at most D
+//! after it: when the walk down from the highest rowid has read `n` matches, every match it
+//! has not read was created at most D after the oldest one it read, so a page whose last row
+//! is newer than that by more than D is settled). Otherwise the walk goes deeper, and after
+//! [`DEPTHS`] it gives up: the caller reads the index in full (an import of old users makes
+//! D large; a deep page past a key walks past every newer match first).
 
 use domain::search::SearchTerm;
 use domain::{ProgramId, UserQuery};
@@ -20,6 +21,7 @@ use sea_orm::{
     QueryFilter as _, QuerySelect as _, QueryTrait as _,
 };
 
+use super::order::with_attributes;
 use crate::SqlStore;
 use crate::entity::users;
 use crate::error::StorageError;
@@ -50,15 +52,6 @@ pub(super) enum Bound {
     Lateness(i64),
     /// Nothing (migration 21's row is missing): only a walk that read every match settles.
     Unknown,
-}
-
-/// The listing's order newest first: `created_at`, then id, descending.
-pub(super) fn newest_first() -> KeyOrder {
-    KeyOrder {
-        ms: Expr::col((users::Entity, users::Column::CreatedAt)),
-        id: Expr::col((users::Entity, users::Column::Id)),
-        descending: true,
-    }
 }
 
 /// One match read by the walk: its rowid, its sort key, and whether it passes the other
@@ -187,23 +180,15 @@ fn others(
     seek: Seek,
     order: &KeyOrder,
 ) -> Condition {
-    let mut cond = Condition::all().add(match programs {
+    let program = Condition::all().add(match programs {
         [one] => users::Column::ProgramId.eq(one.as_str()),
         _ => users::Column::ProgramId.is_in(programs.iter().map(String::as_str)),
     });
-    if let Some(email) = q.email_key() {
-        cond = cond.add(users::Column::EmailKey.eq(email));
+    let cond = with_attributes(program, q);
+    match order.condition(backend, seek) {
+        Some(past) => cond.add(past),
+        None => cond,
     }
-    if let Some(status) = q.status() {
-        cond = cond.add(users::Column::Status.eq(status.as_str()));
-    }
-    if let Some(kyc) = q.kyc_status() {
-        cond = cond.add(users::Column::KycStatus.eq(kyc.as_str()));
-    }
-    if let Some(past) = order.condition(backend, seek) {
-        cond = cond.add(past);
-    }
-    cond
 }
 
 #[cfg(test)]
