@@ -134,7 +134,8 @@ fn bench(args: &[String]) -> Result<()> {
         }
         Some("users") => {
             // COUNT (default 1,000,000) and the databases (`postgres`, `sqlite`, `mysql`;
-            // default PostgreSQL and SQLite), in any order.
+            // default PostgreSQL and SQLite), in any order; `console` for the console's pages
+            // only; `cache=MIB[,MIB…]` to measure each SQLite page cache size in turn.
             let mut command = vec![
                 "run",
                 "--release",
