@@ -373,20 +373,24 @@ async fn the_search_index_is_used(db: &TestDb, _keys: &Keys) {
 }
 contract!(the_search_index_is_used, the_search_index_is_used);
 
-/// Users written before migration 10 get their search text from its backfill (and, on SQLite,
-/// their FTS rows; on MariaDB, their trigrams): a database upgraded in place finds them.
-async fn existing_users_are_backfilled(backend: Backend) {
+/// A fresh database of `backend` migrated up to (not including) migration `name`, its
+/// connection, and a program inserted by hand; `None` when `backend` is not configured.
+async fn migrated_before(
+    backend: Backend,
+    name: &str,
+) -> Option<(
+    storage::testing::TestDatabase,
+    sea_orm::DatabaseConnection,
+    uuid::Uuid,
+)> {
     use migrations::{Migrator, MigratorTrait as _};
-    let Some(db) = storage::testing::TestDatabase::create(backend)
+    let db = storage::testing::TestDatabase::create(backend)
         .await
-        .unwrap()
-    else {
-        return;
-    };
+        .unwrap()?;
     let conn = sea_orm::Database::connect(&db.url).await.unwrap();
     let before = Migrator::migrations()
         .iter()
-        .position(|m| m.name() == "m20261129_000010_user_search")
+        .position(|m| m.name() == name)
         .unwrap();
     Migrator::up(&conn, Some(u32::try_from(before).unwrap()))
         .await
@@ -397,18 +401,35 @@ async fn existing_users_are_backfilled(backend: Backend) {
     ))
     .await
     .unwrap();
-    for (n, first, last) in [(1, "Élodie", "Weißmann"), (2, "Zoë", "Durand")] {
-        conn.execute_unprepared(&format!(
-            "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
-             phone_number, address_one, city, state, country, postal_code, username, \
-             username_key, status, kyc_status, created_at, updated_at) VALUES \
-             ('{}', '{program}', '{first}', '{last}', 'Old{n}@Example.com', 'old{n}@example.com', \
-             '+1212555000{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', 'Old{n}', 'old{n}', \
-             'active', 'not_started', {n}, {n})",
-            uuid::Uuid::now_v7()
-        ))
-        .await
-        .unwrap();
+    Some((db, conn, program))
+}
+
+/// A user row written by hand (as an older version of the service left it): user `n` of
+/// `program`, created at `at` ms.
+fn raw_user(id: &str, program: uuid::Uuid, n: u32, name: (&str, &str), at: i64) -> String {
+    let (first, last) = name;
+    format!(
+        "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
+         phone_number, address_one, city, state, country, postal_code, username, \
+         username_key, status, kyc_status, created_at, updated_at) VALUES \
+         ('{id}', '{program}', '{first}', '{last}', 'Old{n}@Example.com', 'old{n}@example.com', \
+         '+1212555{n:04}', '1 Main St', 'Austin', 'TX', 'US', '73301', 'Old{n}', 'old{n}', \
+         'active', 'not_started', {at}, {at})"
+    )
+}
+
+/// Users written before migration 10 get their search text from its backfill (and, on SQLite,
+/// their FTS rows; on MariaDB, their trigrams): a database upgraded in place finds them.
+async fn existing_users_are_backfilled(backend: Backend) {
+    let Some((db, conn, program)) = migrated_before(backend, "m20261129_000010_user_search").await
+    else {
+        return;
+    };
+    for (n, name) in [(1, ("Élodie", "Weißmann")), (2, ("Zoë", "Durand"))] {
+        let id = uuid::Uuid::now_v7().to_string();
+        conn.execute_unprepared(&raw_user(&id, program, n, name, i64::from(n)))
+            .await
+            .unwrap();
     }
     let _ = conn.close().await;
     let store = db.store(Keys::new().ring_k1()).await.unwrap();
@@ -713,44 +734,11 @@ contract!(
 #[tokio::test]
 async fn the_insertion_order_bound_is_filled_then_kept() {
     use migrations::{Migrator, MigratorTrait as _};
-    let db = storage::testing::TestDatabase::create(Backend::Sqlite)
-        .await
-        .unwrap()
-        .unwrap();
-    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
-    let before = Migrator::migrations()
-        .iter()
-        .position(|m| m.name() == "m20261130_000021_users_insert_order")
-        .unwrap();
-    Migrator::up(&conn, Some(u32::try_from(before).unwrap()))
-        .await
-        .unwrap();
-    let program = uuid::Uuid::now_v7();
-    conn.execute_unprepared(&format!(
-        "INSERT INTO programs (id, name, created_at) VALUES ('{program}', 'old', 0)"
-    ))
-    .await
-    .unwrap();
-    // Created at 5000, 9000, then 2000 (7 s late), then 9000 again with a smaller id.
-    let ids = [
-        "00000000-0000-7000-8000-00000000000b",
-        "00000000-0000-7000-8000-00000000000c",
-        "00000000-0000-7000-8000-00000000000d",
-        "00000000-0000-7000-8000-00000000000a",
-    ];
-    for (n, (id, at)) in ids.iter().zip([5000, 9000, 2000, 9000]).enumerate() {
-        conn.execute_unprepared(&format!(
-            "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
-             phone_number, address_one, city, state, country, postal_code, \
-             status, kyc_status, created_at, updated_at) VALUES \
-             ('{id}', '{program}', 'Ida', 'Old', 'old{n}@example.com', 'old{n}@example.com', \
-             '+1212555000{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', \
-             'active', 'not_started', {at}, {at})"
-        ))
-        .await
-        .unwrap();
-    }
-    let bound = |conn: sea_orm::DatabaseConnection| async move {
+    let (db, conn, program) =
+        migrated_before(Backend::Sqlite, "m20261130_000021_users_insert_order")
+            .await
+            .unwrap();
+    let bound = || async {
         let row = conn
             .query_one_raw(sea_orm::Statement::from_string(
                 sea_orm::DbBackend::Sqlite,
@@ -766,44 +754,32 @@ async fn the_insertion_order_bound_is_filled_then_kept() {
             row.try_get_by_index::<i64>(3).unwrap(),
         )
     };
-    // The first two only, in key order: filled as ordered.
-    let conn2 = sea_orm::Database::connect(&db.url).await.unwrap();
-    conn2
-        .execute_unprepared(&format!(
-            "DELETE FROM users WHERE id IN ('{}', '{}')",
-            ids[2], ids[3]
-        ))
-        .await
-        .unwrap();
-    Migrator::up(&conn2, Some(1)).await.unwrap();
-    assert_eq!(bound(conn2.clone()).await, (9000, ids[1].to_owned(), 0, 1));
-    // Then the trigger: the same instant with a smaller id breaks the order, not the lateness.
-    for (n, (id, at)) in [(ids[3], 9000), (ids[2], 2000)].into_iter().enumerate() {
-        conn2
-            .execute_unprepared(&format!(
-                "INSERT INTO users (id, program_id, first_name, last_name, email, email_key, \
-                 phone_number, address_one, city, state, country, postal_code, \
-                 status, kyc_status, created_at, updated_at) VALUES \
-                 ('{id}', '{program}', 'Ida', 'New', 'new{n}@example.com', 'new{n}@example.com', \
-                 '+1212555100{n}', '1 Main St', 'Austin', 'TX', 'US', '73301', \
-                 'active', 'not_started', {at}, {at})"
-            ))
-            .await
-            .unwrap();
-        let expected = [
-            (9000, ids[1].to_owned(), 0, 0),
-            (9000, ids[1].to_owned(), 7000, 0),
-        ];
-        assert_eq!(bound(conn2.clone()).await, expected[n]);
-    }
-    // Filled from all four, in rowid order: as the trigger left it.
-    Migrator::down(&conn2, Some(1)).await.unwrap();
-    Migrator::up(&conn2, Some(1)).await.unwrap();
-    assert_eq!(
-        bound(conn2.clone()).await,
-        (9000, ids[1].to_owned(), 7000, 0)
-    );
+    let [a, b, c, d] = [
+        "00000000-0000-7000-8000-00000000000a",
+        "00000000-0000-7000-8000-00000000000b",
+        "00000000-0000-7000-8000-00000000000c",
+        "00000000-0000-7000-8000-00000000000d",
+    ];
+    let insert = |id: &'static str, n: u32, at: i64| {
+        let sql = raw_user(id, program, n, ("Ida", "Old"), at);
+        let conn = conn.clone();
+        async move { conn.execute_unprepared(&sql).await.unwrap() }
+    };
+    // Before the migration, in key order: filled as ordered.
+    insert(b, 1, 5000).await;
+    insert(c, 2, 9000).await;
+    Migrator::up(&conn, Some(1)).await.unwrap();
+    assert_eq!(bound().await, (9000, c.to_owned(), 0, 1));
+    // Then the trigger: the same instant with a smaller id breaks the order, not the
+    // lateness; a user created 7 s before the newest sets the lateness.
+    insert(a, 3, 9000).await;
+    assert_eq!(bound().await, (9000, c.to_owned(), 0, 0));
+    insert(d, 4, 2000).await;
+    assert_eq!(bound().await, (9000, c.to_owned(), 7000, 0));
+    // Filled again from all four, in rowid order: as the trigger left it.
+    Migrator::down(&conn, Some(1)).await.unwrap();
+    Migrator::up(&conn, Some(1)).await.unwrap();
+    assert_eq!(bound().await, (9000, c.to_owned(), 7000, 0));
     let _ = conn.close().await;
-    let _ = conn2.close().await;
     db.drop_database().await;
 }
