@@ -723,6 +723,36 @@ async fn insertion_order_is_not_creation_order(db: &TestDb, _keys: &Keys) {
         listed.extend(got.items.iter().map(domain::User::id));
     }
     assert_eq!(listed, expected, "the API's listing, newest first");
+    // With the other filters beside the term: checked on each match the walk reads.
+    let with = |status: &str, email: Option<String>| {
+        UserQuery::parse(&RawUserQuery {
+            search: Some("marlowe".into()),
+            status: Some(status.into()),
+            email,
+            per_page: Some(5),
+            ..RawUserQuery::default()
+        })
+        .unwrap()
+    };
+    let active = store.list_users(p, &with("active", None)).await.unwrap();
+    assert_eq!(active.total, expected.len() as u64);
+    let ids: Vec<UserId> = active.items.iter().map(domain::User::id).collect();
+    assert_eq!(ids, expected[..5]);
+    let blocked = store.list_users(p, &with("blocked", None)).await.unwrap();
+    assert_eq!((blocked.total, blocked.items.len()), (0, 0));
+    let one = store.get_user(p, expected[7]).await.unwrap().unwrap();
+    let email = one.profile().email().as_str().to_owned();
+    let by_email = store
+        .list_users(p, &with("active", Some(email)))
+        .await
+        .unwrap();
+    let ids: Vec<UserId> = by_email.items.iter().map(domain::User::id).collect();
+    assert_eq!((by_email.total, ids), (1, vec![expected[7]]));
+    let console = store
+        .search_users(&[p, other], &with("blocked", None), storage::Seek::First, 5)
+        .await
+        .unwrap();
+    assert!(console.items.is_empty() && console.next.is_none());
 }
 contract!(
     insertion_order_is_not_creation_order,
