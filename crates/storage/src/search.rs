@@ -293,23 +293,22 @@ impl SearchIndex {
     /// trigrams, i.e. as a substring (the tokenizer is case-sensitive: both sides are folded
     /// already).
     fn fts_match(&self, programs: &[String], term: &SearchTerm) -> SimpleExpr {
-        Expr::cust_with_values(
-            format!(
-                "\"{t}\".rowid IN (SELECT rowid FROM \"{f}\" WHERE \"{f}\" MATCH ?)",
-                t = self.table,
-                f = self.fts
-            ),
-            [fts_query(programs, term)],
-        )
+        self.fts_rowids(programs, term, "")
     }
 
     /// SQLite: the condition selecting the `n` records of `programs` holding `term` that were
     /// inserted last (the highest rowids), read from the FTS index in descending rowid order
     /// and no further (`users::walk`).
     pub(crate) fn fts_newest(&self, programs: &[String], term: &SearchTerm, n: u64) -> SimpleExpr {
+        self.fts_rowids(programs, term, &format!(" ORDER BY rowid DESC LIMIT {n}"))
+    }
+
+    /// SQLite: `rowid IN` the FTS index's rowids of the term among `programs`, `tail` after
+    /// the match (an order and a limit, or nothing).
+    fn fts_rowids(&self, programs: &[String], term: &SearchTerm, tail: &str) -> SimpleExpr {
         Expr::cust_with_values(
             format!(
-                "\"{t}\".rowid IN (SELECT rowid FROM \"{f}\" WHERE \"{f}\" MATCH ? ORDER BY rowid DESC LIMIT {n})",
+                "\"{t}\".rowid IN (SELECT rowid FROM \"{f}\" WHERE \"{f}\" MATCH ?{tail})",
                 t = self.table,
                 f = self.fts
             ),
