@@ -147,13 +147,24 @@ pub(crate) fn check() -> Result<()> {
         ));
     }
 
-    let undocumented = modules_without_doc_line(Path::new("."))?;
+    let sources = workspace_sources(Path::new("."))?;
+    let undocumented = modules_without_doc_line(&sources);
     if undocumented.is_empty() {
         eprintln!("check-layers: every module starts with a //! line");
     } else {
         failures.push(format!(
             "modules without a leading //! line: {}",
             undocumented.join(", ")
+        ));
+    }
+
+    let lifted = unsafe_outside_its_place(&sources);
+    if lifted.is_empty() {
+        eprintln!("check-layers: unsafe code is allowed only in {UNSAFE_ALLOWED_IN}");
+    } else {
+        failures.push(format!(
+            "unsafe code allowed outside {UNSAFE_ALLOWED_IN}: {}",
+            lifted.join(", ")
         ));
     }
 
@@ -187,9 +198,13 @@ const MEMBERS: &[(&str, &str)] = &[
     ("tests", "tests"),
 ];
 
+/// The one file allowed to hold `unsafe` code (the workspace denies it everywhere else):
+/// mimalloc's options, set through its C API.
+const UNSAFE_ALLOWED_IN: &str = "crates/api/src/allocator.rs";
+
 /// Rust sources of the workspace (outside `target/`, and `vendor/`: third-party copies, see
-/// its README) whose first line is not `//!`.
-fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {
+/// its README), with their text.
+fn workspace_sources(root: &Path) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -205,14 +220,37 @@ fn modules_without_doc_line(root: &Path) -> Result<Vec<String>> {
                 }
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path)?;
-                if !text.trim_start().starts_with("//!") {
-                    out.push(path.display().to_string());
-                }
+                let relative = path.strip_prefix(root).unwrap_or(&path);
+                out.push((relative.display().to_string(), text));
             }
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// Sources whose first line is not `//!`.
+fn modules_without_doc_line(sources: &[(String, String)]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|(_, text)| !text.trim_start().starts_with("//!"))
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
+/// Sources other than [`UNSAFE_ALLOWED_IN`] that lift the workspace's `unsafe_code` denial.
+fn unsafe_outside_its_place(sources: &[(String, String)]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|(path, text)| {
+            // The attribute spelled in pieces, so that this file does not name it.
+            path.as_str() != UNSAFE_ALLOWED_IN
+                && ["allow", "expect", "warn"]
+                    .iter()
+                    .any(|level| text.contains(&format!("{level}(unsafe_code)")))
+        })
+        .map(|(path, _)| path.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -230,5 +268,22 @@ mod tests {
     fn a_pure_tree_has_no_offenders() {
         let deps = parse_tree("domain v0.1.0 (/x)\nchrono v0.4.42\nuuid v1.18.1\n");
         assert!(offenders(&deps, IO_CRATES).is_empty());
+    }
+
+    #[test]
+    fn unsafe_is_allowed_in_its_one_place_only() {
+        let lifted = format!("#[{}(unsafe_code)]\nfn f() {{}}", "allow");
+        let sources = vec![
+            (UNSAFE_ALLOWED_IN.to_owned(), lifted.clone()),
+            ("crates/storage/src/db.rs".to_owned(), lifted),
+            (
+                "crates/domain/src/lib.rs".to_owned(),
+                "fn g() {}".to_owned(),
+            ),
+        ];
+        assert_eq!(
+            unsafe_outside_its_place(&sources),
+            ["crates/storage/src/db.rs"]
+        );
     }
 }

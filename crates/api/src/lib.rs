@@ -1,6 +1,8 @@
 //! Onboard's HTTP transport: actix-web routes, request authentication, the error envelope,
 //! configuration and the pieces of the `onboard` binary.
 
+#[cfg(feature = "mimalloc")]
+pub mod allocator;
 pub mod any_case;
 pub mod app;
 pub mod auth;
