@@ -194,8 +194,9 @@ async fn table_rows(db: &mut PgConnection, table: &str) -> i64 {
 /// refreshes the planner's statistics or removes dead rows, and a statement whose plan was
 /// cached while its tables were empty (a seq scan of `user_meta_data`, the program index for a
 /// user by id) keeps that plan as they grow — measured: throughput fell by a third in three
-/// minutes. The soak then stands in for it (see [`vacuum`]), since production runs with it.
-async fn autovacuum_off(db: &mut PgConnection) -> bool {
+/// minutes. The soak then stands in for it (see [`vacuum`]), since production runs with it, and
+/// so do the read scenarios (`scenarios.rs`), once their users are written.
+pub(crate) async fn autovacuum_off(db: &mut PgConnection) -> bool {
     sqlx::query("SHOW autovacuum")
         .fetch_one(db)
         .await
@@ -206,12 +207,12 @@ async fn autovacuum_off(db: &mut PgConnection) -> bool {
 
 /// `VACUUM (ANALYZE)` of the whole database, what autovacuum would do in the background;
 /// answers how long it took.
-async fn vacuum(db: &mut PgConnection) -> Result<Duration> {
+pub(crate) async fn vacuum(db: &mut PgConnection) -> Result<Duration> {
     let at = Instant::now();
     sqlx::query("VACUUM (ANALYZE)")
         .execute(db)
         .await
-        .context("VACUUM (ANALYZE) of the soak database")?;
+        .context("VACUUM (ANALYZE) of the benchmark's database")?;
     Ok(at.elapsed())
 }
 
