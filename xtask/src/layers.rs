@@ -117,14 +117,12 @@ pub(crate) fn check() -> Result<()> {
             .map(String::as_str)
             .filter(|d| HTTP_CRATES.contains(d) || d.starts_with("actix"))
             .collect();
-        if bad.is_empty() {
-            eprintln!("check-layers: {package} has no HTTP dependency");
-        } else {
-            failures.push(format!(
-                "{package} depends on HTTP crates: {}",
-                bad.join(", ")
-            ));
-        }
+        tally(
+            &mut failures,
+            &bad,
+            &format!("{package} has no HTTP dependency"),
+            &format!("{package} depends on HTTP crates"),
+        );
     }
 
     let mut sea_orm_users = Vec::new();
@@ -148,25 +146,18 @@ pub(crate) fn check() -> Result<()> {
     }
 
     let sources = workspace_sources(Path::new("."))?;
-    let undocumented = modules_without_doc_line(&sources);
-    if undocumented.is_empty() {
-        eprintln!("check-layers: every module starts with a //! line");
-    } else {
-        failures.push(format!(
-            "modules without a leading //! line: {}",
-            undocumented.join(", ")
-        ));
-    }
-
-    let lifted = unsafe_outside_its_place(&sources);
-    if lifted.is_empty() {
-        eprintln!("check-layers: unsafe code is allowed only in {UNSAFE_ALLOWED_IN}");
-    } else {
-        failures.push(format!(
-            "unsafe code allowed outside {UNSAFE_ALLOWED_IN}: {}",
-            lifted.join(", ")
-        ));
-    }
+    tally(
+        &mut failures,
+        &modules_without_doc_line(&sources),
+        "every module starts with a //! line",
+        "modules without a leading //! line",
+    );
+    tally(
+        &mut failures,
+        &unsafe_outside_its_place(&sources),
+        &format!("unsafe code is allowed only in {UNSAFE_ALLOWED_IN}"),
+        &format!("unsafe code allowed outside {UNSAFE_ALLOWED_IN}"),
+    );
 
     let module_failures = crate::modules::check(Path::new("."))?;
     if module_failures.is_empty() {
@@ -183,6 +174,17 @@ pub(crate) fn check() -> Result<()> {
         Ok(())
     } else {
         bail!("layer check failed:\n  {}", failures.join("\n  "))
+    }
+}
+
+/// One check's result: `passed` printed when it found no offender, else `failed: offenders`
+/// added to `failures`.
+fn tally(failures: &mut Vec<String>, offenders: &[impl AsRef<str>], passed: &str, failed: &str) {
+    if offenders.is_empty() {
+        eprintln!("check-layers: {passed}");
+    } else {
+        let names: Vec<&str> = offenders.iter().map(AsRef::as_ref).collect();
+        failures.push(format!("{failed}: {}", names.join(", ")));
     }
 }
 
