@@ -52,6 +52,7 @@ mod m20261130_000018_attempts_by_delivery;
 mod m20261130_000019_rescreen_cursor;
 mod m20261130_000020_search_by_program;
 mod m20261130_000021_users_insert_order;
+mod m20261201_000022_delivery_fillfactor;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000019_rescreen_cursor::Migration),
             Box::new(m20261130_000020_search_by_program::Migration),
             Box::new(m20261130_000021_users_insert_order::Migration),
+            Box::new(m20261201_000022_delivery_fillfactor::Migration),
         ]
     }
 }

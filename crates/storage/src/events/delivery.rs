@@ -7,12 +7,13 @@
 //! delivery due again: at least once, never twice at the same time.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use domain::{EventId, WebhookId};
 use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, EntityTrait as _,
     PaginatorTrait as _, QueryFilter as _, Value,
 };
 
@@ -126,34 +127,7 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let token = uuid::Uuid::new_v4().to_string();
-        let txn = crate::db::begin_relaxed(&self.db).await?;
-        let leased = webhook_deliveries::Entity::update_many()
-            .col_expr(webhook_deliveries::Column::LeaseOwner, token.clone().into())
-            .col_expr(
-                webhook_deliveries::Column::LeaseUntil,
-                to_ms(now + lease).into(),
-            )
-            .filter(webhook_deliveries::Column::Id.is_in(ids))
-            .filter(webhook_deliveries::Column::State.eq(PENDING))
-            .filter(
-                webhook_deliveries::Column::LeaseUntil
-                    .is_null()
-                    .or(webhook_deliveries::Column::LeaseUntil.lte(now_ms)),
-            )
-            .exec(&txn)
-            .await;
-        match leased {
-            Ok(_) => txn.commit().await?,
-            Err(e) => {
-                crate::along::rollback(txn).await;
-                return Err(e.into());
-            }
-        }
-        let claimed = webhook_deliveries::Entity::find()
-            .filter(webhook_deliveries::Column::LeaseOwner.eq(token.clone()))
-            .filter(webhook_deliveries::Column::State.eq(PENDING))
-            .all(&self.db)
-            .await?;
+        let claimed = self.lease(ids, &token, now_ms, to_ms(now + lease)).await?;
         // What the batch needs, in one query per table (not two per delivery), and each
         // endpoint's secrets opened once however many of its deliveries the batch holds.
         let mut event_ids: Vec<String> = claimed.iter().map(|d| d.event_id.clone()).collect();
@@ -202,6 +176,56 @@ impl SqlStore {
             });
         }
         Ok(out)
+    }
+
+    /// Leases the deliveries `ids` that are still pending and not leased, to `token` until
+    /// `until_ms`, in a transaction of its own; answers them as leased.
+    async fn lease(
+        &self,
+        ids: Vec<String>,
+        token: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<webhook_deliveries::Model>, StorageError> {
+        let txn = crate::db::begin_relaxed(&self.db).await?;
+        let lease_update = webhook_deliveries::Entity::update_many()
+            .col_expr(webhook_deliveries::Column::LeaseOwner, token.into())
+            .col_expr(webhook_deliveries::Column::LeaseUntil, until_ms.into())
+            .filter(webhook_deliveries::Column::Id.is_in(ids))
+            .filter(webhook_deliveries::Column::State.eq(PENDING))
+            .filter(
+                webhook_deliveries::Column::LeaseUntil
+                    .is_null()
+                    .or(webhook_deliveries::Column::LeaseUntil.lte(now_ms)),
+            );
+        // The rows leased, as the UPDATE leaves them (`RETURNING`: PostgreSQL and SQLite),
+        // or read back by their lease token after the commit (MySQL/MariaDB).
+        let returning = self.db.support_returning();
+        let leased = if returning {
+            lease_update.exec_with_returning(&txn).await
+        } else {
+            lease_update.exec(&txn).await.map(|_| Vec::new())
+        };
+        let claimed = match leased {
+            Ok(rows) => {
+                txn.commit().await?;
+                rows
+            }
+            Err(e) => {
+                crate::along::rollback(txn).await;
+                return Err(e.into());
+            }
+        };
+        if returning {
+            Ok(claimed)
+        } else {
+            webhook_deliveries::Entity::find()
+                .filter(webhook_deliveries::Column::LeaseOwner.eq(token))
+                .filter(webhook_deliveries::Column::State.eq(PENDING))
+                .all(&self.db)
+                .await
+                .map_err(Into::into)
+        }
     }
 
     /// The endpoint's signing secrets at `now`: the current one, and the previous one while
@@ -308,71 +332,60 @@ async fn write_outcomes(
     done: &[Attempted<'_>],
 ) -> Result<Vec<usize>, StorageError> {
     let backend = txn.get_database_backend();
-    // Which leases still hold, the rows locked until the end (SQLite: the transaction holds
-    // the write lock already).
-    let marks = vec!["?"; done.len()].join(", ");
-    let lock = if backend == DbBackend::Sqlite {
-        ""
+    let all: Vec<usize> = (0..done.len()).collect();
+    let held: Vec<usize> = if txn.support_returning() {
+        // One statement: the deliveries whose lease still holds are updated, and their ids
+        // come back (PostgreSQL, SQLite).
+        let (sql, values) = outcome_update(done, &all, true);
+        let rows = txn
+            .query_all_raw(statement(backend, &format!("{sql} RETURNING id"), values))
+            .await?;
+        let mut updated = std::collections::HashSet::with_capacity(rows.len());
+        for row in rows {
+            updated.insert(row.try_get_by_index::<String>(0)?);
+        }
+        all.into_iter()
+            .filter(|&i| updated.contains(&done[i].delivery.id))
+            .collect()
     } else {
-        " FOR UPDATE"
+        // MySQL/MariaDB (no `UPDATE … RETURNING`): which leases still hold, the rows locked
+        // until the end, then the update of those.
+        let marks = vec!["?"; done.len()].join(", ");
+        let rows = txn
+            .query_all_raw(statement(
+                backend,
+                &format!(
+                    "SELECT id, lease_owner FROM webhook_deliveries WHERE id IN ({marks}) \
+                     FOR UPDATE"
+                ),
+                done.iter().map(|d| d.delivery.id.clone().into()).collect(),
+            ))
+            .await?;
+        let mut leases = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get_by_index(0)?;
+            let owner: Option<String> = row.try_get_by_index(1)?;
+            leases.insert(id, owner);
+        }
+        let held: Vec<usize> = all
+            .into_iter()
+            .filter(|&i| {
+                let d = done[i].delivery;
+                leases
+                    .get(&d.id)
+                    .is_some_and(|owner| owner.as_deref() == Some(d.lease.as_str()))
+            })
+            .collect();
+        if !held.is_empty() {
+            let (sql, values) = outcome_update(done, &held, false);
+            txn.execute_raw(statement(backend, &sql, values)).await?;
+        }
+        held
     };
-    let rows = txn
-        .query_all_raw(statement(
-            backend,
-            &format!("SELECT id, lease_owner FROM webhook_deliveries WHERE id IN ({marks}){lock}"),
-            done.iter().map(|d| d.delivery.id.clone().into()).collect(),
-        ))
-        .await?;
-    let mut leases = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: String = row.try_get_by_index(0)?;
-        let owner: Option<String> = row.try_get_by_index(1)?;
-        leases.insert(id, owner);
-    }
-    let (held, lost): (Vec<usize>, Vec<usize>) = (0..done.len()).partition(|&i| {
-        let d = done[i].delivery;
-        leases
-            .get(&d.id)
-            .is_some_and(|owner| owner.as_deref() == Some(d.lease.as_str()))
-    });
+    let lost: Vec<usize> = (0..done.len()).filter(|i| !held.contains(i)).collect();
     if held.is_empty() {
         return Ok(lost);
     }
-    // Every held delivery in one UPDATE: its state, next attempt and end picked by id.
-    let mut state = String::from("CASE id");
-    let mut next_at = String::from("CASE id");
-    let mut finished_at = String::from("CASE id");
-    let mut values: Vec<Value> = Vec::with_capacity(held.len() * 7);
-    let (mut v_state, mut v_next, mut v_finished) = (Vec::new(), Vec::new(), Vec::new());
-    for &i in &held {
-        let d = &done[i];
-        let at = to_ms(d.attempt.at);
-        let (s, n, f) = match d.next {
-            NextStep::Delivered => (DELIVERED, at, Some(at)),
-            NextStep::RetryAt(t) => (PENDING, to_ms(t), None),
-            NextStep::Failed => (FAILED, at, Some(at)),
-        };
-        state.push_str(" WHEN ? THEN ?");
-        next_at.push_str(" WHEN ? THEN ?");
-        finished_at.push_str(" WHEN ? THEN ?");
-        v_state.extend([Value::from(d.delivery.id.clone()), s.into()]);
-        v_next.extend([Value::from(d.delivery.id.clone()), n.into()]);
-        v_finished.extend([Value::from(d.delivery.id.clone()), f.into()]);
-    }
-    values.extend(v_state);
-    values.extend(v_next);
-    values.extend(v_finished);
-    values.extend(
-        held.iter()
-            .map(|&i| Value::from(done[i].delivery.id.clone())),
-    );
-    let sql = format!(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_owner = NULL, \
-         lease_until = NULL, state = {state} END, next_attempt_at = {next_at} END, \
-         finished_at = {finished_at} END WHERE id IN ({})",
-        vec!["?"; held.len()].join(", ")
-    );
-    txn.execute_raw(statement(backend, &sql, values)).await?;
     webhook_attempts::Entity::insert_many(held.iter().map(|&i| {
         let d = &done[i];
         webhook_attempts::ActiveModel {
@@ -396,6 +409,64 @@ async fn write_outcomes(
         write_health(txn, &endpoint, health).await?;
     }
     Ok(lost)
+}
+
+/// The `UPDATE` of the deliveries `done[i]` for `i` in `which`: each one's state, next attempt
+/// and end picked by id; with `check_lease`, only those whose lease is still the one they
+/// were claimed with.
+fn outcome_update(
+    done: &[Attempted<'_>],
+    which: &[usize],
+    check_lease: bool,
+) -> (String, Vec<Value>) {
+    let mut state = String::from("CASE id");
+    let mut next_at = String::from("CASE id");
+    let mut finished_at = String::from("CASE id");
+    let mut lease = String::from("CASE id");
+    let (mut v_state, mut v_next, mut v_finished, mut v_lease) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &i in which {
+        let d = &done[i];
+        let at = to_ms(d.attempt.at);
+        let (s, n, f) = match d.next {
+            NextStep::Delivered => (DELIVERED, at, Some(at)),
+            NextStep::RetryAt(t) => (PENDING, to_ms(t), None),
+            NextStep::Failed => (FAILED, at, Some(at)),
+        };
+        for (text, values, value) in [
+            (&mut state, &mut v_state, Value::from(s)),
+            (&mut next_at, &mut v_next, Value::from(n)),
+            (&mut finished_at, &mut v_finished, Value::from(f)),
+            (
+                &mut lease,
+                &mut v_lease,
+                Value::from(d.delivery.lease.clone()),
+            ),
+        ] {
+            text.push_str(" WHEN ? THEN ?");
+            values.extend([Value::from(d.delivery.id.clone()), value]);
+        }
+    }
+    let mut values: Vec<Value> = Vec::with_capacity(which.len() * 9);
+    values.extend(v_state);
+    values.extend(v_next);
+    values.extend(v_finished);
+    values.extend(
+        which
+            .iter()
+            .map(|&i| Value::from(done[i].delivery.id.clone())),
+    );
+    let mut sql = format!(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_owner = NULL, \
+         lease_until = NULL, state = {state} END, next_attempt_at = {next_at} END, \
+         finished_at = {finished_at} END WHERE id IN ({})",
+        vec!["?"; which.len()].join(", ")
+    );
+    if check_lease {
+        let _ = write!(sql, " AND lease_owner = {lease} END");
+        values.extend(v_lease);
+    }
+    (sql, values)
 }
 
 /// What a batch's attempts make of an endpoint's health.
