@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use domain::{EventId, WebhookId};
 use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, EntityTrait as _,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
     PaginatorTrait as _, QueryFilter as _, Value,
 };
 
@@ -349,14 +349,19 @@ async fn write_outcomes(
             .collect()
     } else {
         // MySQL/MariaDB (no `UPDATE … RETURNING`): which leases still hold, the rows locked
-        // until the end, then the update of those.
+        // until the end (SQLite, should it come here: its transaction holds the write lock
+        // already), then the update of those.
         let marks = vec!["?"; done.len()].join(", ");
+        let lock = if backend == DbBackend::Sqlite {
+            ""
+        } else {
+            " FOR UPDATE"
+        };
         let rows = txn
             .query_all_raw(statement(
                 backend,
                 &format!(
-                    "SELECT id, lease_owner FROM webhook_deliveries WHERE id IN ({marks}) \
-                     FOR UPDATE"
+                    "SELECT id, lease_owner FROM webhook_deliveries WHERE id IN ({marks}){lock}"
                 ),
                 done.iter().map(|d| d.delivery.id.clone().into()).collect(),
             ))
