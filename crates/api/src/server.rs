@@ -154,6 +154,14 @@ pub fn run(
     crate::metrics::install();
     let store = store.with_event_views(crate::event_views::store_views());
     let refused = key_mismatch.is_some();
+    // A creation's deliveries go straight to this instance's worker (`storage::events::
+    // dispatch`), unless nothing runs (a key mismatch).
+    let (store, dispatched) = if refused {
+        (store, None)
+    } else {
+        let (store, receiver) = store.dispatching(crate::delivery::LEASE);
+        (store, Some(receiver))
+    };
     if let Some(warning) = settings.kyc_verifier.warning() {
         tracing::warn!(verifier = settings.kyc_verifier.name(), "{warning}");
     }
@@ -175,8 +183,13 @@ pub fn run(
             worker,
             "KYC cases are claimed through the database"
         );
-        crate::delivery::spawn_worker(store.clone(), clock.clone(), settings.webhooks.clone())
-            .map_err(std::io::Error::other)?;
+        crate::delivery::spawn_worker(
+            store.clone(),
+            clock.clone(),
+            settings.webhooks.clone(),
+            dispatched,
+        )
+        .map_err(std::io::Error::other)?;
         crate::screening::spawn_worker(
             store.clone(),
             state.screening.clone(),

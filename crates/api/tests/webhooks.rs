@@ -69,6 +69,15 @@ impl Env {
 
     /// `onboard serve` on a free port, and a client of `program` for it once it answers.
     async fn serve(&self, program: &serde_json::Value) -> (Child, Client) {
+        self.serve_with(program, &[]).await
+    }
+
+    /// [`Env::serve`] with more environment variables (taking precedence).
+    async fn serve_with(
+        &self,
+        program: &serde_json::Value,
+        env: &[(&str, &str)],
+    ) -> (Child, Client) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -76,6 +85,7 @@ impl Env {
             .port();
         let child = self
             .command(&["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -189,6 +199,80 @@ async fn two_instances_deliver_each_event_once(backend: Backend) {
     db.drop_database().await;
 }
 
+/// A creation's delivery is sent as soon as the create has committed (dispatched to the
+/// instance's worker), not at the worker's next poll: polls here are 10 minutes apart.
+async fn a_creation_is_delivered_without_waiting_for_a_poll(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+        eprintln!("skipped: {backend:?} is not configured");
+        return;
+    };
+    let env = Env::new(&db.url);
+    let program = env.program();
+    let receiver = Receiver::start().await;
+    let (mut a, client) = env
+        .serve_with(&program, &[("ONBOARD_WEBHOOK_INTERVAL_MS", "600000")])
+        .await;
+    let hook = client
+        .create_webhook(&CreateWebhook {
+            url: receiver.url.clone(),
+            event_types: None,
+        })
+        .await
+        .unwrap();
+    let created = Instant::now();
+    let mut users = Vec::new();
+    for n in 0..5 {
+        users.push(create_user(&client, n).await);
+    }
+    let got = receiver
+        .wait_for(Duration::from_secs(30), |g| delivered(g).len() >= 5)
+        .await;
+    assert_eq!(delivered(&got).len(), 5, "{backend:?}: all five delivered");
+    assert!(
+        created.elapsed() < Duration::from_secs(60),
+        "{backend:?}: long before the next poll"
+    );
+    assert!(
+        got.iter()
+            .all(|r| r.verifies_with(hook.secret.as_deref().unwrap()))
+    );
+    for r in &got {
+        let event = r.json();
+        assert_eq!(event["type"], "user.created");
+        assert!(
+            users
+                .iter()
+                .any(|u| event["data"]["object"]["id"] == u.as_str())
+        );
+    }
+    // Each attempt is recorded, under the lease the create wrote (the outcome would
+    // otherwise be refused as a lost lease and the delivery sent again after it).
+    let event_id = got[0].header("webhook-id").unwrap().to_owned();
+    let start = Instant::now();
+    loop {
+        let event = client.get_event(&event_id).await.unwrap();
+        let attempts = event.attempts.unwrap_or_default();
+        if attempts.len() == 1 {
+            assert_eq!(attempts[0]["status_code"], 200, "{attempts:?}");
+            break;
+        }
+        assert!(attempts.is_empty(), "{attempts:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{backend:?}: the attempt is recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        delivered(&receiver.received()).values().all(|n| *n == 1),
+        "{backend:?}: each sent once"
+    );
+    a.kill().unwrap();
+    let _ = a.wait();
+    db.drop_database().await;
+}
+
 async fn a_killed_instance_leaves_its_deliveries_to_the_next(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await.unwrap() else {
         eprintln!("skipped: {backend:?} is not configured");
@@ -267,4 +351,19 @@ async fn a_killed_instance_leaves_its_deliveries_to_the_next_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_instance_leaves_its_deliveries_to_the_next_mysql() {
     a_killed_instance_leaves_its_deliveries_to_the_next(Backend::Mysql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creation_is_delivered_without_waiting_for_a_poll_sqlite() {
+    a_creation_is_delivered_without_waiting_for_a_poll(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creation_is_delivered_without_waiting_for_a_poll_postgres() {
+    a_creation_is_delivered_without_waiting_for_a_poll(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creation_is_delivered_without_waiting_for_a_poll_mysql() {
+    a_creation_is_delivered_without_waiting_for_a_poll(Backend::Mysql).await;
 }

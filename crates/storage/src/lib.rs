@@ -74,6 +74,9 @@ pub struct SqlStore {
     signatures: std::sync::Arc<group::Queue<Signature>>,
     /// How entities appear in their events.
     views: events::EventViews,
+    /// The instance's delivery worker, when this store dispatches to one
+    /// ([`SqlStore::dispatching`]).
+    dispatch: Option<std::sync::Arc<events::dispatch::Dispatch>>,
 }
 
 impl SqlStore {
@@ -106,6 +109,7 @@ impl SqlStore {
             )),
             signatures: std::sync::Arc::new(group::Queue::new(batches_at_once)),
             views: events::EventViews::default(),
+            dispatch: None,
         }
     }
 

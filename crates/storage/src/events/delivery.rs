@@ -230,7 +230,7 @@ impl SqlStore {
 
     /// The endpoint's signing secrets at `now`: the current one, and the previous one while
     /// its overlap lasts.
-    fn secrets(
+    pub(super) fn secrets(
         &self,
         endpoint: &webhook_endpoints::Model,
         now: DateTime<Utc>,

@@ -8,11 +8,13 @@
 //! - `reads`: the event log (`/event/get-all`, `/event/get` with its attempts).
 //! - `webhooks`: endpoints (create, update, rotate the secret, delete) and resends.
 //! - `delivery`: deliveries claimed with a lease and their outcome recorded.
+//! - `dispatch`: a creation's deliveries handed to the instance's worker once committed.
 //!
 //! Other changes emit their event with one call, inside their transaction, with the entity's
 //! row locked (the lock orders the sequence): `events::emit(&txn, event, now).await?`.
 
 pub(crate) mod delivery;
+pub(crate) mod dispatch;
 pub(crate) mod entity;
 pub(crate) mod reads;
 pub(crate) mod webhooks;
@@ -220,53 +222,91 @@ pub(crate) async fn write(
     conn: &impl ConnectionTrait,
     batch: Vec<Sequenced>,
 ) -> Result<(), StorageError> {
+    write_leased(conn, batch, None).await.map(drop)
+}
+
+/// [`write`], with the deliveries of each first event (sequence 1) written under `lease`:
+/// answers those, for [`crate::SqlStore::dispatch`] once the transaction has committed.
+pub(crate) async fn write_leased(
+    conn: &impl ConnectionTrait,
+    batch: Vec<Sequenced>,
+    lease: Option<&dispatch::Lease>,
+) -> Result<Vec<dispatch::Leased>, StorageError> {
     if batch.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let rows = batch.iter().map(|e| events::ActiveModel {
-        id: Set(e.id.uuid().to_string()),
-        program_id: Set(e.event.program.uuid().to_string()),
-        entity_type: Set(e.event.subject.kind().to_owned()),
-        entity_id: Set(e.event.subject.uuid()),
-        sequence: Set(e.sequence),
-        event_type: Set(e.event.event_type.as_str().to_owned()),
-        body: Set(body(e).to_string()),
-        created_at: Set(to_ms(e.at)),
-    });
+    let bodies: Vec<String> = batch.iter().map(|e| body(e).to_string()).collect();
+    let rows = batch
+        .iter()
+        .zip(&bodies)
+        .map(|(e, body)| events::ActiveModel {
+            id: Set(e.id.uuid().to_string()),
+            program_id: Set(e.event.program.uuid().to_string()),
+            entity_type: Set(e.event.subject.kind().to_owned()),
+            entity_id: Set(e.event.subject.uuid()),
+            sequence: Set(e.sequence),
+            event_type: Set(e.event.event_type.as_str().to_owned()),
+            body: Set(body.clone()),
+            created_at: Set(to_ms(e.at)),
+        });
     events::Entity::insert_many(rows.collect::<Vec<_>>())
         .exec_without_returning(conn)
         .await?;
-    fan_out(conn, &batch).await
+    fan_out(conn, &batch, bodies, lease).await
 }
 
-/// One pending delivery per enabled endpoint of each event's program that takes its type.
-async fn fan_out(conn: &impl ConnectionTrait, batch: &[Sequenced]) -> Result<(), StorageError> {
+/// One pending delivery per enabled endpoint of each event's program that takes its type;
+/// those of first events leased to `lease`, and answered.
+async fn fan_out(
+    conn: &impl ConnectionTrait,
+    batch: &[Sequenced],
+    bodies: Vec<String>,
+    lease: Option<&dispatch::Lease>,
+) -> Result<Vec<dispatch::Leased>, StorageError> {
     let mut programs: Vec<String> = batch
         .iter()
         .map(|e| e.event.program.uuid().to_string())
         .collect();
     programs.sort_unstable();
     programs.dedup();
-    let endpoints: Vec<(String, String, Option<String>)> = webhook_endpoints::Entity::find()
-        .select_only()
-        .column(webhook_endpoints::Column::Id)
-        .column(webhook_endpoints::Column::ProgramId)
-        .column(webhook_endpoints::Column::EventTypes)
-        .filter(webhook_endpoints::Column::ProgramId.is_in(programs))
-        .filter(webhook_endpoints::Column::Status.eq("enabled"))
-        .into_tuple()
-        .all(conn)
-        .await?;
+    let endpoints: Vec<std::sync::Arc<webhook_endpoints::Model>> =
+        webhook_endpoints::Entity::find()
+            .filter(webhook_endpoints::Column::ProgramId.is_in(programs))
+            .filter(webhook_endpoints::Column::Status.eq("enabled"))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect();
+    let mut leased = Vec::new();
     if endpoints.is_empty() {
-        return Ok(());
+        return Ok(leased);
     }
     let mut rows = Vec::new();
-    for e in batch {
+    for (e, body) in batch.iter().zip(bodies) {
         let program = e.event.program.uuid().to_string();
-        for (endpoint, endpoint_program, types) in &endpoints {
-            if *endpoint_program == program && takes(types.as_deref(), e.event.event_type) {
-                rows.push(delivery_row(e, endpoint));
+        for endpoint in &endpoints {
+            if endpoint.program_id != program
+                || !takes(endpoint.event_types.as_deref(), e.event.event_type)
+            {
+                continue;
             }
+            let mut row = delivery_row(e, &endpoint.id);
+            if let (Some(lease), Some(id)) = (
+                lease.filter(|_| e.sequence == 1),
+                row.id.try_as_ref().cloned(),
+            ) {
+                row.lease_owner = Set(Some(lease.token.clone()));
+                row.lease_until = Set(Some(to_ms(e.at + lease.duration)));
+                leased.push(dispatch::Leased {
+                    id,
+                    event_id: e.id,
+                    endpoint: endpoint.clone(),
+                    body: body.clone(),
+                    due_since: e.at,
+                });
+            }
+            rows.push(row);
         }
     }
     if !rows.is_empty() {
@@ -274,7 +314,7 @@ async fn fan_out(conn: &impl ConnectionTrait, batch: &[Sequenced]) -> Result<(),
             .exec_without_returning(conn)
             .await?;
     }
-    Ok(())
+    Ok(leased)
 }
 
 /// Whether an endpoint's stored list of types (`None`: every type) takes `t`.

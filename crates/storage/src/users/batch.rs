@@ -21,6 +21,7 @@ use crate::SqlStore;
 use crate::along::{RenderedCompletion, rollback};
 use crate::entity::{business_contacts, businesses, user_meta_data, users};
 use crate::error::{InternalError, Reference, StorageError, is_contention};
+use crate::events::dispatch::{Lease, Leased};
 use crate::group::{Job, Queue};
 use crate::replay::Signature;
 
@@ -104,8 +105,13 @@ impl SqlStore {
             return;
         }
         let creates: Vec<&PreparedCreate> = batch.iter().map(|j| &j.work).collect();
-        match self.create_together(&creates, &mut permit).await {
-            Ok(()) => {
+        let lease = self.dispatch_lease();
+        match self
+            .create_together(&creates, &mut permit, lease.as_ref())
+            .await
+        {
+            Ok(leased) => {
+                self.dispatch(lease, leased);
                 self.creates.batches.fetch_add(1, Ordering::Relaxed);
                 self.creates
                     .shared
@@ -143,7 +149,8 @@ impl SqlStore {
         &self,
         creates: &[&PreparedCreate],
         permit: &mut Option<OwnedSemaphorePermit>,
-    ) -> Result<(), Failed> {
+        lease: Option<&Lease>,
+    ) -> Result<Vec<Leased>, Failed> {
         let txn = crate::db::begin_write(&self.db)
             .await
             .map_err(|e| Failed::BeforeCommit(e.into()))?;
@@ -157,20 +164,24 @@ impl SqlStore {
             if !signatures.is_empty() {
                 crate::replay::insert_signatures(&txn, signatures).await?;
             }
-            insert_batch(&txn, creates).await
+            insert_batch(&txn, creates, lease).await
         }
         .await;
-        if let Err(e) = written {
-            // Rolled back before the creates run again one by one, so that none of them waits
-            // for a lock this transaction still holds.
-            let _ = txn.rollback().await;
-            // The permit stays held for the creates' second, one-by-one attempt.
-            return Err(Failed::BeforeCommit(e));
-        }
+        let leased = match written {
+            Ok(leased) => leased,
+            Err(e) => {
+                // Rolled back before the creates run again one by one, so that none of them waits
+                // for a lock this transaction still holds.
+                let _ = txn.rollback().await;
+                // The permit stays held for the creates' second, one-by-one attempt.
+                return Err(Failed::BeforeCommit(e));
+            }
+        };
         if self.creates.overlap_commits {
             drop(permit.take());
         }
-        txn.commit().await.map_err(|e| Failed::Commit(e.into()))
+        txn.commit().await.map_err(|e| Failed::Commit(e.into()))?;
+        Ok(leased)
     }
 }
 
@@ -219,9 +230,11 @@ impl SqlStore {
         let Some(txn) = self.begin_once(create.first_use.as_ref()).await? else {
             return Ok(false);
         };
-        match insert_batch(&txn, &[create]).await {
-            Ok(()) => {
+        let lease = self.dispatch_lease();
+        match insert_batch(&txn, &[create], lease.as_ref()).await {
+            Ok(leased) => {
                 txn.commit().await?;
+                self.dispatch(lease, leased);
                 Ok(true)
             }
             Err(e) => {
@@ -234,11 +247,12 @@ impl SqlStore {
 
 /// Writes the rows of `creates` on `txn` (not their replay records: the caller writes those
 /// first), with one multi-row insert per table, and completes their idempotency keys. Fails
-/// as a whole.
+/// as a whole. Answers the deliveries written under `lease`, to dispatch after the commit.
 pub(crate) async fn insert_batch(
     txn: &impl ConnectionTrait,
     creates: &[&PreparedCreate],
-) -> Result<(), StorageError> {
+    lease: Option<&Lease>,
+) -> Result<Vec<Leased>, StorageError> {
     users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
         .exec_without_returning(txn)
         .await?;
@@ -280,11 +294,16 @@ pub(crate) async fn insert_batch(
                 .await?;
         }
     }
-    crate::events::write(txn, creates.iter().map(|c| c.event.clone()).collect()).await?;
+    let leased = crate::events::write_leased(
+        txn,
+        creates.iter().map(|c| c.event.clone()).collect(),
+        lease,
+    )
+    .await?;
     for c in creates {
         if let Some(completion) = &c.completion {
             completion.write(txn, c.program).await?;
         }
     }
-    Ok(())
+    Ok(leased)
 }
