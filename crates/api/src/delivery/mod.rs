@@ -158,8 +158,8 @@ async fn deliver(
 /// creates' batch (at 8 connections a batch holds a few creates).
 const GATHER_FOR: Duration = Duration::from_millis(40);
 
-/// Dispatched deliveries (`storage::SqlStore::dispatching`): `first` and what arrives within
-/// [`GATHER_FOR`], up to a batch, without those whose lease could run out during their
+/// Dispatched deliveries (`storage::SqlStore::dispatching`): `first` and what has arrived
+/// [`GATHER_FOR`] later, up to a batch, without those whose lease could run out during their
 /// attempt (a poll claims them once it has).
 async fn gather(
     first: Vec<ClaimedDelivery>,
@@ -168,11 +168,12 @@ async fn gather(
     clock: &dyn Clock,
 ) -> Vec<ClaimedDelivery> {
     let mut claimed = first;
-    let until = tokio::time::Instant::now() + GATHER_FOR;
+    // Asleep rather than waiting on the channel: a batch sent meanwhile wakes nothing.
+    tokio::time::sleep(GATHER_FOR).await;
     while (claimed.len() as u64) < settings.batch {
-        match tokio::time::timeout_at(until, waiting.recv()).await {
-            Ok(Some(more)) => claimed.extend(more),
-            Ok(None) | Err(_) => break,
+        match waiting.try_recv() {
+            Ok(more) => claimed.extend(more),
+            Err(_) => break,
         }
     }
     let last_start = LEASE - chrono::Duration::from_std(send::TIMEOUT).unwrap_or(LEASE) * 2;
