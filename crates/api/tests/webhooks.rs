@@ -123,6 +123,17 @@ async fn create_user(client: &Client, n: u32) -> String {
         .to_owned()
 }
 
+/// An endpoint at `url` for every event type (its secret shown, this once).
+async fn subscribe(client: &Client, url: &str) -> client::Webhook {
+    client
+        .create_webhook(&CreateWebhook {
+            url: url.to_owned(),
+            event_types: None,
+        })
+        .await
+        .unwrap()
+}
+
 /// Deliveries answered 200, by event id.
 fn delivered(got: &[Received]) -> BTreeMap<String, usize> {
     let mut by_id = BTreeMap::new();
@@ -144,13 +155,7 @@ async fn two_instances_deliver_each_event_once(backend: Backend) {
     let receiver = Receiver::start().await;
     let (mut a, client_a) = env.serve(&program).await;
     let (mut b, client_b) = env.serve(&program).await;
-    let hook = client_a
-        .create_webhook(&CreateWebhook {
-            url: receiver.url.clone(),
-            event_types: None,
-        })
-        .await
-        .unwrap();
+    let hook = subscribe(&client_a, &receiver.url).await;
     let secret = hook.secret.unwrap();
     let mut users = Vec::new();
     for n in 0..20 {
@@ -212,13 +217,7 @@ async fn a_creation_is_delivered_without_waiting_for_a_poll(backend: Backend) {
     let (mut a, client) = env
         .serve_with(&program, &[("ONBOARD_WEBHOOK_INTERVAL_MS", "600000")])
         .await;
-    let hook = client
-        .create_webhook(&CreateWebhook {
-            url: receiver.url.clone(),
-            event_types: None,
-        })
-        .await
-        .unwrap();
+    let hook = subscribe(&client, &receiver.url).await;
     let created = Instant::now();
     let mut users = Vec::new();
     for n in 0..5 {
@@ -287,13 +286,7 @@ async fn a_killed_instance_leaves_its_deliveries_to_the_next(backend: Backend) {
         .unwrap()
         .port();
     let (mut a, client_a) = env.serve(&program).await;
-    let hook = client_a
-        .create_webhook(&CreateWebhook {
-            url: format!("http://127.0.0.1:{port}/hook"),
-            event_types: None,
-        })
-        .await
-        .unwrap();
+    let hook = subscribe(&client_a, &format!("http://127.0.0.1:{port}/hook")).await;
     for n in 0..10 {
         create_user(&client_a, n).await;
     }
