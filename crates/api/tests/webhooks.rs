@@ -24,6 +24,18 @@ struct Env {
 }
 
 impl Env {
+    /// A fresh database of `backend`, the environment over it and a program's credentials;
+    /// `None` (the test skipped) when the backend is not configured.
+    async fn open(backend: Backend) -> Option<(TestDatabase, Self, serde_json::Value)> {
+        let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+            eprintln!("skipped: {backend:?} is not configured");
+            return None;
+        };
+        let env = Self::new(&db.url);
+        let program = env.program();
+        Some((db, env, program))
+    }
+
     fn new(url: &str) -> Self {
         let (k1, blind) = (
             SecretKey::generate().unwrap(),
@@ -146,12 +158,9 @@ fn delivered(got: &[Received]) -> BTreeMap<String, usize> {
 }
 
 async fn two_instances_deliver_each_event_once(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
-        eprintln!("skipped: {backend:?} is not configured");
+    let Some((db, env, program)) = Env::open(backend).await else {
         return;
     };
-    let env = Env::new(&db.url);
-    let program = env.program();
     let receiver = Receiver::start().await;
     let (mut a, client_a) = env.serve(&program).await;
     let (mut b, client_b) = env.serve(&program).await;
@@ -207,18 +216,14 @@ async fn two_instances_deliver_each_event_once(backend: Backend) {
 /// A creation's delivery is sent as soon as the create has committed (dispatched to the
 /// instance's worker), not at the worker's next poll: polls here are 10 minutes apart.
 async fn a_creation_is_delivered_without_waiting_for_a_poll(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
-        eprintln!("skipped: {backend:?} is not configured");
+    let Some((db, env, program)) = Env::open(backend).await else {
         return;
     };
-    let env = Env::new(&db.url);
-    let program = env.program();
     let receiver = Receiver::start().await;
     let (mut a, client) = env
         .serve_with(&program, &[("ONBOARD_WEBHOOK_INTERVAL_MS", "600000")])
         .await;
     let hook = subscribe(&client, &receiver.url).await;
-    let created = Instant::now();
     let mut users = Vec::new();
     for n in 0..5 {
         users.push(create_user(&client, n).await);
@@ -226,10 +231,10 @@ async fn a_creation_is_delivered_without_waiting_for_a_poll(backend: Backend) {
     let got = receiver
         .wait_for(Duration::from_secs(30), |g| delivered(g).len() >= 5)
         .await;
-    assert_eq!(delivered(&got).len(), 5, "{backend:?}: all five delivered");
-    assert!(
-        created.elapsed() < Duration::from_secs(60),
-        "{backend:?}: long before the next poll"
+    assert_eq!(
+        delivered(&got).len(),
+        5,
+        "{backend:?}: all five delivered, long before the next poll"
     );
     assert!(
         got.iter()
@@ -273,12 +278,9 @@ async fn a_creation_is_delivered_without_waiting_for_a_poll(backend: Backend) {
 }
 
 async fn a_killed_instance_leaves_its_deliveries_to_the_next(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
-        eprintln!("skipped: {backend:?} is not configured");
+    let Some((db, env, program)) = Env::open(backend).await else {
         return;
     };
-    let env = Env::new(&db.url);
-    let program = env.program();
     // The receiver's port, with nothing listening yet: every attempt is refused.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -578,6 +578,6 @@ async fn write_health(
     Ok(())
 }
 
-fn uuid_of(column: &'static str, s: &str) -> Result<uuid::Uuid, StorageError> {
+pub(super) fn uuid_of(column: &'static str, s: &str) -> Result<uuid::Uuid, StorageError> {
     uuid::Uuid::parse_str(s).map_err(|_| StorageError::corrupt(column, Problem::NotUuid))
 }

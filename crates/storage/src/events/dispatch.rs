@@ -17,10 +17,10 @@ use chrono::{DateTime, Utc};
 use domain::{EventId, WebhookId};
 use tokio::sync::mpsc;
 
-use super::delivery::ClaimedDelivery;
+use super::delivery::{ClaimedDelivery, uuid_of};
 use super::entity::webhook_endpoints;
 use crate::SqlStore;
-use crate::error::{Problem, StorageError};
+use crate::error::StorageError;
 use crate::secret::SecretString;
 use crate::time::from_ms;
 
@@ -123,13 +123,11 @@ impl SqlStore {
             secrets.insert(endpoint.id.clone(), opened.clone());
             opened
         };
-        let endpoint_id = uuid::Uuid::parse_str(&endpoint.id)
-            .map_err(|_| StorageError::corrupt("webhook_endpoints.id", Problem::NotUuid))?;
         Ok(ClaimedDelivery {
             id: l.id,
             lease: lease.token.clone(),
             event_id: l.event_id,
-            endpoint: WebhookId::from_uuid(endpoint_id),
+            endpoint: WebhookId::from_uuid(uuid_of("webhook_endpoints.id", &endpoint.id)?),
             url: endpoint.url.clone(),
             secrets: signing,
             body: l.body,
