@@ -43,7 +43,8 @@ pub use error::{
     ConflictCode, ConflictField, Entity, InternalError, Problem, Reference, StorageError,
     UNIQUE_CONSTRAINTS,
 };
-pub use events::delivery::{AttemptRecord, Attempted, ClaimedDelivery, EndpointEffect, NextStep};
+pub use events::delivery::{AttemptRecord, ClaimedDelivery, EndpointEffect, NextStep};
+pub use events::outcomes::Attempted;
 pub use events::reads::{Attempt, StoredEvent};
 pub use events::webhooks::{Webhook, WebhookRepository};
 pub use events::{EventViews, NewEvent, Subject};

@@ -16,6 +16,7 @@
 pub(crate) mod delivery;
 pub(crate) mod dispatch;
 pub(crate) mod entity;
+pub(crate) mod outcomes;
 pub(crate) mod reads;
 pub(crate) mod webhooks;
 
