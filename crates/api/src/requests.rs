@@ -231,7 +231,7 @@ pub struct ListUsersRequest {
     /// (Unicode case folding: `élodie` finds `Élodie`, `strasse` finds `Straße`; accents are
     /// not ignored): 1–128 characters after trimming. A term of one or two characters
     /// (after folding) is a prefix of the first or last name instead (`du` finds `Durand`).
-    /// Over 10,000 matches, `total` is 10,000 with `total_is_estimate: true`.
+    /// Over 1,000 matches, `total` is 1,000 with `total_is_estimate: true`.
     #[schema(min_length = 1)]
     pub search: Option<String>,
     /// Only users with this status.

@@ -24,16 +24,16 @@ pub struct Pagination {
     /// Page size.
     #[schema(minimum = 1, maximum = 500)]
     pub per_page: u64,
-    /// Items matching in all pages. A filtered listing counts at most 10,000 matches: past
-    /// that, `total` is 10,000 and `total_is_estimate` is `true`.
+    /// Items matching in all pages. A filtered listing counts at most 1,000 matches: past
+    /// that, `total` is 1,000 and `total_is_estimate` is `true`.
     pub total: u64,
     /// Sort order.
     #[schema(value_type = SortSchema)]
     pub sort: String,
     /// The search text, or `null`.
     pub search: Option<String>,
-    /// Present, and `true`, only when `total` is a lower bound (10,000) rather than an exact
-    /// count: more than 10,000 items match the filters or search.
+    /// Present, and `true`, only when `total` is a lower bound (1,000) rather than an exact
+    /// count: more than 1,000 items match the filters or search.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     #[schema(required = false)]
     pub total_is_estimate: bool,

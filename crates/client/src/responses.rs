@@ -161,7 +161,7 @@ pub struct Pagination {
     pub sort: String,
     /// The search text, if any.
     pub search: Option<String>,
-    /// `total` is a lower bound (the server counts at most 10,000 matches of a filtered
+    /// `total` is a lower bound (the server counts at most 1,000 matches of a filtered
     /// listing), not an exact count; absent means exact.
     #[serde(default)]
     pub total_is_estimate: bool,
