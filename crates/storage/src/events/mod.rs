@@ -22,10 +22,10 @@ pub(crate) mod webhooks;
 
 use chrono::{DateTime, Utc};
 use domain::{Business, BusinessId, BusinessOwner, EventId, EventType, ProgramId, User, UserId};
-use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::sea_query::{Expr, ExprTrait as _, SqliteQueryBuilder};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    QuerySelect as _,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbBackend, EntityTrait as _,
+    QueryFilter as _, QuerySelect as _, QueryTrait as _,
 };
 use serde_json::{Map, Value};
 
@@ -228,6 +228,11 @@ pub(crate) async fn write(
 
 /// [`write`], with the deliveries of each first event (sequence 1) written under `lease`:
 /// answers those, for [`crate::SqlStore::dispatch`] once the transaction has committed.
+///
+/// The events' program endpoints are read first; on PostgreSQL the events and their
+/// deliveries are then inserted by one statement (the deliveries' insert with the events'
+/// as a data-modifying `WITH`: its foreign keys are checked at the statement's end), one
+/// round trip fewer in every create's transaction when a program has an endpoint.
 pub(crate) async fn write_leased(
     conn: &impl ConnectionTrait,
     batch: Vec<Sequenced>,
@@ -237,7 +242,7 @@ pub(crate) async fn write_leased(
         return Ok(Vec::new());
     }
     let bodies: Vec<String> = batch.iter().map(|e| body(e).to_string()).collect();
-    let rows = batch
+    let rows: Vec<events::ActiveModel> = batch
         .iter()
         .zip(&bodies)
         .map(|(e, body)| events::ActiveModel {
@@ -249,44 +254,71 @@ pub(crate) async fn write_leased(
             event_type: Set(e.event.event_type.as_str().to_owned()),
             body: Set(body.clone()),
             created_at: Set(to_ms(e.at)),
-        });
-    events::Entity::insert_many(rows.collect::<Vec<_>>())
-        .exec_without_returning(conn)
+        })
+        .collect();
+    let endpoints = subscribed(conn, &batch).await?;
+    let (deliveries, leased) = fan_out(&batch, bodies, &endpoints, lease);
+    let events = events::Entity::insert_many(rows);
+    if deliveries.is_empty() {
+        events.exec_without_returning(conn).await?;
+    } else if conn.get_database_backend() == DbBackend::Postgres {
+        let deliveries = webhook_deliveries::Entity::insert_many(deliveries);
+        // Built with `?` placeholders (and double-quoted names), numbered by `statement`.
+        let (events_sql, mut values) = events.into_query().build(SqliteQueryBuilder);
+        let (deliveries_sql, more) = deliveries.into_query().build(SqliteQueryBuilder);
+        values.0.extend(more.0);
+        conn.execute_raw(crate::db::statement(
+            DbBackend::Postgres,
+            &format!("WITH written AS ({events_sql}) {deliveries_sql}"),
+            values.0,
+        ))
         .await?;
-    fan_out(conn, &batch, bodies, lease).await
+    } else {
+        events.exec_without_returning(conn).await?;
+        webhook_deliveries::Entity::insert_many(deliveries)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(leased)
 }
 
-/// One pending delivery per enabled endpoint of each event's program that takes its type;
-/// those of first events leased to `lease`, and answered.
-async fn fan_out(
+/// The enabled endpoints of the programs of `batch`.
+async fn subscribed(
     conn: &impl ConnectionTrait,
     batch: &[Sequenced],
-    bodies: Vec<String>,
-    lease: Option<&dispatch::Lease>,
-) -> Result<Vec<dispatch::Leased>, StorageError> {
+) -> Result<Vec<std::sync::Arc<webhook_endpoints::Model>>, StorageError> {
     let mut programs: Vec<String> = batch
         .iter()
         .map(|e| e.event.program.uuid().to_string())
         .collect();
     programs.sort_unstable();
     programs.dedup();
-    let endpoints: Vec<std::sync::Arc<webhook_endpoints::Model>> =
-        webhook_endpoints::Entity::find()
-            .filter(webhook_endpoints::Column::ProgramId.is_in(programs))
-            .filter(webhook_endpoints::Column::Status.eq("enabled"))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(std::sync::Arc::new)
-            .collect();
+    Ok(webhook_endpoints::Entity::find()
+        .filter(webhook_endpoints::Column::ProgramId.is_in(programs))
+        .filter(webhook_endpoints::Column::Status.eq("enabled"))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect())
+}
+
+/// One pending delivery per endpoint of `endpoints` of each event's program that takes its
+/// type; those of first events leased to `lease`, and answered beside the rows.
+fn fan_out(
+    batch: &[Sequenced],
+    bodies: Vec<String>,
+    endpoints: &[std::sync::Arc<webhook_endpoints::Model>],
+    lease: Option<&dispatch::Lease>,
+) -> (Vec<webhook_deliveries::ActiveModel>, Vec<dispatch::Leased>) {
     let mut leased = Vec::new();
-    if endpoints.is_empty() {
-        return Ok(leased);
-    }
     let mut rows = Vec::new();
+    if endpoints.is_empty() {
+        return (rows, leased);
+    }
     for (e, body) in batch.iter().zip(bodies) {
         let program = e.event.program.uuid().to_string();
-        for endpoint in &endpoints {
+        for endpoint in endpoints {
             if endpoint.program_id != program
                 || !takes(endpoint.event_types.as_deref(), e.event.event_type)
             {
@@ -310,12 +342,7 @@ async fn fan_out(
             rows.push(row);
         }
     }
-    if !rows.is_empty() {
-        webhook_deliveries::Entity::insert_many(rows)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(leased)
+    (rows, leased)
 }
 
 /// Whether an endpoint's stored list of types (`None`: every type) takes `t`.
