@@ -328,6 +328,41 @@ contract!(
     grouped_creates_carry_their_events
 );
 
+/// A program with more endpoints than one statement's parameters could carry deliveries for
+/// (2,400 × 14 columns: over SQLite's 32,766): a create writes every delivery, in chunks.
+async fn a_fan_out_past_one_statement_is_written_whole(db: &TestDb, _keys: &Keys) {
+    let store = store(db);
+    let p = program(&store).await;
+    for _ in 0..2_400 {
+        webhook(&store, p, None).await;
+    }
+    let created = create_at_once(&store, p, vec![1]).await;
+    assert_eq!(created.len(), 1);
+    let events = events_of(&store, p, created[0]).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM webhook_deliveries").await,
+        2_400,
+        "one delivery per endpoint"
+    );
+    // A resend to every endpoint: as many again.
+    let event = domain::EventId::parse(events[0]["id"].as_str().unwrap()).unwrap();
+    written(
+        store
+            .resend_event(p, event, None, now(), Along::nothing())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM webhook_deliveries").await,
+        4_800
+    );
+}
+contract!(
+    a_fan_out_past_one_statement_is_written_whole,
+    a_fan_out_past_one_statement_is_written_whole
+);
+
 /// Creates seed users `ns` at once; answers the ids of those created.
 async fn create_at_once(store: &SqlStore, p: ProgramId, ns: Vec<u32>) -> Vec<UserId> {
     let tasks: Vec<_> = ns

@@ -261,7 +261,9 @@ pub(crate) async fn write_leased(
     let events = events::Entity::insert_many(rows);
     if deliveries.is_empty() {
         events.exec_without_returning(conn).await?;
-    } else if conn.get_database_backend() == DbBackend::Postgres {
+    } else if conn.get_database_backend() == DbBackend::Postgres
+        && deliveries.len() <= DELIVERIES_PER_STATEMENT
+    {
         let deliveries = webhook_deliveries::Entity::insert_many(deliveries);
         // Built with `?` placeholders (and double-quoted names), numbered by `statement`.
         let (events_sql, mut values) = events.into_query().build(SqliteQueryBuilder);
@@ -275,12 +277,29 @@ pub(crate) async fn write_leased(
         .await?;
     } else {
         events.exec_without_returning(conn).await?;
-        webhook_deliveries::Entity::insert_many(deliveries)
-            .exec_without_returning(conn)
-            .await?;
+        insert_deliveries(conn, deliveries).await?;
     }
     Ok(leased)
 }
+
+/// Inserts delivery rows, [`DELIVERIES_PER_STATEMENT`] at a time.
+pub(crate) async fn insert_deliveries(
+    conn: &impl ConnectionTrait,
+    rows: Vec<webhook_deliveries::ActiveModel>,
+) -> Result<(), StorageError> {
+    for chunk in rows.chunks(DELIVERIES_PER_STATEMENT) {
+        webhook_deliveries::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The most delivery rows one statement inserts: 14 parameters each, so 14,000 of them, under
+/// SQLite's 32,766 and PostgreSQL's and MariaDB's 65,535 with a batch's events beside them (a
+/// group-committed batch of 64 creates, or a resend, in a program of many endpoints fans out
+/// to thousands).
+const DELIVERIES_PER_STATEMENT: usize = 1_000;
 
 /// The enabled endpoints of the programs of `batch`.
 async fn subscribed(

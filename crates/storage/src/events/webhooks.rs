@@ -485,11 +485,7 @@ impl WebhookRepository for SqlStore {
                 },
             };
             let rows: Vec<_> = endpoints.iter().map(|e| delivery_row(&again, e)).collect();
-            if !rows.is_empty() {
-                webhook_deliveries::Entity::insert_many(rows)
-                    .exec_without_returning(&txn)
-                    .await?;
-            }
+            super::insert_deliveries(&txn, rows).await?;
             Ok(stored)
         }
         .await;
