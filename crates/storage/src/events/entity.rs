@@ -84,7 +84,8 @@ pub(crate) mod webhook_attempts {
     //! `webhook_attempts`: the delivery log.
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    // Serialize: PostgreSQL takes a batch of attempts as one JSON document of these rows.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "webhook_attempts")]
     pub(crate) struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
-    QueryFilter as _, Value,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait as _, DbBackend, EntityTrait as _,
+    IntoActiveModel as _, QueryFilter as _, Value,
 };
 
 use super::delivery::{
@@ -88,13 +88,7 @@ async fn write_outcomes(
         let rows = txn
             .query_all_raw(statement(backend, &format!("{sql} RETURNING id"), values))
             .await?;
-        let mut updated = std::collections::HashSet::with_capacity(rows.len());
-        for row in rows {
-            updated.insert(row.try_get_by_index::<String>(0)?);
-        }
-        all.into_iter()
-            .filter(|&i| updated.contains(&done[i].delivery.id))
-            .collect()
+        updated(done, rows)?
     } else {
         // MySQL/MariaDB (no `UPDATE … RETURNING`): which leases still hold, the rows locked
         // until the end (SQLite, should it come here: its transaction holds the write lock
@@ -180,18 +174,10 @@ async fn insert_attempts(
     done: &[Attempted<'_>],
     held: &[usize],
 ) -> Result<(), StorageError> {
-    webhook_attempts::Entity::insert_many(attempt_rows(done, held).map(|m| {
-        webhook_attempts::ActiveModel {
-            id: Set(m.id),
-            delivery_id: Set(m.delivery_id),
-            event_id: Set(m.event_id),
-            endpoint_id: Set(m.endpoint_id),
-            attempted_at: Set(m.attempted_at),
-            status_code: Set(m.status_code),
-            error: Set(m.error),
-            duration_ms: Set(m.duration_ms),
-        }
-    }))
+    // `reset_all`: every column set, so that every one is inserted.
+    webhook_attempts::Entity::insert_many(
+        attempt_rows(done, held).map(|m| m.into_active_model().reset_all()),
+    )
     .exec_without_returning(txn)
     .await?;
     Ok(())
@@ -228,12 +214,20 @@ async fn update_pg(
             vec![serde_json::Value::Array(batch).to_string().into()],
         ))
         .await?;
-    let mut updated = std::collections::HashSet::with_capacity(rows.len());
+    updated(done, rows)
+}
+
+/// The indexes in `done` of the deliveries whose ids an `UPDATE … RETURNING id` answered.
+fn updated(
+    done: &[Attempted<'_>],
+    rows: Vec<sea_orm::QueryResult>,
+) -> Result<Vec<usize>, StorageError> {
+    let mut ids = std::collections::HashSet::with_capacity(rows.len());
     for row in rows {
-        updated.insert(row.try_get_by_index::<String>(0)?);
+        ids.insert(row.try_get_by_index::<String>(0)?);
     }
     Ok((0..done.len())
-        .filter(|&i| updated.contains(&done[i].delivery.id))
+        .filter(|&i| ids.contains(&done[i].delivery.id))
         .collect())
 }
 
@@ -244,20 +238,7 @@ async fn insert_attempts_pg(
     done: &[Attempted<'_>],
     held: &[usize],
 ) -> Result<(), StorageError> {
-    let batch: Vec<serde_json::Value> = attempt_rows(done, held)
-        .map(|m| {
-            serde_json::json!({
-                "id": m.id,
-                "delivery_id": m.delivery_id,
-                "event_id": m.event_id,
-                "endpoint_id": m.endpoint_id,
-                "attempted_at": m.attempted_at,
-                "status_code": m.status_code,
-                "error": m.error,
-                "duration_ms": m.duration_ms,
-            })
-        })
-        .collect();
+    let batch: Vec<webhook_attempts::Model> = attempt_rows(done, held).collect();
     txn.execute_raw(statement(
         DbBackend::Postgres,
         "INSERT INTO webhook_attempts (id, delivery_id, event_id, endpoint_id, attempted_at, \
@@ -266,7 +247,8 @@ async fn insert_attempts_pg(
          duration_ms FROM json_to_recordset(?::json) AS v(id text, delivery_id text, \
          event_id text, endpoint_id text, attempted_at bigint, status_code integer, \
          error text, duration_ms bigint)",
-        vec![serde_json::Value::Array(batch).to_string().into()],
+        // Strings and numbers only: serializing them cannot fail.
+        vec![serde_json::json!(batch).to_string().into()],
     ))
     .await?;
     Ok(())
