@@ -53,6 +53,7 @@ mod m20261130_000019_rescreen_cursor;
 mod m20261130_000020_search_by_program;
 mod m20261130_000021_users_insert_order;
 mod m20261201_000022_delivery_fillfactor;
+mod m20261201_000023_narrow_user_search;
 
 /// Runs Onboard's migrations: `Migrator::up(&db, None)` applies every pending one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -83,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000020_search_by_program::Migration),
             Box::new(m20261130_000021_users_insert_order::Migration),
             Box::new(m20261201_000022_delivery_fillfactor::Migration),
+            Box::new(m20261201_000023_narrow_user_search::Migration),
         ]
     }
 }

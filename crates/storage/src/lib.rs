@@ -63,6 +63,7 @@ pub use sea_orm::DbBackend;
 pub use search::RECENT_WINDOW;
 pub use secret::SecretString;
 pub use users::ListingPlan;
+pub use users::NARROW_READ;
 
 /// The SQL implementation of every repository trait.
 #[derive(Clone, Debug)]

@@ -2,8 +2,8 @@
 //! a folded search text (`domain::search`): users today, businesses by another [`SearchIndex`].
 //!
 //! A term of at least three characters (after folding) matches the records whose search text
-//! contains it: PostgreSQL through a `pg_trgm` GIN index (`LIKE '%term%'`, rechecked by the
-//! database), SQLite through an FTS5 trigram table (a phrase query, which is exactly a
+//! contains it: PostgreSQL through a `pg_trgm` GIN index on a narrow table of the record's
+//! program, time and text (`LIKE '%term%'`, rechecked by the database; migration 23), SQLite through an FTS5 trigram table (a phrase query, which is exactly a
 //! substring test), MariaDB through a trigram side table (the records holding every trigram of
 //! the term, rechecked with `LIKE`). A shorter term matches the records whose folded prefix
 //! columns (first or last name) start with it, a range on a B-tree index. No term is answered
@@ -53,8 +53,11 @@ pub(crate) struct SearchIndex {
     pub(crate) fts: &'static str,
     /// MariaDB: the trigram side table (`program_id`, `trigram`, owner).
     pub(crate) trigrams: &'static str,
-    /// MariaDB: the side table's column naming the record.
+    /// MariaDB's side table's and PostgreSQL's narrow table's column naming the record.
     pub(crate) trigram_owner: &'static str,
+    /// PostgreSQL: the narrow search table (owner, program, created time and text, named as
+    /// the searched table's columns) holding the trigram index (migration 23).
+    pub(crate) narrow: &'static str,
 }
 
 /// Users: `search_text` over names, email, username and phone.
@@ -72,6 +75,7 @@ pub(crate) const USERS: SearchIndex = SearchIndex {
     fts: "users_search",
     trigrams: "user_search_trigrams",
     trigram_owner: "user_id",
+    narrow: "user_search",
 };
 
 /// SQLite: the FTS key of a program (its id's text): the low 48 bits of its UUID as three
@@ -100,6 +104,11 @@ fn fts_query(programs: &[String], term: &SearchTerm) -> String {
         [one] => format!("program_key : \"{}\" AND {phrase}", fts_program_key(one)),
         _ => phrase,
     }
+}
+
+/// `LIKE '%term%'` for a folded term, its wildcards escaped.
+pub(crate) fn contains(term: &SearchTerm) -> LikeExpr {
+    LikeExpr::new(format!("%{}%", escape_like(term.folded()))).escape('\\')
 }
 
 /// `text` with the LIKE wildcards `%`, `_` and the escape `\` escaped.
@@ -187,15 +196,41 @@ impl SearchIndex {
             // index ranges.
             return self.prefix_ranges(Some(first), term);
         }
-        let like = self
-            .col(self.text)
-            .like(LikeExpr::new(format!("%{}%", escape_like(term.folded()))).escape('\\'));
         match backend {
             DbBackend::Sqlite => Condition::all().add(self.fts_match(programs, term)),
             DbBackend::MySql => Condition::all()
                 .add(self.trigram_match(first, term))
-                .add(like),
-            _ => Condition::all().add(like),
+                .add(self.col(self.text).like(contains(term))),
+            _ => Condition::all().add(
+                self.col(self.id)
+                    .in_subquery(self.narrow_match(programs, term)),
+            ),
+        }
+    }
+
+    /// PostgreSQL: the ids of `programs`' records whose text contains the term, read from
+    /// the narrow search table through its trigram index (rechecked by the database).
+    pub(crate) fn narrow_match(&self, programs: &[String], term: &SearchTerm) -> SelectStatement {
+        Query::select()
+            .column(Alias::new(self.trigram_owner))
+            .from(Alias::new(self.narrow))
+            .and_where(self.narrow_program(programs))
+            .and_where(self.narrow_col(self.text).like(contains(term)))
+            .to_owned()
+    }
+
+    /// PostgreSQL: a column of the narrow search table.
+    pub(crate) fn narrow_col(&self, column: &'static str) -> Expr {
+        Expr::col((Alias::new(self.narrow), Alias::new(column)))
+    }
+
+    /// PostgreSQL: the narrow search table's rows of `programs`.
+    pub(crate) fn narrow_program(&self, programs: &[String]) -> SimpleExpr {
+        match programs {
+            [one] => self.narrow_col(self.program).eq(one.as_str()),
+            _ => self
+                .narrow_col(self.program)
+                .is_in(programs.iter().map(String::as_str)),
         }
     }
 

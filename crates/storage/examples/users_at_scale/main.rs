@@ -303,9 +303,15 @@ async fn listings(backend: Backend, store: &Arc<SqlStore>, count: u32, program: 
         for line in &plan.page {
             println!("    {line}");
         }
-        if q.search().is_some() || q.email_key().is_some() {
+        if (q.search().is_some() || q.email_key().is_some()) && plan.total != plan.page {
             println!("  plan of the total:");
             for line in &plan.total {
+                println!("    {line}");
+            }
+        }
+        if !plan.walk.is_empty() {
+            println!("  plan of the walk (a term with more matches than the narrow read):");
+            for line in &plan.walk {
                 println!("    {line}");
             }
         }

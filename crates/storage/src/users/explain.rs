@@ -18,6 +18,10 @@ pub struct ListingPlan {
     /// SQLite, a search term, newest first: the plan of the statement tried first, among the
     /// program's newest users (empty when the listing has none).
     pub recent: Vec<String>,
+    /// PostgreSQL, a listing served by the narrow search table (`page` and `total` are then
+    /// its one statement's plan): the plan of the walk along the program's newest users that
+    /// reads a common term's page instead (empty otherwise).
+    pub walk: Vec<String>,
 }
 
 impl SqlStore {
@@ -29,6 +33,17 @@ impl SqlStore {
         q: &UserQuery,
     ) -> Result<ListingPlan, StorageError> {
         let backend = self.db.get_database_backend();
+        if let Some(term) = super::narrow::served(backend, q) {
+            let both = self
+                .explain(super::narrow::statement(program, &term, q))
+                .await?;
+            return Ok(ListingPlan {
+                page: both.clone(),
+                total: both,
+                recent: Vec::new(),
+                walk: self.explain(super::narrow::walk(program, &term, q)).await?,
+            });
+        }
         let filter = user_filter(backend, program, q);
         let page = index_page(backend, filter.clone(), q).build(backend);
         let total = count_statement(backend, program, filter, q);
@@ -49,6 +64,7 @@ impl SqlStore {
             page: self.explain(page).await?,
             total: self.explain(total).await?,
             recent,
+            walk: Vec::new(),
         })
     }
 

@@ -8,6 +8,7 @@
 //! - `reads`: one user, a page, the audit trail.
 //! - `across`: the console's search across programs, a keyset page at a time.
 //! - `order`: the listings' newest-first order and their filters besides program and term.
+//! - `narrow`: PostgreSQL, a search page and its total from the narrow search table.
 //! - `walk`: SQLite, a search page read from the FTS index newest first, stopping early.
 //! - `explain`: the database's plan of a listing (which index a search uses).
 
@@ -16,6 +17,7 @@ pub(crate) mod batch;
 pub(crate) mod changes;
 mod create;
 mod explain;
+mod narrow;
 mod order;
 mod reads;
 pub(crate) mod rows;
@@ -26,6 +28,7 @@ use chrono::{DateTime, Utc};
 use domain::{NewUser, ProgramId, RawNewUser, User, UserChange, UserId, UserQuery};
 
 pub use explain::ListingPlan;
+pub use narrow::NARROW_READ;
 
 use crate::SqlStore;
 use crate::along::{Along, Outcome};

@@ -308,14 +308,17 @@ pub(super) async fn list(
     program: ProgramId,
     q: &UserQuery,
 ) -> Result<Page<User>, StorageError> {
-    let filter = user_filter(store.db.get_database_backend(), program, q);
+    let backend = store.db.get_database_backend();
+    if let Some(term) = super::narrow::served(backend, q) {
+        return super::narrow::list(store, program, &term, q).await;
+    }
+    let filter = user_filter(backend, program, q);
     // Unfiltered, the total comes from the program's counter shards (a table scan at a
     // million users costs ~200 ms); filtered, it is counted up to a cap.
     let unfiltered = q.email_key().is_none()
         && q.search().is_none()
         && q.status().is_none()
         && q.kyc_status().is_none();
-    let backend = store.db.get_database_backend();
     let (offset, per_page) = (q.page().offset(), q.page().per_page());
     // SQLite, newest first: the FTS index read down from its newest match, when that
     // settles the page (`walk`).

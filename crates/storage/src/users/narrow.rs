@@ -1,0 +1,143 @@
+//! PostgreSQL: a search page and its total read together from the narrow search table
+//! (migration 23), for a listing whose only filter is a term of three characters or more,
+//! in `created_at` order.
+//!
+//! The trigram index yields every program's candidates for the term; each is read to recheck
+//! the term and the program. One statement reads at most [`NARROW_READ`] + 1 of the program's
+//! matches from the narrow table, counts them, and cuts the page from them by `created_at`:
+//! when there are no more than [`NARROW_READ`], that page is exact and so is the count (a
+//! selective term: its page and total for the price of one pass over small rows, then the
+//! page's rows read by id). A term with more matches is common enough that the program's
+//! newest users hold its first pages: the page is read by walking the program's `created_at`
+//! index and testing each text (`strpos`), and the total is the cap
+//! ([`COUNTED_TOTAL_CAP`], `total_is_estimate`).
+
+use domain::search::SearchTerm;
+use domain::{ProgramId, User, UserQuery, UserSort};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait as _, Condition, ConnectionTrait as _, DbBackend, EntityTrait as _,
+    QueryFilter as _, QuerySelect as _, QueryTrait as _, Statement,
+};
+
+use super::reads::page_query;
+use super::rows::with_meta;
+use crate::SqlStore;
+use crate::entity::users;
+use crate::error::StorageError;
+use crate::repo::{COUNTED_TOTAL_CAP, Page};
+use crate::search::{self, escape_like};
+
+/// How many of a program's matches one search reads from the narrow table before it calls
+/// the term common and walks the program's newest users instead. A term on 1 % of a million
+/// users is read in full; a common one (~10 %) stops here (`cargo xtask bench users`).
+pub const NARROW_READ: u64 = 10_000;
+
+/// The term of a listing the narrow table serves: PostgreSQL, a term of three characters or
+/// more, no other filter, `created_at` order. `None` otherwise.
+pub(super) fn served(backend: DbBackend, q: &UserQuery) -> Option<SearchTerm> {
+    let only_term = q.email_key().is_none() && q.status().is_none() && q.kyc_status().is_none();
+    let by_time = matches!(q.sort(), UserSort::CreatedDesc | UserSort::CreatedAsc);
+    let term = q.search().and_then(SearchTerm::new)?;
+    (backend == DbBackend::Postgres && only_term && by_time && !term.is_short()).then_some(term)
+}
+
+/// The statement of the program's matches read from the narrow table, at most
+/// [`NARROW_READ`] + 1: one row per user of `q`'s page (`user_id`) with the number of
+/// matches read (`n`), or one row with `n` and no user when the page is empty.
+pub(super) fn statement(program: ProgramId, term: &SearchTerm, q: &UserQuery) -> Statement {
+    let ix = search::USERS;
+    let dir = if q.sort() == UserSort::CreatedAsc {
+        "ASC"
+    } else {
+        "DESC"
+    };
+    let (owner, created) = (ix.trigram_owner, ix.created);
+    let sql = format!(
+        "WITH \"m\" AS MATERIALIZED (SELECT \"{owner}\", \"{created}\" FROM \"{narrow}\" \
+         WHERE \"{program}\" = $1 AND \"{text}\" LIKE $2 ESCAPE '\\' LIMIT {read}) \
+         SELECT \"c\".\"n\", \"p\".\"{owner}\" FROM (SELECT count(*) AS \"n\" FROM \"m\") AS \"c\" \
+         LEFT JOIN LATERAL (SELECT \"{owner}\", \"{created}\" FROM \"m\" \
+         ORDER BY \"{created}\" {dir}, \"{owner}\" {dir} LIMIT {limit} OFFSET {offset}) AS \"p\" ON true \
+         ORDER BY \"p\".\"{created}\" {dir}, \"p\".\"{owner}\" {dir}",
+        narrow = ix.narrow,
+        program = ix.program,
+        text = ix.text,
+        read = NARROW_READ + 1,
+        limit = q.page().per_page(),
+        offset = q.page().offset(),
+    );
+    let pattern = format!("%{}%", escape_like(term.folded()));
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [program.uuid().to_string().into(), pattern.into()],
+    )
+}
+
+/// The statement of a common term's page: the program's users in `q`'s order along its
+/// `created_at` index, each text tested for the term, cut at `q`'s page.
+pub(super) fn walk(program: ProgramId, term: &SearchTerm, q: &UserQuery) -> Statement {
+    let contains = Expr::cust_with_values(
+        format!(
+            "strpos(\"{}\".\"{}\", $1) > 0",
+            search::USERS.table,
+            search::USERS.text
+        ),
+        [term.folded()],
+    );
+    let filter = Condition::all()
+        .add(users::Column::ProgramId.eq(program.uuid().to_string()))
+        .add(contains);
+    page_query(DbBackend::Postgres, filter, q)
+        .offset(q.page().offset())
+        .limit(q.page().per_page())
+        .build(DbBackend::Postgres)
+}
+
+/// The page and total of a listing [`served`] by the narrow table.
+pub(super) async fn list(
+    store: &SqlStore,
+    program: ProgramId,
+    term: &SearchTerm,
+    q: &UserQuery,
+) -> Result<Page<User>, StorageError> {
+    let rows = store.db.query_all_raw(statement(program, term, q)).await?;
+    let read = match rows.first() {
+        Some(row) => u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0),
+        None => 0,
+    };
+    if read > NARROW_READ {
+        let rows = users::Entity::find()
+            .from_raw_sql(walk(program, term, q))
+            .all(&store.db)
+            .await?;
+        return Ok(Page {
+            items: with_meta(&store.db, rows).await?,
+            total: COUNTED_TOTAL_CAP,
+            total_is_estimate: true,
+        });
+    }
+    let ids = rows
+        .iter()
+        .filter_map(|row| row.try_get_by_index::<Option<String>>(1).transpose())
+        .collect::<Result<Vec<String>, _>>()?;
+    if ids.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            total: read.min(COUNTED_TOTAL_CAP),
+            total_is_estimate: read > COUNTED_TOTAL_CAP,
+        });
+    }
+    let mut found = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .all(&store.db)
+        .await?;
+    // In the page's order, as the narrow table gave it.
+    found.sort_by_key(|u| ids.iter().position(|id| *id == u.id));
+    Ok(Page {
+        items: with_meta(&store.db, found).await?,
+        total: read.min(COUNTED_TOTAL_CAP),
+        total_is_estimate: read > COUNTED_TOTAL_CAP,
+    })
+}
