@@ -499,11 +499,14 @@ async fn the_console_lists_read_their_indexes(db: &TestDb, _keys: &Keys) {
         ms: now().timestamp_millis(),
         id: many[1500].0.uuid(),
     };
+    // PostgreSQL: `users` in full (a program without users has an empty partition of the
+    // narrow search table, which the planner rightly reads by a sequential scan of nothing).
     let reads_all = |plan: &str| {
-        plan.contains("Seq Scan")
-            || plan
-                .lines()
-                .any(|l| l == "SCAN users" || l.starts_with("SCAN users "))
+        plan.lines().any(|l| {
+            l.contains("Seq Scan on users ") || l.trim_end().ends_with("Seq Scan on users")
+        }) || plan
+            .lines()
+            .any(|l| l == "SCAN users" || l.starts_with("SCAN users "))
             || plan.contains("table=users type=ALL")
     };
     for seek in [Seek::First, Seek::After(key), Seek::After(real)] {

@@ -42,7 +42,7 @@ const END: PageKey = PageKey {
 /// Every `PENDING_EVERY`-th seeded user is submitted for KYC (1 %).
 pub(crate) const PENDING_EVERY: u32 = 100;
 /// Every `OPEN_CASE_EVERY`-th of those is submitted with a potential match (an open case).
-const OPEN_CASE_EVERY: usize = 10;
+pub(crate) const OPEN_CASE_EVERY: usize = 10;
 
 fn list_files() -> ListFiles {
     let read = |f: &str| {

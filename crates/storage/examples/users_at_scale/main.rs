@@ -108,24 +108,32 @@ fn search(text: &str) -> UserQuery {
     .unwrap()
 }
 
-async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
-    let Some(db) = TestDatabase::create(backend).await.unwrap() else {
-        println!("{backend:?}: not configured, skipped");
-        return;
-    };
-    println!(
-        "\n## {backend:?}, {count} users in the measured program, {} in all\n",
-        3 * u64::from(count)
-    );
-    let keys = Keyring::new(
-        [("k1".to_owned(), SecretKey::generate().unwrap())],
-        "k1",
-        SecretKey::generate().unwrap(),
+/// The measured program of a database seeded before, and what `console::seed` submitted.
+async fn reuse(store: &Arc<SqlStore>, count: u32) -> (ProgramId, (usize, usize)) {
+    let row = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.connection().get_database_backend(),
+            "SELECT id FROM programs WHERE name = 'measured'",
+        ))
+        .await
+        .unwrap()
+        .expect("a seeded database");
+    let id: String = row.try_get("", "id").unwrap();
+    let pending = 3 * count as usize / console::PENDING_EVERY as usize;
+    (
+        ProgramId::from_uuid(uuid::Uuid::parse_str(&id).unwrap()),
+        (pending, pending / console::OPEN_CASE_EVERY),
     )
-    .unwrap();
-    let mut config = DatabaseConfig::new(db.url.clone());
-    config.max_connections = 16;
-    let store = Arc::new(SqlStore::open(&config, keys.clone()).await.unwrap());
+}
+
+/// Seeds three programs of `count` users and the console's queues, then runs maintenance.
+async fn seed(
+    backend: Backend,
+    store: &Arc<SqlStore>,
+    url: &str,
+    count: u32,
+) -> (ProgramId, (usize, usize)) {
     let mut programs = Vec::new();
     for name in ["before", "measured", "after"] {
         programs.push(
@@ -183,7 +191,7 @@ async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
         3.0 * f64::from(count) / seeded.as_secs_f64()
     );
     let started = Instant::now();
-    let console_seeded = console::seed(&store, &chosen).await;
+    let console_seeded = console::seed(store, &chosen).await;
     println!(
         "submitted {} of {} chosen users for KYC ({} with an open sanctions case) in {:.1} s through change_user(SubmitKyc)",
         console_seeded.0,
@@ -196,7 +204,7 @@ async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
     // 3M rows takes longer than the 10 s a request may). Every table the seed filled: with
     // `user_meta_data` left at its empty-table statistics, PostgreSQL read it by a sequential
     // scan for each page's meta_data (`user_id IN (…)`), 15–30 ms at 90,000 rows.
-    let conn = sea_orm::Database::connect(db.url.clone()).await.unwrap();
+    let conn = sea_orm::Database::connect(url).await.unwrap();
     match backend {
         Backend::Postgres => {
             conn.execute_unprepared("VACUUM ANALYZE").await.unwrap();
@@ -211,6 +219,43 @@ async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
         // As served: nothing runs ANALYZE on SQLite.
         Backend::Sqlite => {}
     }
+    (program, console_seeded)
+}
+
+async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
+    // `ONBOARD_BENCH_REUSE=URL`: measure a database this benchmark seeded and kept
+    // (`ONBOARD_BENCH_KEEP=1`) with the same COUNT, instead of seeding a new one.
+    let reused = std::env::var("ONBOARD_BENCH_REUSE").ok();
+    let db = match reused {
+        Some(_) => None,
+        None => match TestDatabase::create(backend).await.unwrap() {
+            Some(db) => Some(db),
+            None => {
+                println!("{backend:?}: not configured, skipped");
+                return;
+            }
+        },
+    };
+    let url = reused.unwrap_or_else(|| db.as_ref().map(|d| d.url.clone()).unwrap_or_default());
+    println!(
+        "\n## {backend:?}, {count} users in the measured program, {} in all\n",
+        3 * u64::from(count)
+    );
+    let keys = Keyring::new(
+        [("k1".to_owned(), SecretKey::generate().unwrap())],
+        "k1",
+        SecretKey::generate().unwrap(),
+    )
+    .unwrap();
+    let mut config = DatabaseConfig::new(url.clone());
+    config.max_connections = 16;
+    let store = Arc::new(SqlStore::open(&config, keys.clone()).await.unwrap());
+    let (program, console_seeded) = if db.is_some() {
+        seed(backend, &store, &url, count).await
+    } else {
+        println!("reusing {url}");
+        reuse(&store, count).await
+    };
 
     close(store).await;
 
@@ -240,7 +285,9 @@ async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
         }
         close(store).await;
     }
-    finish(db).await;
+    if let Some(db) = db {
+        finish(db).await;
+    }
 }
 
 async fn close(store: Arc<SqlStore>) {

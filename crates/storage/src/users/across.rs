@@ -25,6 +25,7 @@ use sea_orm::{
     QueryTrait as _,
 };
 
+use super::narrow;
 use super::order::newest_first;
 use super::reads::{programs_filter, reads_fts, recent_filter, rowid_in, user_filter};
 use super::rows::{uuid_of, with_meta};
@@ -59,7 +60,7 @@ fn branch(
 ) -> SelectStatement {
     let filter = match reading {
         Reading::Recent => recent_filter(backend, program, q, seek),
-        Reading::Index => None,
+        Reading::Index => narrow::keyset_filter(backend, &[program], q, seek, limit),
     };
     let late = filter.is_none() && reads_fts(backend, q);
     let filter = filter.unwrap_or_else(|| user_filter(backend, program, q));
@@ -184,7 +185,9 @@ impl SqlStore {
                 rest.retain(|p| !full.contains(&p.uuid().to_string()));
                 rows.extend(found.into_iter().filter(|r| full.contains(&r.program_id)));
             }
-            let stmt = match programs_filter(backend, &rest, q) {
+            let filter = narrow::keyset_filter(backend, &rest, q, seek, limit)
+                .or_else(|| programs_filter(backend, &rest, q));
+            let stmt = match filter {
                 // The matches of several programs at once (`programs_filter`): one pass over
                 // the search index's candidates for them all, not one per program.
                 Some(filter) if rest.len() > 1 => Some(past_key(
