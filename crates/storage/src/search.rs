@@ -2,8 +2,9 @@
 //! a folded search text (`domain::search`): users today, businesses by another [`SearchIndex`].
 //!
 //! A term of at least three characters (after folding) matches the records whose search text
-//! contains it: PostgreSQL through a `pg_trgm` GIN index on a narrow table of the record's
-//! program, time and text (`LIKE '%term%'`, rechecked by the database; migration 23), SQLite through an FTS5 trigram table (a phrase query, which is exactly a
+//! contains it: PostgreSQL through `pg_trgm` GIN indexes on a narrow table of the record's
+//! program, time and text, partitioned by program (`LIKE '%term%'`, rechecked by the
+//! database; migration 23), SQLite through an FTS5 trigram table (a phrase query, which is exactly a
 //! substring test), MariaDB through a trigram side table (the records holding every trigram of
 //! the term, rechecked with `LIKE`). A shorter term matches the records whose folded prefix
 //! columns (first or last name) start with it, a range on a B-tree index. No term is answered

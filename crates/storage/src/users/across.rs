@@ -11,9 +11,10 @@
 //! looks among its newest users only (`reads::recent_filter`: a common term fills a page
 //! there); the programs whose branch that does not fill are read again through the search
 //! index, all of them in one second statement (one pass over the term's candidates, not one
-//! per program: PostgreSQL's trigram index covers every program, and SQLite's FTS table is
-//! asked the term alone, since an `OR` of several programs' keys costs more than every
-//! program's candidates).
+//! per program: PostgreSQL reads each program's partition of its narrow search table and picks
+//! the page among their keys before reading `users` (`narrow::keyset_filter`), and SQLite's FTS
+//! table is asked the term alone, since an `OR` of several programs' keys costs more than
+//! every program's candidates).
 
 use std::collections::{HashMap, HashSet};
 

@@ -2,9 +2,10 @@
 //! (migration 23), for a listing whose only filter is a term of three characters or more,
 //! in `created_at` order.
 //!
-//! The trigram index yields every program's candidates for the term; each is read to recheck
-//! the term and the program. One statement reads at most [`NARROW_READ`] + 1 of the program's
-//! matches from the narrow table, counts them, and cuts the page from them by `created_at`:
+//! The program's partition of the table yields the term's candidates through its trigram
+//! index; each is read (a small row) to recheck the term. One statement reads at most
+//! [`NARROW_READ`] + 1 of the program's matches from the narrow table, counts them, and cuts
+//! the page from them by `created_at`:
 //! when there are no more than [`NARROW_READ`], that page is exact and so is the count (a
 //! selective term: its page and total for the price of one pass over small rows, then the
 //! page's rows read by id). A term with more matches is common enough that the program's
