@@ -203,6 +203,44 @@ async fn search_pages_newest_first(db: &TestDb, _keys: &Keys) {
 }
 contract!(search_pages_newest_first, search_pages_newest_first);
 
+/// A user deleted from the table (by an operator's SQL: the service deletes none) leaves the
+/// search index with it, on every database (PostgreSQL's narrow table by its delete trigger).
+async fn a_deleted_user_leaves_the_index(db: &TestDb, _keys: &Keys) {
+    let store = &db.store;
+    let p = program(store).await;
+    let gone = create(store, p, &person(1, "Ada", "Vanishing")).await.uuid();
+    create(store, p, &person(2, "Ada", "Vanishwell")).await;
+    assert_eq!(found(store, p, "vanish").await.1, 2);
+    let conn = store.connection();
+    for table in ["user_events", "user_meta_data", "users"] {
+        let column = if table == "users" { "id" } else { "user_id" };
+        conn.execute_unprepared(&format!("DELETE FROM {table} WHERE {column} = '{gone}'"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        found(store, p, "vanish").await,
+        (vec!["Vanishwell".to_owned()], 1)
+    );
+    if db.backend == Backend::Postgres {
+        let left = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT count(*) AS n FROM user_search WHERE user_id = '{gone}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+}
+contract!(
+    a_deleted_user_leaves_the_index,
+    a_deleted_user_leaves_the_index
+);
+
 /// More matches than the cap: the total is the cap, marked as an estimate; a selective filter
 /// on the same data is exact.
 async fn large_totals_are_capped(db: &TestDb, _keys: &Keys) {
