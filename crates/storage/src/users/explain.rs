@@ -15,12 +15,13 @@ pub struct ListingPlan {
     pub page: Vec<String>,
     /// The capped count's plan (what a filtered listing's total costs).
     pub total: Vec<String>,
-    /// SQLite, a search term, newest first: the plan of the statement tried first, among the
-    /// program's newest users (empty when the listing has none).
+    /// SQLite and PostgreSQL, a search term, newest first: the plan of the statement tried
+    /// first, among the program's newest users (empty when the listing has none).
     pub recent: Vec<String>,
-    /// PostgreSQL, a listing served by the narrow search table (`page` and `total` are then
-    /// its one statement's plan): the plan of the walk along the program's newest users that
-    /// reads a common term's page instead (empty otherwise).
+    /// PostgreSQL, a listing served by the narrow search table (`page` is then the plan of
+    /// its statement of page and total, `total` that of the capped count used when the
+    /// newest users fill the page): the plan of the walk along the program's newest users
+    /// that reads the page of a term with more matches than `NARROW_READ` (empty otherwise).
     pub walk: Vec<String>,
 }
 
@@ -34,13 +35,16 @@ impl SqlStore {
     ) -> Result<ListingPlan, StorageError> {
         let backend = self.db.get_database_backend();
         if let Some(term) = super::narrow::served(backend, q) {
-            let both = self
-                .explain(super::narrow::statement(program, &term, q))
-                .await?;
+            let recent = match super::narrow::recent(program, q) {
+                Some(stmt) => self.explain(stmt).await?,
+                None => Vec::new(),
+            };
             return Ok(ListingPlan {
-                page: both.clone(),
-                total: both,
-                recent: Vec::new(),
+                page: self
+                    .explain(super::narrow::statement(program, &term, q))
+                    .await?,
+                total: self.explain(super::narrow::count(program, &term)).await?,
+                recent,
                 walk: self.explain(super::narrow::walk(program, &term, q)).await?,
             });
         }
