@@ -4,11 +4,11 @@
 //! A term of at least three characters (after folding) matches the records whose search text
 //! contains it: PostgreSQL through `pg_trgm` GIN indexes on a narrow table of the record's
 //! program, time and text, partitioned by program (`LIKE '%term%'`, rechecked by the
-//! database; migration 23), SQLite through an FTS5 trigram table (a phrase query, which is exactly a
-//! substring test), MariaDB through a trigram side table (the records holding every trigram of
-//! the term, rechecked with `LIKE`). A shorter term matches the records whose folded prefix
-//! columns (first or last name) start with it, a range on a B-tree index. No term is answered
-//! by reading every record of a program.
+//! database; migration 23), SQLite through an FTS5 trigram table (a phrase query, which is
+//! exactly a substring test), MariaDB through a trigram side table (the records holding every
+//! trigram of the term, rechecked with `LIKE`). A shorter term matches the records whose folded
+//! prefix columns (first or last name) start with it, a range on a B-tree index. No term is
+//! answered by reading every record of a program.
 //!
 //! SQLite, newest first: a term is first looked for among the program's newest records
 //! ([`SearchIndex::recent_matches`]), walking the program's `created_at` index and testing each
@@ -226,7 +226,7 @@ impl SearchIndex {
     }
 
     /// PostgreSQL: the narrow search table's rows of `programs`.
-    pub(crate) fn narrow_program(&self, programs: &[String]) -> SimpleExpr {
+    fn narrow_program(&self, programs: &[String]) -> SimpleExpr {
         match programs {
             [one] => self.narrow_col(self.program).eq(one.as_str()),
             _ => self

@@ -9,10 +9,9 @@
 //! The program's partition of the table yields the term's candidates through its trigram
 //! index; each is read (a small row) to recheck the term. One statement reads at most
 //! [`NARROW_READ`] + 1 of the program's matches from the narrow table, counts them, and cuts
-//! the page from them by `created_at`:
-//! when there are no more than [`NARROW_READ`], that page is exact and so is the count (a
-//! selective term: its page and total for the price of one pass over small rows, then the
-//! page's rows read by id). A term with more matches is common enough that the program's
+//! the page from them by `created_at`: when there are no more than [`NARROW_READ`], that page
+//! is exact and so is the count (a selective term: its page and total for the price of one
+//! pass over small rows, then the page's rows read by id). A term with more matches is common enough that the program's
 //! newest users hold its first pages: the page is read by walking the program's `created_at`
 //! index and testing each text (`strpos`), and the total is the cap
 //! ([`COUNTED_TOTAL_CAP`], `total_is_estimate`).

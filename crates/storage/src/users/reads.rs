@@ -339,7 +339,7 @@ pub(super) async fn list(
             }),
         _ => None,
     };
-    // SQLite only: PostgreSQL's planner already weighs the trigram index against a walk.
+    // SQLite only: PostgreSQL's term-only listings tried the window in `narrow::list`.
     let recent = match recent_filter(backend, program, q, Seek::First) {
         _ if walked.is_some() => walked,
         Some(recent) if backend == DbBackend::Sqlite && q.sort() == UserSort::CreatedDesc => {
