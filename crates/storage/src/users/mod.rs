@@ -93,7 +93,11 @@ impl UserRepository for SqlStore {
         program: ProgramId,
         query: &UserQuery,
     ) -> Result<Page<User>, StorageError> {
-        reads::list(self, program, query).await
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&self.db);
+        match narrow::served(backend, query) {
+            Some(term) => narrow::list(self, program, &term, query).await,
+            None => reads::list(self, program, query).await,
+        }
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(program = %program, user = %id))]

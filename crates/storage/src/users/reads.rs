@@ -302,16 +302,14 @@ pub(super) fn page_query(
     }
 }
 
-/// A page of the program's users matching the query, and the total.
+/// A page of the program's users matching the query, and the total (PostgreSQL's term-only
+/// listings are `narrow::list`'s).
 pub(super) async fn list(
     store: &SqlStore,
     program: ProgramId,
     q: &UserQuery,
 ) -> Result<Page<User>, StorageError> {
     let backend = store.db.get_database_backend();
-    if let Some(term) = super::narrow::served(backend, q) {
-        return super::narrow::list(store, program, &term, q).await;
-    }
     let filter = user_filter(backend, program, q);
     // Unfiltered, the total comes from the program's counter shards (a table scan at a
     // million users costs ~200 ms); filtered, it is counted up to a cap.
@@ -339,7 +337,7 @@ pub(super) async fn list(
             }),
         _ => None,
     };
-    // SQLite only: PostgreSQL's term-only listings tried the window in `narrow::list`.
+    // SQLite only: PostgreSQL's term-only listings try the window in `narrow::list`.
     let recent = match recent_filter(backend, program, q, Seek::First) {
         _ if walked.is_some() => walked,
         Some(recent) if backend == DbBackend::Sqlite && q.sort() == UserSort::CreatedDesc => {
