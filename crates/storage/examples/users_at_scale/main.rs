@@ -226,15 +226,14 @@ async fn run(backend: Backend, count: u32, console_only: bool, caches: &[u32]) {
     // `ONBOARD_BENCH_REUSE=URL`: measure a database this benchmark seeded and kept
     // (`ONBOARD_BENCH_KEEP=1`) with the same COUNT, instead of seeding a new one.
     let reused = std::env::var("ONBOARD_BENCH_REUSE").ok();
-    let db = match reused {
-        Some(_) => None,
-        None => match TestDatabase::create(backend).await.unwrap() {
-            Some(db) => Some(db),
-            None => {
-                println!("{backend:?}: not configured, skipped");
-                return;
-            }
-        },
+    let db = if reused.is_some() {
+        None
+    } else {
+        let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+            println!("{backend:?}: not configured, skipped");
+            return;
+        };
+        Some(db)
     };
     let url = reused.unwrap_or_else(|| db.as_ref().map(|d| d.url.clone()).unwrap_or_default());
     println!(
