@@ -2,9 +2,9 @@
 //! can show which index a search uses instead of assuming it.
 
 use domain::{ProgramId, UserQuery};
-use sea_orm::{ConnectionTrait as _, DbBackend, QuerySelect as _, QueryTrait as _, Statement};
+use sea_orm::{ConnectionTrait as _, DbBackend, QueryTrait as _, Statement};
 
-use super::reads::{count_statement, index_page, page_query, recent_filter, user_filter};
+use super::reads::{count_statement, index_page, recent_page, user_filter};
 use crate::SqlStore;
 use crate::error::StorageError;
 
@@ -51,16 +51,9 @@ impl SqlStore {
         let filter = user_filter(backend, program, q);
         let page = index_page(backend, filter.clone(), q).build(backend);
         let total = count_statement(backend, program, filter, q);
-        let recent = match recent_filter(backend, program, q, crate::Seek::First) {
-            Some(recent)
-                if backend == sea_orm::DbBackend::Sqlite
-                    && q.sort() == domain::UserSort::CreatedDesc =>
-            {
-                let stmt = page_query(backend, recent, q)
-                    .offset(q.page().offset())
-                    .limit(q.page().per_page())
-                    .build(backend);
-                self.explain(stmt).await?
+        let recent = match recent_page(backend, program, q) {
+            Some(recent) if backend == sea_orm::DbBackend::Sqlite => {
+                self.explain(recent.build(backend)).await?
             }
             _ => Vec::new(),
         };

@@ -24,7 +24,7 @@ use sea_orm::{
     QueryFilter as _, QuerySelect as _, QueryTrait as _, Statement,
 };
 
-use super::reads::{page_query, recent_filter};
+use super::reads::{page_query, recent_page};
 use super::rows::with_meta;
 use crate::SqlStore;
 use crate::entity::users;
@@ -137,17 +137,9 @@ pub(super) fn walk(program: ProgramId, term: &SearchTerm, q: &UserQuery) -> Stat
 }
 
 /// Newest first: the statement of the page among the program's [`crate::RECENT_WINDOW`]
-/// newest users (`reads::recent_filter`). `None` in another order.
+/// newest users (`reads::recent_page`). `None` in another order.
 pub(super) fn recent(program: ProgramId, q: &UserQuery) -> Option<Statement> {
-    let backend = DbBackend::Postgres;
-    let filter = recent_filter(backend, program, q, Seek::First)
-        .filter(|_| q.sort() == UserSort::CreatedDesc)?;
-    Some(
-        page_query(backend, filter, q)
-            .offset(q.page().offset())
-            .limit(q.page().per_page())
-            .build(backend),
-    )
+    recent_page(DbBackend::Postgres, program, q).map(|page| page.build(DbBackend::Postgres))
 }
 
 /// The statement counting the program's matches in the narrow table, at most

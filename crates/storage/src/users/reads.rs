@@ -136,6 +136,22 @@ pub(super) fn recent_filter(
         .then(|| filter_with(backend, &[program], q, Some(seek)))
 }
 
+/// SQLite and PostgreSQL, a search term, newest first: the statement of `q`'s page among the
+/// program's newest users ([`recent_filter`]); a page it fills is exact. `None` otherwise.
+pub(super) fn recent_page(
+    backend: DbBackend,
+    program: ProgramId,
+    q: &UserQuery,
+) -> Option<Select<users::Entity>> {
+    let filter = recent_filter(backend, program, q, Seek::First)
+        .filter(|_| q.sort() == UserSort::CreatedDesc)?;
+    Some(
+        page_query(backend, filter, q)
+            .offset(q.page().offset())
+            .limit(q.page().per_page()),
+    )
+}
+
 /// SQLite and PostgreSQL, a search term of three characters or more: the filters selecting
 /// the matches of all of `programs` at once. Their search index covers every program, so one
 /// pass over the term's candidates serves them all. `None` otherwise (MariaDB's trigram
@@ -338,14 +354,10 @@ pub(super) async fn list(
         _ => None,
     };
     // SQLite only: PostgreSQL's term-only listings try the window in `narrow::list`.
-    let recent = match recent_filter(backend, program, q, Seek::First) {
+    let recent = match recent_page(backend, program, q) {
         _ if walked.is_some() => walked,
-        Some(recent) if backend == DbBackend::Sqlite && q.sort() == UserSort::CreatedDesc => {
-            let rows = page_query(backend, recent, q)
-                .offset(offset)
-                .limit(per_page)
-                .all(&store.db)
-                .await?;
+        Some(recent) if backend == DbBackend::Sqlite => {
+            let rows = recent.all(&store.db).await?;
             // Full within the newest users: the page. Otherwise the search index reads it.
             (rows.len() as u64 == per_page).then_some(rows)
         }
