@@ -9,12 +9,15 @@
 //! entry, an event body of the service's size). A create's transaction:
 //!
 //! ```text
-//! BEGIN; INSERT users (29 columns); upsert program_user_counts (one of 16 shards);
-//! INSERT user_meta_data; INSERT events; SELECT the program's enabled webhook endpoints;
-//! INSERT seen_signatures; COMMIT
+//! BEGIN;
+//! WITH INSERT seen_signatures, INSERT users (29 columns),
+//!      upsert program_user_counts (one of 16 shards), INSERT user_meta_data, INSERT events
+//!   SELECT the program's enabled webhook endpoints;
+//! COMMIT
 //! ```
 //!
-//! It is one create per commit: the service commits a batch of the creates waiting at once
+//! (the statements of a batch of creates, `storage`'s `users/fold.rs`, with one create). It
+//! is one create per commit: the service commits a batch of the creates waiting at once
 //! (`storage::group`), so it can pass this figure; that is the point of the batching.
 
 use std::fmt::Write as _;
@@ -123,7 +126,7 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
         username.to_owned(),
         "'1980-04-20'".to_owned(),
         // A ciphertext of the service's size (49 bytes).
-        "'\\xa910a9e74fa9ca9fdfedc9f9ae89742aaf6cd1907fc0be0dd369819ba6237d82dbb4f9bac5a91e44beb07efb49c3ddece7'::bytea"
+        "'a910a9e74fa9ca9fdfedc9f9ae89742aaf6cd1907fc0be0dd369819ba6237d82dbb4f9bac5a91e44beb07efb49c3ddece7'"
             .to_owned(),
         "'kb10b7517'".to_owned(),
         "md5(:run::text || '-' || :client_id::text || '-' || :i::text) || md5(:i::text || '-' || :client_id::text)".to_owned(),
@@ -137,35 +140,70 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
         "'alex'".to_owned(),
         "'rivera'".to_owned(),
     ];
-    let mut text = String::from("\\set i :i + 1\n\\set shard random(0, 15)\nBEGIN;\n");
-    let _ = writeln!(
-        text,
-        "INSERT INTO \"users\" ({}) VALUES ({});",
-        quoted(&USER_COLUMNS),
-        values.join(", ")
-    );
+    let user: Vec<(&str, &str)> = USER_COLUMNS
+        .iter()
+        .zip(&values)
+        .map(|(c, v)| (*c, v.as_str()))
+        .collect();
+    let signature = format!("'pgs-' || :run::text || '-' || :client_id::text || '-' || :i::text");
+    let expires = format!("{now} + 360000");
+    let meta_value = "'customer-' || :i::text";
+    let event = uuid_shaped("9", ":client_id");
+    let writes = [
+        recordset(
+            "seen_signatures",
+            &[
+                ("signature_digest", &signature),
+                ("program_id", ":program"),
+                ("expires_at", &expires),
+            ],
+            "",
+        ),
+        recordset("users", &user, ""),
+        recordset(
+            "program_user_counts",
+            &[
+                ("program_id", ":program"),
+                ("shard", ":shard"),
+                ("users", "1"),
+            ],
+            " ON CONFLICT (\"program_id\", \"shard\") DO UPDATE SET \"users\" = \"program_user_counts\".\"users\" + EXCLUDED.\"users\"",
+        ),
+        recordset(
+            "user_meta_data",
+            &[
+                ("user_id", &uid),
+                ("position", "0"),
+                ("name", "'external_ref'"),
+                ("value", meta_value),
+            ],
+            "",
+        ),
+        recordset(
+            "events",
+            &[
+                ("id", &event),
+                ("program_id", ":program"),
+                ("entity_type", "'user'"),
+                ("entity_id", &uid),
+                ("sequence", "1"),
+                ("event_type", "'user.created'"),
+                ("body", ":body"),
+                ("created_at", now),
+            ],
+            "",
+        ),
+    ];
+    let mut text = String::from("\\set i :i + 1\n\\set shard random(0, 15)\nBEGIN;\nWITH ");
+    for (n, write) in writes.iter().enumerate() {
+        if n > 0 {
+            text.push_str(", ");
+        }
+        let _ = write!(text, "w{n} AS ({write})");
+    }
     text.push_str(
-        "INSERT INTO \"program_user_counts\" (\"program_id\", \"shard\", \"users\") VALUES (:program, :shard, 1) \
-         ON CONFLICT (\"program_id\", \"shard\") DO UPDATE SET \"users\" = \"program_user_counts\".\"users\" + 1;\n",
-    );
-    let _ = writeln!(
-        text,
-        "INSERT INTO \"user_meta_data\" (\"user_id\", \"position\", \"name\", \"value\") VALUES ({uid}, 0, 'external_ref', 'customer-' || :i::text);"
-    );
-    let _ = writeln!(
-        text,
-        "INSERT INTO \"events\" (\"id\", \"program_id\", \"entity_type\", \"entity_id\", \"sequence\", \"event_type\", \"body\", \"created_at\") \
-         VALUES ({event}, :program, 'user', {uid}, 1, 'user.created', :body, {now});",
-        event = uuid_shaped("9", ":client_id")
-    );
-    text.push_str(
-        "SELECT \"webhook_endpoints\".\"id\", \"webhook_endpoints\".\"program_id\", \"webhook_endpoints\".\"event_types\" \
+        " SELECT \"webhook_endpoints\".\"id\", \"webhook_endpoints\".\"program_id\", \"webhook_endpoints\".\"event_types\" \
          FROM \"webhook_endpoints\" WHERE \"webhook_endpoints\".\"program_id\" IN (:program) AND \"webhook_endpoints\".\"status\" = 'enabled';\n",
-    );
-    let _ = writeln!(
-        text,
-        "INSERT INTO \"seen_signatures\" (\"signature_digest\", \"program_id\", \"expires_at\") \
-         VALUES ('pgs-' || :run::text || '-' || :client_id::text || '-' || :i::text, :program, {now} + 360000);"
     );
     text.push_str("COMMIT;\n");
     Script {
@@ -178,6 +216,51 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
             // A parameter, as the service sends it (pgbench would read `:00` in it as a variable).
             ("body".into(), body),
         ],
+    }
+}
+
+/// A one-row insert into `table` as the service writes a batch's rows (storage's
+/// `recordset.rs`): the rows one JSON array, read by `jsonb_to_recordset`. The array is built
+/// by the statement here (pgbench has no JSON of its own); the service sends it as a
+/// parameter. `columns`: name and SQL value; `rest`: a conflict clause.
+fn recordset(table: &str, columns: &[(&str, &str)], rest: &str) -> String {
+    let names = columns
+        .iter()
+        .map(|(c, _)| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let read = columns
+        .iter()
+        .map(|(c, _)| match *c {
+            "ssn_ciphertext" => format!("decode(r.\"{c}\", 'hex')"),
+            _ => format!("r.\"{c}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let object = columns
+        .iter()
+        .map(|(c, v)| format!("'{c}', ({v})::{}", record_type(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let types = columns
+        .iter()
+        .map(|(c, _)| format!("\"{c}\" {}", record_type(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO \"{table}\" ({names}) SELECT {read} FROM \
+         jsonb_to_recordset(jsonb_build_array(jsonb_build_object({object}))) AS r({types}){rest}"
+    )
+}
+
+/// The type a column of [`create_transaction`] is read as from its JSON.
+fn record_type(column: &str) -> &'static str {
+    match column {
+        "expires_at" | "terms_accepted_at" | "created_at" | "updated_at" | "users" | "sequence" => {
+            "bigint"
+        }
+        "shard" | "position" => "integer",
+        _ => "text",
     }
 }
 
@@ -221,14 +304,6 @@ fn uuid_shaped(kind: &str, client: &str) -> String {
     format!(
         "lpad(:run::text, 8, '0') || '-0000-7000-{kind}' || lpad({client}::text, 3, '0') || '-' || lpad(:i::text, 12, '0')"
     )
-}
-
-fn quoted(columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The users [`create_transaction`]'s `run` inserted with `clients` clients: the fewest any

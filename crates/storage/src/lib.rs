@@ -20,6 +20,7 @@ mod keyset;
 mod operators;
 mod page;
 mod programs;
+mod recordset;
 mod replay;
 mod repo;
 mod rotate;

@@ -58,7 +58,8 @@ pub trait ReplayGuard: Send + Sync {
 }
 
 /// The `seen_signatures` row of a signature.
-fn seen_row(s: &Signature) -> seen::ActiveModel {
+/// The row of a signature's record.
+pub(crate) fn seen_row(s: &Signature) -> seen::ActiveModel {
     seen::ActiveModel {
         signature_digest: Set(s.digest.clone()),
         program_id: Set(s.program.uuid().to_string()),

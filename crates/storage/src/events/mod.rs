@@ -241,24 +241,10 @@ pub(crate) async fn write_leased(
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let bodies: Vec<String> = batch.iter().map(|e| body(e).to_string()).collect();
-    let rows: Vec<events::ActiveModel> = batch
-        .iter()
-        .zip(&bodies)
-        .map(|(e, body)| events::ActiveModel {
-            id: Set(e.id.uuid().to_string()),
-            program_id: Set(e.event.program.uuid().to_string()),
-            entity_type: Set(e.event.subject.kind().to_owned()),
-            entity_id: Set(e.event.subject.uuid()),
-            sequence: Set(e.sequence),
-            event_type: Set(e.event.event_type.as_str().to_owned()),
-            body: Set(body.clone()),
-            created_at: Set(to_ms(e.at)),
-        })
-        .collect();
     let endpoints = subscribed(conn, &batch).await?;
-    let (deliveries, leased) = fan_out(&batch, bodies, &endpoints, lease);
+    let (bodies, rows) = event_rows(&batch);
     let events = events::Entity::insert_many(rows);
+    let (deliveries, leased) = fan_out(&batch, bodies, &endpoints, lease);
     if deliveries.is_empty() {
         events.exec_without_returning(conn).await?;
     } else if conn.get_database_backend() == DbBackend::Postgres
@@ -279,6 +265,41 @@ pub(crate) async fn write_leased(
         events.exec_without_returning(conn).await?;
         insert_deliveries(conn, deliveries).await?;
     }
+    Ok(leased)
+}
+
+/// The bodies of `batch`'s events, as stored, and their rows.
+pub(crate) fn event_rows(batch: &[Sequenced]) -> (Vec<String>, Vec<events::ActiveModel>) {
+    let bodies: Vec<String> = batch.iter().map(|e| body(e).to_string()).collect();
+    let rows: Vec<events::ActiveModel> = batch
+        .iter()
+        .zip(&bodies)
+        .map(|(e, body)| events::ActiveModel {
+            id: Set(e.id.uuid().to_string()),
+            program_id: Set(e.event.program.uuid().to_string()),
+            entity_type: Set(e.event.subject.kind().to_owned()),
+            entity_id: Set(e.event.subject.uuid()),
+            sequence: Set(e.sequence),
+            event_type: Set(e.event.event_type.as_str().to_owned()),
+            body: Set(body.clone()),
+            created_at: Set(to_ms(e.at)),
+        })
+        .collect();
+    (bodies, rows)
+}
+
+/// The deliveries of `batch`'s events, written already (with `bodies`, from
+/// [`event_rows`]), to `endpoints` (their programs' enabled endpoints, read in the same
+/// transaction) as in [`write_leased`]; answers those leased.
+pub(crate) async fn write_deliveries(
+    conn: &impl ConnectionTrait,
+    batch: &[Sequenced],
+    bodies: Vec<String>,
+    endpoints: &[std::sync::Arc<webhook_endpoints::Model>],
+    lease: Option<&dispatch::Lease>,
+) -> Result<Vec<dispatch::Leased>, StorageError> {
+    let (deliveries, leased) = fan_out(batch, bodies, endpoints, lease);
+    insert_deliveries(conn, deliveries).await?;
     Ok(leased)
 }
 
@@ -306,20 +327,25 @@ async fn subscribed(
     conn: &impl ConnectionTrait,
     batch: &[Sequenced],
 ) -> Result<Vec<std::sync::Arc<webhook_endpoints::Model>>, StorageError> {
+    Ok(subscribed_query(batch)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect())
+}
+
+/// The select of [`subscribed`], for a statement that reads it beside its writes.
+pub(crate) fn subscribed_query(batch: &[Sequenced]) -> sea_orm::Select<webhook_endpoints::Entity> {
     let mut programs: Vec<String> = batch
         .iter()
         .map(|e| e.event.program.uuid().to_string())
         .collect();
     programs.sort_unstable();
     programs.dedup();
-    Ok(webhook_endpoints::Entity::find()
+    webhook_endpoints::Entity::find()
         .filter(webhook_endpoints::Column::ProgramId.is_in(programs))
         .filter(webhook_endpoints::Column::Status.eq("enabled"))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(std::sync::Arc::new)
-        .collect())
 }
 
 /// One pending delivery per endpoint of `endpoints` of each event's program that takes its

@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use domain::ProgramId;
-use sea_orm::{ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, ConnectionTrait, DbBackend, EntityTrait as _, QueryFilter as _};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::rows::add_to_count;
@@ -160,14 +160,7 @@ impl SqlStore {
             .iter()
             .filter_map(|c| c.first_use.as_ref())
             .collect();
-        let written = async {
-            if !signatures.is_empty() {
-                crate::replay::insert_signatures(&txn, signatures).await?;
-            }
-            insert_batch(&txn, creates, lease).await
-        }
-        .await;
-        let leased = match written {
+        let leased = match insert_batch(&txn, &signatures, creates, lease).await {
             Ok(leased) => leased,
             Err(e) => {
                 // Rolled back before the creates run again one by one, so that none of them waits
@@ -231,7 +224,7 @@ impl SqlStore {
             return Ok(false);
         };
         let lease = self.dispatch_lease();
-        match insert_batch(&txn, &[create], lease.as_ref()).await {
+        match insert_batch(&txn, &[], &[create], lease.as_ref()).await {
             Ok(leased) => {
                 txn.commit().await?;
                 self.dispatch(lease, leased);
@@ -245,41 +238,43 @@ impl SqlStore {
     }
 }
 
-/// Writes the rows of `creates` on `txn` (not their replay records: the caller writes those
-/// first), with one multi-row insert per table, and completes their idempotency keys. Fails
-/// as a whole. Answers the deliveries written under `lease`, to dispatch after the commit.
+/// Writes the rows of `creates` on `txn` with `signatures` (their replay records, when not
+/// written already), with one multi-row insert per table, and completes their idempotency
+/// keys. Fails as a whole. Answers the deliveries written under `lease`, to dispatch after
+/// the commit. On PostgreSQL the rows are one statement (`fold.rs`).
 pub(crate) async fn insert_batch(
     txn: &impl ConnectionTrait,
+    signatures: &[&Signature],
     creates: &[&PreparedCreate],
     lease: Option<&Lease>,
 ) -> Result<Vec<Leased>, StorageError> {
-    users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
-        .exec_without_returning(txn)
-        .await?;
-    crate::search::USERS
-        .insert_trigrams(txn, creates.iter().filter_map(|c| search_record(&c.user)))
-        .await?;
-    // One count row per program in the batch (the shard of its first user), in program
-    // order, so that concurrent batches lock count rows in the same order.
-    let mut per_program = std::collections::BTreeMap::<String, (ProgramId, i32, i64)>::new();
-    for c in creates {
-        per_program
-            .entry(c.program.uuid().to_string())
-            .or_insert((c.program, c.shard, 0))
-            .2 += 1;
-    }
-    for (program, shard, n) in per_program.into_values() {
-        add_to_count(txn, program, shard, n).await?;
-    }
-    let meta: Vec<_> = creates
-        .iter()
-        .flat_map(|c| c.meta.iter().cloned())
-        .collect();
-    if !meta.is_empty() {
-        user_meta_data::Entity::insert_many(meta)
+    let events: Vec<crate::events::Sequenced> = creates.iter().map(|c| c.event.clone()).collect();
+    let leased = if txn.get_database_backend() == DbBackend::Postgres {
+        super::fold::write_rows(txn, signatures, creates, events, lease).await?
+    } else {
+        if !signatures.is_empty() {
+            crate::replay::insert_signatures(txn, signatures.iter().copied()).await?;
+        }
+        users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
             .exec_without_returning(txn)
             .await?;
-    }
+        crate::search::USERS
+            .insert_trigrams(txn, creates.iter().filter_map(|c| search_record(&c.user)))
+            .await?;
+        for (program, shard, n) in per_program(creates) {
+            add_to_count(txn, program, shard, n).await?;
+        }
+        let meta: Vec<_> = creates
+            .iter()
+            .flat_map(|c| c.meta.iter().cloned())
+            .collect();
+        if !meta.is_empty() {
+            user_meta_data::Entity::insert_many(meta)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        crate::events::write_leased(txn, events, lease).await?
+    };
     for c in creates {
         if let (Some(contact), Some(business_id)) = (&c.contact, &c.business_id) {
             let found = businesses::Entity::find_by_id(business_id.clone())
@@ -294,16 +289,23 @@ pub(crate) async fn insert_batch(
                 .await?;
         }
     }
-    let leased = crate::events::write_leased(
-        txn,
-        creates.iter().map(|c| c.event.clone()).collect(),
-        lease,
-    )
-    .await?;
     for c in creates {
         if let Some(completion) = &c.completion {
             completion.write(txn, c.program).await?;
         }
     }
     Ok(leased)
+}
+
+/// The user count increments of `creates`: one per program (on the shard of its first user),
+/// in program order, so that concurrent batches lock count rows in the same order.
+pub(super) fn per_program(creates: &[&PreparedCreate]) -> Vec<(ProgramId, i32, i64)> {
+    let mut per_program = std::collections::BTreeMap::<String, (ProgramId, i32, i64)>::new();
+    for c in creates {
+        per_program
+            .entry(c.program.uuid().to_string())
+            .or_insert((c.program, c.shard, 0))
+            .2 += 1;
+    }
+    per_program.into_values().collect()
 }

@@ -4,6 +4,7 @@
 //! - `rows`: the rows of a user, and back to a `User` through the domain.
 //! - `create`: a create prepared (rows built, SSN sealed, answer rendered); bulk seeding.
 //! - `batch`: prepared creates, group-committed alone or in batches.
+//! - `fold`: PostgreSQL, a batch's rows and its endpoints' select as one statement.
 //! - `changes`: lifecycle changes and partial updates, the row locked.
 //! - `reads`: one user, a page, the audit trail.
 //! - `across`: the console's search across programs, a keyset page at a time.
@@ -17,6 +18,7 @@ pub(crate) mod batch;
 pub(crate) mod changes;
 mod create;
 mod explain;
+mod fold;
 mod narrow;
 mod order;
 mod reads;
