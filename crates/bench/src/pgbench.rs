@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! BEGIN;
-//! WITH INSERT seen_signatures, INSERT users (29 columns),
+//! WITH INSERT seen_signatures, INSERT users (30 columns),
 //!      upsert program_user_counts (one of 16 shards), INSERT user_meta_data, INSERT events
 //!   SELECT the program's enabled webhook endpoints;
 //! COMMIT
@@ -49,7 +49,7 @@ pub(crate) struct Script {
 }
 
 /// The columns of `users` in the order the service inserts and selects them.
-const USER_COLUMNS: [&str; 29] = [
+const USER_COLUMNS: [&str; 30] = [
     "id",
     "program_id",
     "first_name",
@@ -79,6 +79,7 @@ const USER_COLUMNS: [&str; 29] = [
     "search_text",
     "first_name_folded",
     "last_name_folded",
+    "screening_status",
 ];
 
 /// The limit's one-row insert into `bench_limit` (autocommit).
@@ -139,6 +140,7 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
         format!("'alexrivera' || {email} || {username} || '+15555551234'"),
         "'alex'".to_owned(),
         "'rivera'".to_owned(),
+        "'not_screened'".to_owned(),
     ];
     let user: Vec<(&str, &str)> = USER_COLUMNS
         .iter()
