@@ -222,7 +222,7 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
 }
 
 /// A one-row insert into `table` as the service writes a batch's rows (storage's
-/// `recordset.rs`): the rows one JSON array, read by `jsonb_to_recordset`. The array is built
+/// `recordset.rs`): the rows one JSON array, read by `json_to_recordset`. The array is built
 /// by the statement here (pgbench has no JSON of its own); the service sends it as a
 /// parameter. `columns`: name and SQL value; `rest`: a conflict clause.
 fn recordset(table: &str, columns: &[(&str, &str)], rest: &str) -> String {
@@ -251,7 +251,7 @@ fn recordset(table: &str, columns: &[(&str, &str)], rest: &str) -> String {
         .join(", ");
     format!(
         "INSERT INTO \"{table}\" ({names}) SELECT {read} FROM \
-         jsonb_to_recordset(jsonb_build_array(jsonb_build_object({object}))) AS r({types}){rest}"
+         json_to_recordset(json_build_array(json_build_object({object}))) AS r({types}){rest}"
     )
 }
 

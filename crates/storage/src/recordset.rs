@@ -1,5 +1,5 @@
 //! PostgreSQL: the rows of a multi-row insert as one JSON parameter, unpacked by
-//! `jsonb_to_recordset`. The statement's text then depends on the table and its columns, not
+//! `json_to_recordset` (as `events/outcomes.rs` passes a batch of outcomes). The statement's text then depends on the table and its columns, not
 //! on how many rows it carries: a group-committed batch of 1 to 64 creates is one prepared
 //! statement on each pooled connection (instead of one per batch size, each with thousands of
 //! parameters whose types sqlx keeps per cached statement), and PostgreSQL plans it once.
@@ -39,7 +39,7 @@ impl Kind {
         })
     }
 
-    /// The type `jsonb_to_recordset` reads the field as.
+    /// The type `json_to_recordset` reads the field as.
     fn record_type(self) -> &'static str {
         match self {
             Self::Text | Self::Bytes => "text",
@@ -74,7 +74,7 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// An `INSERT INTO t (…) SELECT … FROM jsonb_to_recordset(?) AS r(…)` of `rows` (with no
+/// An `INSERT INTO t (…) SELECT … FROM json_to_recordset(?::json) AS r(…)` of `rows` (with no
 /// conflict clause: the caller may append one) and its one parameter. The columns are those
 /// set in the first row; every row must set the same ones. `None` for no rows.
 pub(crate) fn insert<A>(rows: &[A]) -> Result<Option<(String, sea_orm::Value)>, StorageError>
@@ -117,7 +117,7 @@ where
         })
         .collect();
     let mut sql = format!(
-        "INSERT INTO \"{table}\" ({}) SELECT {} FROM jsonb_to_recordset(?) AS r(",
+        "INSERT INTO \"{table}\" ({}) SELECT {} FROM json_to_recordset(?::json) AS r(",
         names.join(", "),
         read.join(", ")
     );
@@ -128,7 +128,9 @@ where
         let _ = write!(sql, "\"{}\" {}", column.as_str(), kind.record_type());
     }
     sql.push(')');
-    let parameter = sea_orm::Value::Json(Some(Box::new(serde_json::Value::Array(records))));
+    // Text, read as `json`: PostgreSQL lexes it once, where `jsonb` would first build its
+    // binary form.
+    let parameter = sea_orm::Value::from(serde_json::Value::Array(records).to_string());
     Ok(Some((sql, parameter)))
 }
 
