@@ -108,46 +108,13 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
     let body = format!(
         r#"{{"actor":"api_key:0123456789abcdef","created_at":"2026-11-30T00:00:00.000Z","data":{{"object":{{"address_one":"100 Innovation Way","address_two":"Suite 100","city":"Anytown","country":"US","created_at":"2026-11-30T00:00:00.000Z","date_of_birth":"1980-04-20","email":"pgb@example.com","first_name":"Alex","id":"user-00000000-0000-0000-0000-000000000000","kyc_status":"not_started","last_name":"Rivera","meta_data":[{{"name":"external_ref","value":"customer-1"}}],"middle_name":null,"phone_number":"+15555551234","postal_code":"30044","ssn_last_4":"6789","state":"TX","status":"active","terms_accepted":true,"updated_at":"2026-11-30T00:00:00.000Z","username":"pgb","uuid":"00000000-0000-0000-0000-000000000000"}},"previous":{{}}}},"id":"evt-00000000-0000-0000-0000-000000000000","program_id":"{program}","request":{{"id":"00000000-0000-0000-0000-000000000000","idempotency_key":null}},"sequence":1,"type":"user.created"}}"#
     );
-    let values: [String; USER_COLUMNS.len()] = [
-        uid.clone(),
-        ":program".to_owned(),
-        "'Alex'".to_owned(),
-        "NULL".to_owned(),
-        "'Rivera'".to_owned(),
-        email.to_owned(),
-        email.to_owned(),
-        "'+15555551234'".to_owned(),
-        "'100 Innovation Way'".to_owned(),
-        "'Suite 100'".to_owned(),
-        "'Anytown'".to_owned(),
-        "'TX'".to_owned(),
-        "'US'".to_owned(),
-        "'30044'".to_owned(),
-        username.to_owned(),
-        username.to_owned(),
-        "'1980-04-20'".to_owned(),
-        // A ciphertext of the service's size (49 bytes).
-        "'a910a9e74fa9ca9fdfedc9f9ae89742aaf6cd1907fc0be0dd369819ba6237d82dbb4f9bac5a91e44beb07efb49c3ddece7'"
-            .to_owned(),
-        "'kb10b7517'".to_owned(),
-        "md5(:run::text || '-' || :client_id::text || '-' || :i::text) || md5(:i::text || '-' || :client_id::text)".to_owned(),
-        "'6789'".to_owned(),
-        now.to_owned(),
-        "'active'".to_owned(),
-        "'not_started'".to_owned(),
-        now.to_owned(),
-        now.to_owned(),
-        format!("'alexrivera' || {email} || {username} || '+15555551234'"),
-        "'alex'".to_owned(),
-        "'rivera'".to_owned(),
-        "'not_screened'".to_owned(),
-    ];
+    let values = user_values(&uid, email, username, now);
     let user: Vec<(&str, &str)> = USER_COLUMNS
         .iter()
         .zip(&values)
         .map(|(c, v)| (*c, v.as_str()))
         .collect();
-    let signature = format!("'pgs-' || :run::text || '-' || :client_id::text || '-' || :i::text");
+    let signature = "'pgs-' || :run::text || '-' || :client_id::text || '-' || :i::text";
     let expires = format!("{now} + 360000");
     let meta_value = "'customer-' || :i::text";
     let event = uuid_shaped("9", ":client_id");
@@ -155,7 +122,7 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
         recordset(
             "seen_signatures",
             &[
-                ("signature_digest", &signature),
+                ("signature_digest", signature),
                 ("program_id", ":program"),
                 ("expires_at", &expires),
             ],
@@ -219,6 +186,44 @@ pub(crate) fn create_transaction(program: &str, run: usize) -> Script {
             ("body".into(), body),
         ],
     }
+}
+
+/// The values of a user row of [`create_transaction`], in [`USER_COLUMNS`]' order.
+fn user_values(uid: &str, email: &str, username: &str, now: &str) -> [String; USER_COLUMNS.len()] {
+    [
+        uid.to_owned(),
+        ":program".to_owned(),
+        "'Alex'".to_owned(),
+        "NULL".to_owned(),
+        "'Rivera'".to_owned(),
+        email.to_owned(),
+        email.to_owned(),
+        "'+15555551234'".to_owned(),
+        "'100 Innovation Way'".to_owned(),
+        "'Suite 100'".to_owned(),
+        "'Anytown'".to_owned(),
+        "'TX'".to_owned(),
+        "'US'".to_owned(),
+        "'30044'".to_owned(),
+        username.to_owned(),
+        username.to_owned(),
+        "'1980-04-20'".to_owned(),
+        // A ciphertext of the service's size (49 bytes).
+        "'a910a9e74fa9ca9fdfedc9f9ae89742aaf6cd1907fc0be0dd369819ba6237d82dbb4f9bac5a91e44beb07efb49c3ddece7'"
+            .to_owned(),
+        "'kb10b7517'".to_owned(),
+        "md5(:run::text || '-' || :client_id::text || '-' || :i::text) || md5(:i::text || '-' || :client_id::text)".to_owned(),
+        "'6789'".to_owned(),
+        now.to_owned(),
+        "'active'".to_owned(),
+        "'not_started'".to_owned(),
+        now.to_owned(),
+        now.to_owned(),
+        format!("'alexrivera' || {email} || {username} || '+15555551234'"),
+        "'alex'".to_owned(),
+        "'rivera'".to_owned(),
+        "'not_screened'".to_owned(),
+    ]
 }
 
 /// A one-row insert into `table` as the service writes a batch's rows (storage's

@@ -141,3 +141,92 @@ fn unsupported(column: &str) -> StorageError {
     )))
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::ActiveValue::Set;
+
+    use super::insert;
+    use crate::entity::{program_user_counts, users};
+
+    fn count(program: &str, shard: i32, n: i64) -> program_user_counts::ActiveModel {
+        program_user_counts::ActiveModel {
+            program_id: Set(program.to_owned()),
+            shard: Set(shard),
+            users: Set(n),
+        }
+    }
+
+    /// The parameter's JSON.
+    fn rows(parameter: sea_orm::Value) -> serde_json::Value {
+        match parameter {
+            sea_orm::Value::String(Some(text)) => serde_json::from_str(&text).unwrap(),
+            other => panic!("the rows travel as text, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_text_is_the_same_for_any_number_of_rows() {
+        let (one, _) = insert(&[count("a", 1, 1)]).unwrap().unwrap();
+        let (three, parameter) = insert(&[count("a", 1, 1), count("b", 2, 2), count("c", 3, 3)])
+            .unwrap()
+            .unwrap();
+        assert_eq!(one, three);
+        assert_eq!(
+            one,
+            "INSERT INTO \"program_user_counts\" (\"program_id\", \"shard\", \"users\") \
+             SELECT r.\"program_id\", r.\"shard\", r.\"users\" FROM json_to_recordset(?::json) \
+             AS r(\"program_id\" text, \"shard\" integer, \"users\" bigint)"
+        );
+        assert_eq!(
+            rows(parameter),
+            serde_json::json!([
+                {"program_id": "a", "shard": 1, "users": 1},
+                {"program_id": "b", "shard": 2, "users": 2},
+                {"program_id": "c", "shard": 3, "users": 3},
+            ])
+        );
+        assert!(
+            insert::<program_user_counts::ActiveModel>(&[])
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn nulls_bytes_and_large_integers_travel_exactly() {
+        let row = users::ActiveModel {
+            id: Set("u1".to_owned()),
+            middle_name: Set(None),
+            ssn_ciphertext: Set(Some(vec![0x00, 0xff, 0x10, 0xab])),
+            created_at: Set(i64::MAX),
+            terms_accepted_at: Set(Some(i64::MIN)),
+            ..Default::default()
+        };
+        let (sql, parameter) = insert(&[row]).unwrap().unwrap();
+        assert!(sql.contains("decode(r.\"ssn_ciphertext\", 'hex')"), "{sql}");
+        assert!(sql.contains("\"ssn_ciphertext\" text"), "{sql}");
+        assert!(sql.contains("\"created_at\" bigint"), "{sql}");
+        assert_eq!(
+            rows(parameter),
+            serde_json::json!([{
+                "id": "u1",
+                "middle_name": null,
+                "ssn_ciphertext": "00ff10ab",
+                "created_at": i64::MAX,
+                "terms_accepted_at": i64::MIN,
+            }])
+        );
+    }
+
+    #[test]
+    fn a_row_that_leaves_out_a_column_is_refused() {
+        let partial = program_user_counts::ActiveModel {
+            program_id: Set("b".to_owned()),
+            ..Default::default()
+        };
+        assert!(insert(&[count("a", 1, 1), partial]).is_err());
+    }
+}

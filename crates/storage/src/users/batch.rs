@@ -249,13 +249,27 @@ pub(crate) async fn insert_batch(
     lease: Option<&Lease>,
 ) -> Result<Vec<Leased>, StorageError> {
     let events: Vec<crate::events::Sequenced> = creates.iter().map(|c| c.event.clone()).collect();
+    let users: Vec<users::ActiveModel> = creates.iter().map(|c| c.user.clone()).collect();
+    let meta: Vec<user_meta_data::ActiveModel> = creates
+        .iter()
+        .flat_map(|c| c.meta.iter().cloned())
+        .collect();
     let leased = if txn.get_database_backend() == DbBackend::Postgres {
-        super::fold::write_rows(txn, signatures, creates, events, lease).await?
+        let rows = super::fold::Rows {
+            seen: signatures
+                .iter()
+                .map(|s| crate::replay::seen_row(s))
+                .collect(),
+            users,
+            counts: per_program(creates),
+            meta,
+        };
+        super::fold::write_rows(txn, rows, events, lease).await?
     } else {
         if !signatures.is_empty() {
             crate::replay::insert_signatures(txn, signatures.iter().copied()).await?;
         }
-        users::Entity::insert_many(creates.iter().map(|c| c.user.clone()))
+        users::Entity::insert_many(users)
             .exec_without_returning(txn)
             .await?;
         crate::search::USERS
@@ -264,10 +278,6 @@ pub(crate) async fn insert_batch(
         for (program, shard, n) in per_program(creates) {
             add_to_count(txn, program, shard, n).await?;
         }
-        let meta: Vec<_> = creates
-            .iter()
-            .flat_map(|c| c.meta.iter().cloned())
-            .collect();
         if !meta.is_empty() {
             user_meta_data::Entity::insert_many(meta)
                 .exec_without_returning(txn)
@@ -299,7 +309,7 @@ pub(crate) async fn insert_batch(
 
 /// The user count increments of `creates`: one per program (on the shard of its first user),
 /// in program order, so that concurrent batches lock count rows in the same order.
-pub(super) fn per_program(creates: &[&PreparedCreate]) -> Vec<(ProgramId, i32, i64)> {
+fn per_program(creates: &[&PreparedCreate]) -> Vec<(ProgramId, i32, i64)> {
     let mut per_program = std::collections::BTreeMap::<String, (ProgramId, i32, i64)>::new();
     for c in creates {
         per_program

@@ -16,30 +16,35 @@ use std::sync::Arc;
 use sea_orm::sea_query::SqliteQueryBuilder;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait as _, QueryTrait as _};
 
-use super::batch::{PreparedCreate, per_program};
-use crate::entity::program_user_counts;
+use domain::ProgramId;
+
+use crate::entity::{program_user_counts, seen_signatures, user_meta_data, users};
 use crate::error::StorageError;
 use crate::events::dispatch::{Lease, Leased};
 use crate::events::entity::webhook_endpoints;
 use crate::events::{Sequenced, event_rows, subscribed_query, write_deliveries};
 use crate::recordset;
-use crate::replay::Signature;
 
-/// Writes the rows of `creates` with `signatures` and `events` on `txn`, then the events'
-/// deliveries (those of first events under `lease`, answered).
+/// The rows of a batch of creates, but their events.
+pub(super) struct Rows {
+    /// Their replay records (when not written already).
+    pub(super) seen: Vec<seen_signatures::ActiveModel>,
+    pub(super) users: Vec<users::ActiveModel>,
+    /// One count increment per program: (program, shard, n), in program order.
+    pub(super) counts: Vec<(ProgramId, i32, i64)>,
+    pub(super) meta: Vec<user_meta_data::ActiveModel>,
+}
+
+/// Writes `rows` and `events` on `txn`, then the events' deliveries (those of first events
+/// under `lease`, answered).
 pub(super) async fn write_rows(
     txn: &impl ConnectionTrait,
-    signatures: &[&Signature],
-    creates: &[&PreparedCreate],
+    rows: Rows,
     events: Vec<Sequenced>,
     lease: Option<&Lease>,
 ) -> Result<Vec<Leased>, StorageError> {
-    let seen: Vec<_> = signatures
-        .iter()
-        .map(|s| crate::replay::seen_row(s))
-        .collect();
-    let users: Vec<_> = creates.iter().map(|c| c.user.clone()).collect();
-    let counts: Vec<_> = per_program(creates)
+    let counts: Vec<_> = rows
+        .counts
         .into_iter()
         .map(|(program, shard, n)| program_user_counts::ActiveModel {
             program_id: Set(program.uuid().to_string()),
@@ -47,35 +52,30 @@ pub(super) async fn write_rows(
             users: Set(n),
         })
         .collect();
-    let meta: Vec<_> = creates
-        .iter()
-        .flat_map(|c| c.meta.iter().cloned())
-        .collect();
     let (bodies, event_rows) = event_rows(&events);
     let mut writes = Vec::with_capacity(5);
-    writes.extend(recordset::insert(&seen)?);
-    writes.extend(recordset::insert(&users)?);
-    if let Some((sql, rows)) = recordset::insert(&counts)? {
-        // One row per program (`per_program`), in program order.
+    writes.extend(recordset::insert(&rows.seen)?);
+    writes.extend(recordset::insert(&rows.users)?);
+    if let Some((sql, counted)) = recordset::insert(&counts)? {
         writes.push((
             format!(
                 "{sql} ON CONFLICT (\"program_id\", \"shard\") \
                  DO UPDATE SET \"users\" = \"program_user_counts\".\"users\" + EXCLUDED.\"users\""
             ),
-            rows,
+            counted,
         ));
     }
-    writes.extend(recordset::insert(&meta)?);
+    writes.extend(recordset::insert(&rows.meta)?);
     writes.extend(recordset::insert(&event_rows)?);
     // `?` placeholders, numbered by `db::statement`.
     let mut sql = String::from("WITH ");
     let mut values = Vec::with_capacity(writes.len() + 1);
-    for (i, (text, rows)) in writes.into_iter().enumerate() {
+    for (i, (text, parameter)) in writes.into_iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
         let _ = write!(sql, "w{i} AS ({text})");
-        values.push(rows);
+        values.push(parameter);
     }
     let (select, more) = subscribed_query(&events)
         .into_query()
