@@ -1,8 +1,9 @@
 //! PostgreSQL: the rows of a multi-row insert as one JSON parameter, unpacked by
-//! `json_to_recordset` (as `events/outcomes.rs` passes a batch of outcomes). The statement's text then depends on the table and its columns, not
-//! on how many rows it carries: a group-committed batch of 1 to 64 creates is one prepared
-//! statement on each pooled connection (instead of one per batch size, each with thousands of
-//! parameters whose types sqlx keeps per cached statement), and PostgreSQL plans it once.
+//! `json_to_recordset` (as `events/outcomes.rs` passes a batch of outcomes). The statement's
+//! text then depends on the table and its columns, not on how many rows it carries: a
+//! group-committed batch of 1 to 64 creates is one prepared statement on each pooled
+//! connection (instead of one per batch size, each with thousands of parameters whose types
+//! sqlx keeps per cached statement), and PostgreSQL plans it once.
 //!
 //! Values travel as JSON: text as strings, integers as numbers (exact: `serde_json` keeps an
 //! `i64`), bytes as hex strings (`decode(…, 'hex')`), `NULL` as `null`.

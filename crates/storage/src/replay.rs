@@ -58,7 +58,6 @@ pub trait ReplayGuard: Send + Sync {
 }
 
 /// The `seen_signatures` row of a signature.
-/// The row of a signature's record.
 pub(crate) fn seen_row(s: &Signature) -> seen::ActiveModel {
     seen::ActiveModel {
         signature_digest: Set(s.digest.clone()),

@@ -13,10 +13,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use domain::ProgramId;
 use sea_orm::sea_query::SqliteQueryBuilder;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait as _, QueryTrait as _};
-
-use domain::ProgramId;
 
 use crate::entity::{program_user_counts, seen_signatures, user_meta_data, users};
 use crate::error::StorageError;
