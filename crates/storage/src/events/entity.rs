@@ -84,8 +84,7 @@ pub(crate) mod webhook_attempts {
     //! `webhook_attempts`: the delivery log.
     use sea_orm::entity::prelude::*;
 
-    // Serialize: PostgreSQL takes a batch of attempts as one JSON document of these rows.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "webhook_attempts")]
     pub(crate) struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

@@ -232,25 +232,19 @@ fn updated(
 }
 
 /// PostgreSQL: inserts the attempts of `done[i]` for `i` in `held`, passed as one JSON
-/// document.
+/// document (`recordset.rs`).
 async fn insert_attempts_pg(
     txn: &sea_orm::DatabaseTransaction,
     done: &[Attempted<'_>],
     held: &[usize],
 ) -> Result<(), StorageError> {
-    let batch: Vec<webhook_attempts::Model> = attempt_rows(done, held).collect();
-    txn.execute_raw(statement(
-        DbBackend::Postgres,
-        "INSERT INTO webhook_attempts (id, delivery_id, event_id, endpoint_id, attempted_at, \
-         status_code, error, duration_ms) \
-         SELECT id, delivery_id, event_id, endpoint_id, attempted_at, status_code, error, \
-         duration_ms FROM json_to_recordset(?::json) AS v(id text, delivery_id text, \
-         event_id text, endpoint_id text, attempted_at bigint, status_code integer, \
-         error text, duration_ms bigint)",
-        // Strings and numbers only: serializing them cannot fail.
-        vec![serde_json::json!(batch).to_string().into()],
-    ))
-    .await?;
+    let rows: Vec<webhook_attempts::ActiveModel> = attempt_rows(done, held)
+        .map(sea_orm::IntoActiveModel::into_active_model)
+        .collect();
+    if let Some((sql, parameter)) = crate::recordset::insert(&rows)? {
+        txn.execute_raw(statement(DbBackend::Postgres, &sql, vec![parameter]))
+            .await?;
+    }
     Ok(())
 }
 
